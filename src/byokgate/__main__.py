@@ -1,0 +1,3 @@
+from byokgate.cli import main
+
+main()

@@ -1,0 +1,264 @@
+"""The JSON admin API under /admin/v1, guarded by the admin bearer token."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from byokgate.admin.middleware import BodySizeLimit
+from byokgate.admin.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyList,
+    ApiKeyOut,
+    AuditEventOut,
+    AuditList,
+    ErrorBody,
+    ProjectCreate,
+    ProjectCreated,
+    ProjectList,
+    ProjectOut,
+    ProjectUpdate,
+    ProviderKeyList,
+    ProviderKeyOut,
+    ProviderKeySet,
+    RequestList,
+    RequestOut,
+    Verification,
+)
+from byokgate.admin.services import ControlPlane
+from byokgate.domain.secret import Secret
+from byokgate.errors import (
+    ApiError,
+    AuthenticationError,
+    InvalidRequestError,
+    NotFoundError,
+    UnprocessableEntityError,
+)
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/admin/v1"
+ACTOR = "admin-api"
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in {
+        400: "Invalid request (malformed JSON, bad value, unknown provider)",
+        401: "Missing or wrong admin token",
+        404: "No such project, key or provider key",
+        413: "Request body too large",
+        415: "Body is not sent as application/json",
+        422: "Body or parameters of the wrong shape or type",
+    }.items()
+}
+
+ProjectId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+Provider = Annotated[str, Path(min_length=1, max_length=32)]
+
+
+def _validation_error(exc: RequestValidationError) -> ApiError:
+    """Describe what is wrong without echoing any submitted value (it may be a key)."""
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    location = [str(part) for part in first.get("loc", ()) if part not in ("body",)]
+    param = ".".join(location) or None
+    if first.get("type") == "json_invalid":
+        return InvalidRequestError("request body is not valid JSON", code="invalid_json")
+    message = (
+        f"{param}: {first.get('msg', 'invalid value')}" if param else str(first.get("msg", "invalid body"))
+    )
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problem(s))"
+    return UnprocessableEntityError(message, param=param)
+
+
+def _json_error(error: ApiError) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+
+def build_admin_api(control: ControlPlane, admin_token: Secret, max_body_bytes: int) -> FastAPI:
+    api = FastAPI(
+        title="byokgate admin API",
+        version="1",
+        openapi_url=f"{PREFIX}/openapi.json",
+        docs_url=f"{PREFIX}/docs",
+        redoc_url=None,
+    )
+    token = admin_token.reveal().encode()
+
+    async def require_admin(request: Request) -> None:
+        header = request.headers.get("authorization", "")
+        scheme, _, presented = header.partition(" ")
+        if scheme.lower() != "bearer" or not presented:
+            raise AuthenticationError(
+                "missing admin token: send Authorization: Bearer <BYOKGATE_ADMIN_TOKEN>"
+            )
+        if not hmac.compare_digest(presented.strip().encode(), token):
+            raise AuthenticationError("invalid admin token", code="invalid_admin_token")
+
+    @api.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return _json_error(exc)
+
+    @api.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _json_error(_validation_error(exc))
+
+    @api.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        error = (
+            NotFoundError("no such admin endpoint", code="unknown_endpoint")
+            if exc.status_code == 404
+            else InvalidRequestError(str(exc.detail), code=f"http_{exc.status_code}")
+        )
+        response = _json_error(error)
+        response.status_code = exc.status_code
+        return response
+
+    @api.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("admin API internal error: %s", type(exc).__name__)
+        body = {"error": {"message": "internal error", "type": "api_error", "param": None, "code": None}}
+        return JSONResponse(body, status_code=500)
+
+    def now() -> datetime:
+        return datetime.now(UTC)
+
+    router = APIRouter(prefix=PREFIX, dependencies=[Depends(require_admin)], responses=_ERRORS)
+
+    @router.post("/projects", status_code=201, response_model=ProjectCreated)
+    async def create_project(body: ProjectCreate) -> ProjectCreated:
+        created = await control.create_project(body.name, actor=ACTOR)
+        view = ProjectOut.of(created.project)
+        return ProjectCreated(
+            **view.model_dump(), api_key=created.api_key.plaintext.reveal(), api_key_id=created.api_key.key.id
+        )
+
+    @router.get("/projects", response_model=ProjectList)
+    async def list_projects(
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        after: Annotated[str | None, Query(max_length=64)] = None,
+    ) -> ProjectList:
+        found = await control.list_projects(limit=limit + 1, after=after)
+        page = found[:limit]
+        return ProjectList(
+            data=[ProjectOut.of(p) for p in page],
+            has_more=len(found) > limit,
+            next_after=page[-1].id if len(found) > limit else None,
+        )
+
+    @router.get("/projects/{project_id}", response_model=ProjectOut)
+    async def get_project(project_id: ProjectId) -> ProjectOut:
+        return ProjectOut.of(await control.get_project(project_id))
+
+    @router.patch("/projects/{project_id}", response_model=ProjectOut)
+    async def rename_project(project_id: ProjectId, body: ProjectUpdate) -> ProjectOut:
+        return ProjectOut.of(await control.rename_project(project_id, body.name, actor=ACTOR))
+
+    @router.delete("/projects/{project_id}", status_code=204)
+    async def delete_project(project_id: ProjectId) -> Response:
+        await control.delete_project(project_id, actor=ACTOR)
+        return Response(status_code=204)
+
+    @router.post("/projects/{project_id}/api-keys", status_code=201, response_model=ApiKeyCreated)
+    async def create_api_key(project_id: ProjectId, body: ApiKeyCreate) -> ApiKeyCreated:
+        created = await control.create_api_key(
+            project_id, name=body.name, expires_at=body.expires_at, actor=ACTOR
+        )
+        view = ApiKeyOut.of(created.key, now())
+        return ApiKeyCreated(**view.model_dump(), key=created.plaintext.reveal())
+
+    @router.get("/projects/{project_id}/api-keys", response_model=ApiKeyList)
+    async def list_api_keys(project_id: ProjectId) -> ApiKeyList:
+        keys = await control.list_api_keys(project_id)
+        moment = now()
+        return ApiKeyList(data=[ApiKeyOut.of(key, moment) for key in keys])
+
+    @router.delete("/projects/{project_id}/api-keys/{key_id}", status_code=204)
+    async def revoke_api_key(project_id: ProjectId, key_id: ProjectId) -> Response:
+        await control.revoke_api_key(project_id, key_id, actor=ACTOR)
+        return Response(status_code=204)
+
+    @router.put("/projects/{project_id}/provider-keys/{provider}", response_model=ProviderKeyOut)
+    async def set_provider_key(
+        project_id: ProjectId,
+        provider: Provider,
+        body: ProviderKeySet,
+        verify: Annotated[bool, Query(description="Check the key against the provider first")] = False,
+    ) -> ProviderKeyOut:
+        credential, check = await control.set_provider_key(
+            project_id, provider, Secret(body.api_key.get_secret_value()), actor=ACTOR, verify=verify
+        )
+        verification = (
+            Verification(outcome=check.outcome.value, http_status=check.http_status, detail=check.detail)
+            if check
+            else None
+        )
+        return ProviderKeyOut.of(credential, verification)
+
+    @router.get("/projects/{project_id}/provider-keys", response_model=ProviderKeyList)
+    async def list_provider_keys(project_id: ProjectId) -> ProviderKeyList:
+        return ProviderKeyList(
+            data=[ProviderKeyOut.of(c) for c in await control.list_provider_keys(project_id)]
+        )
+
+    @router.delete("/projects/{project_id}/provider-keys/{provider}", status_code=204)
+    async def delete_provider_key(project_id: ProjectId, provider: Provider) -> Response:
+        await control.delete_provider_key(project_id, provider, actor=ACTOR)
+        return Response(status_code=204)
+
+    @router.get("/projects/{project_id}/audit", response_model=AuditList)
+    async def audit_log(
+        project_id: ProjectId,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+        action: Annotated[str | None, Query(max_length=64)] = None,
+    ) -> AuditList:
+        events = await control.audit_log(project_id, limit=limit + 1, before_id=before, action=action)
+        if not events and not await control.audit_log(project_id, limit=1):
+            # A deleted project's trail stays readable; an id that never existed is a 404.
+            await control.get_project(project_id)
+        page = events[:limit]
+        return AuditList(
+            data=[AuditEventOut.of(e) for e in page],
+            has_more=len(events) > limit,
+            next_before=page[-1].id if len(events) > limit else None,
+        )
+
+    @router.get("/projects/{project_id}/requests", response_model=RequestList)
+    async def request_log(
+        project_id: ProjectId,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        before: Annotated[str | None, Query(max_length=128, description="cursor from next_before")] = None,
+    ) -> RequestList:
+        cursor = _parse_cursor(before) if before else None
+        records = await control.request_log(project_id, limit=limit + 1, before=cursor)
+        page = records[:limit]
+        more = len(records) > limit
+        return RequestList(
+            data=[RequestOut.of(r) for r in page],
+            has_more=more,
+            next_before=f"{page[-1].created_at.isoformat()}|{page[-1].id}" if more else None,
+        )
+
+    api.include_router(router)
+    api.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    return api
+
+
+def _parse_cursor(value: str) -> tuple[datetime, str]:
+    stamp, sep, request_id = value.partition("|")
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        moment = None
+    if not sep or moment is None or moment.tzinfo is None:
+        raise InvalidRequestError("before must be a next_before value from a previous page", param="before")
+    return moment, request_id

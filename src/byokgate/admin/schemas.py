@@ -1,0 +1,205 @@
+"""Request and response bodies of the admin API (they are its OpenAPI schema)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, StrictStr
+
+from byokgate.domain.entities import AuditEvent, Project, ProjectApiKey, ProviderCredential, RequestRecord
+
+# At least one non-space character and no C0/C1 control characters (the same rule as services.clean_name).
+NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+
+
+class StrictBody(BaseModel):
+    """Unknown fields are an error; strings must be JSON strings (no number-to-string coercion)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProjectCreate(StrictBody):
+    name: StrictStr = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
+
+
+class ProjectUpdate(StrictBody):
+    name: StrictStr = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
+
+
+class ApiKeyCreate(StrictBody):
+    name: StrictStr | None = Field(default=None, min_length=1, max_length=200, pattern=NAME_PATTERN)
+    expires_at: AwareDatetime | None = Field(default=None, description="RFC 3339 with a timezone")
+
+
+class ProviderKeySet(StrictBody):
+    api_key: SecretStr = Field(description="The provider's API key; stored encrypted, never returned")
+
+
+class ProjectOut(BaseModel):
+    object: Literal["project"] = "project"
+    id: str
+    name: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, project: Project) -> ProjectOut:
+        return cls(
+            id=project.id, name=project.name, created_at=project.created_at, updated_at=project.updated_at
+        )
+
+
+class ApiKeyOut(BaseModel):
+    object: Literal["project.api_key"] = "project.api_key"
+    id: str
+    project_id: str
+    name: str | None
+    prefix: str = Field(description="The first characters of the key, to recognise it")
+    status: Literal["active", "revoked", "expired"]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    @classmethod
+    def of(cls, key: ProjectApiKey, now: datetime) -> ApiKeyOut:
+        status: Literal["active", "revoked", "expired"] = (
+            "revoked" if key.revoked_at else ("active" if key.is_usable(now) else "expired")
+        )
+        return cls(
+            id=key.id,
+            project_id=key.project_id,
+            name=key.name,
+            prefix=key.display_prefix,
+            status=status,
+            created_at=key.created_at,
+            expires_at=key.expires_at,
+            revoked_at=key.revoked_at,
+            last_used_at=key.last_used_at,
+        )
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The full key. Shown once: byokgate keeps only its hash")
+
+
+class ProjectCreated(ProjectOut):
+    api_key: str = Field(description="The project's first API key. Shown once")
+    api_key_id: str
+
+
+class Verification(BaseModel):
+    outcome: Literal["valid", "invalid", "rate_limited", "unreachable", "upstream_error"]
+    http_status: int | None
+    detail: str
+
+
+class ProviderKeyOut(BaseModel):
+    object: Literal["project.provider_key"] = "project.provider_key"
+    provider: str
+    credential_id: str
+    masked: str
+    created_at: datetime
+    updated_at: datetime
+    verification: Verification | None = None
+
+    @classmethod
+    def of(cls, credential: ProviderCredential, verification: Verification | None = None) -> ProviderKeyOut:
+        return cls(
+            provider=credential.provider,
+            credential_id=credential.id,
+            masked=credential.masked,
+            created_at=credential.created_at,
+            updated_at=credential.updated_at,
+            verification=verification,
+        )
+
+
+class AuditEventOut(BaseModel):
+    object: Literal["audit_event"] = "audit_event"
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    project_id: str | None
+    provider: str | None
+    credential_id: str | None
+    api_key_id: str | None
+    request_id: str | None
+    outcome: str
+    detail: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> AuditEventOut:
+        return cls(**asdict(event))
+
+
+class RequestOut(BaseModel):
+    object: Literal["request"] = "request"
+    id: str
+    created_at: datetime
+    project_id: str
+    api_key_id: str
+    endpoint: str
+    lane: str | None
+    provider: str | None
+    credential_id: str | None
+    requested_model: str | None
+    resolved_model: str | None
+    stream: bool
+    status: int
+    error_code: str | None
+    latency_ms: float
+    upstream_ms: float | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    total_tokens: int | None
+    upstream_request_id: str | None
+
+    @classmethod
+    def of(cls, record: RequestRecord) -> RequestOut:
+        return cls(**asdict(record))
+
+
+class RequestList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[RequestOut]
+    has_more: bool
+    next_before: str | None = Field(description="Pass as ?before= to get the next (older) page")
+
+
+class ProjectList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ProjectOut]
+    has_more: bool
+    next_after: str | None = Field(description="Pass as ?after= to get the next page")
+
+
+class ApiKeyList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ApiKeyOut]
+
+
+class ProviderKeyList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ProviderKeyOut]
+
+
+class AuditList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[AuditEventOut]
+    has_more: bool
+    next_before: int | None = Field(description="Pass as ?before= to get the next (older) page")
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail

@@ -1,0 +1,312 @@
+"""Control-plane use cases shared by the admin API and the CLI.
+
+Each mutation writes its audit event and bumps the configuration version in the same transaction, so
+the trail and the hot-path snapshot can never disagree with what is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from byokgate.apikeys import display_prefix, generate_project_key, hash_project_key
+from byokgate.domain.entities import (
+    AuditEvent,
+    NewAuditEvent,
+    Project,
+    ProjectApiKey,
+    ProjectKeyMaterial,
+    ProviderCredential,
+    RequestRecord,
+)
+from byokgate.domain.ids import new_id
+from byokgate.domain.secret import Secret
+from byokgate.domain.upstream import KeyCheckOutcome
+from byokgate.errors import InvalidRequestError, NotFoundError
+from byokgate.providers.base import ProviderAdapter
+from byokgate.providers.keyformat import KeyFormatError, check_key, mask_key
+from byokgate.providers.registry import ProviderRegistry, UnknownProviderError
+from byokgate.store.database import Store, Transaction
+from byokgate.store.state import CONFIG_VERSION
+from byokgate.transport import Transport, UpstreamUnreachableError
+from byokgate.vault import Vault
+
+MAX_NAME_LENGTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedApiKey:
+    key: ProjectApiKey
+    plaintext: Secret
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedProject:
+    project: Project
+    api_key: CreatedApiKey
+
+
+@dataclass(frozen=True, slots=True)
+class KeyCheck:
+    outcome: KeyCheckOutcome
+    http_status: int | None
+    detail: str
+
+
+def _forbidden(char: str) -> bool:
+    code = ord(char)
+    return code < 0x20 or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF
+
+
+def clean_name(name: str, what: str = "name") -> str:
+    cleaned = name.strip()
+    if not cleaned:
+        raise InvalidRequestError(f"{what} must not be empty", param=what)
+    if len(cleaned) > MAX_NAME_LENGTH:
+        raise InvalidRequestError(f"{what} must be at most {MAX_NAME_LENGTH} characters", param=what)
+    if any(_forbidden(char) for char in cleaned):
+        raise InvalidRequestError(f"{what} must not contain control characters", param=what)
+    return cleaned
+
+
+class ControlPlane:
+    def __init__(
+        self,
+        store: Store,
+        vault: Vault,
+        registry: ProviderRegistry,
+        transport: Transport,
+        base_url: Callable[[str], str],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_committed: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
+        self.store = store
+        self.vault = vault
+        self.registry = registry
+        self._transport = transport
+        self._base_url = base_url
+        self._now = clock
+        self._on_committed = on_committed
+
+    # --- projects -------------------------------------------------------------------------------------
+
+    async def create_project(self, name: str, *, actor: str) -> CreatedProject:
+        name = clean_name(name)
+        now = self._now()
+        project = Project(id=new_id("proj"), name=name, created_at=now, updated_at=now)
+        _, wrapped = self.vault.new_data_key(project.id)
+        material = ProjectKeyMaterial(project.id, wrapped.blob, wrapped.master_key_id)
+        async with self._mutation() as tx:
+            await tx.projects.insert(project, material)
+            created = await self._insert_api_key(tx, project.id, "default", None, now)
+            await self._changed(
+                tx,
+                NewAuditEvent(actor, "project.create", project.id, api_key_id=created.key.id, at=now),
+            )
+        return CreatedProject(project, created)
+
+    async def list_projects(self, *, limit: int = 100, after: str | None = None) -> list[Project]:
+        async with self.store.transaction() as tx:
+            return await tx.projects.page(limit=limit, after=after)
+
+    async def get_project(self, project_id: str) -> Project:
+        async with self.store.transaction() as tx:
+            return await self._project(tx, project_id)
+
+    async def rename_project(self, project_id: str, name: str, *, actor: str) -> Project:
+        name = clean_name(name)
+        now = self._now()
+        async with self._mutation() as tx:
+            old = await self._project(tx, project_id)
+            renamed = await tx.projects.rename(project_id, name, now)
+            assert renamed is not None
+            detail = {"old_name": old.name, "new_name": name}
+            await self._changed(tx, NewAuditEvent(actor, "project.rename", project_id, detail=detail, at=now))
+        return renamed
+
+    async def delete_project(self, project_id: str, *, actor: str) -> None:
+        async with self._mutation() as tx:
+            project = await self._project(tx, project_id)
+            await tx.projects.shred_and_delete(project_id)
+            detail = {"name": project.name, "data_key": "shredded"}
+            await self._changed(tx, NewAuditEvent(actor, "project.delete", project_id, detail=detail))
+
+    # --- project API keys ------------------------------------------------------------------------------
+
+    async def create_api_key(
+        self, project_id: str, *, name: str | None, expires_at: datetime | None, actor: str
+    ) -> CreatedApiKey:
+        now = self._now()
+        if name is not None:
+            name = clean_name(name)
+        if expires_at is not None:
+            if expires_at.tzinfo is None:
+                raise InvalidRequestError(
+                    "expires_at needs a timezone (e.g. a trailing Z)", param="expires_at"
+                )
+            if expires_at <= now:
+                raise InvalidRequestError("expires_at must be in the future", param="expires_at")
+        async with self._mutation() as tx:
+            await self._project(tx, project_id)
+            created = await self._insert_api_key(tx, project_id, name, expires_at, now)
+            event = NewAuditEvent(actor, "api_key.create", project_id, api_key_id=created.key.id, at=now)
+            await self._changed(tx, event)
+        return created
+
+    async def list_api_keys(self, project_id: str) -> list[ProjectApiKey]:
+        async with self.store.transaction() as tx:
+            await self._project(tx, project_id)
+            return await tx.api_keys.list_for_project(project_id)
+
+    async def revoke_api_key(self, project_id: str, key_id: str, *, actor: str) -> None:
+        now = self._now()
+        async with self._mutation() as tx:
+            await self._project(tx, project_id)
+            if await tx.api_keys.get(project_id, key_id) is None:
+                raise NotFoundError(f"project {project_id} has no API key {key_id}", code="api_key_not_found")
+            if await tx.api_keys.revoke(project_id, key_id, now):
+                event = NewAuditEvent(actor, "api_key.revoke", project_id, api_key_id=key_id, at=now)
+                await self._changed(tx, event)
+
+    async def _insert_api_key(
+        self, tx: Transaction, project_id: str, name: str | None, expires_at: datetime | None, now: datetime
+    ) -> CreatedApiKey:
+        plaintext = generate_project_key()
+        key = ProjectApiKey(
+            id=new_id("key"),
+            project_id=project_id,
+            name=name,
+            display_prefix=display_prefix(plaintext),
+            created_at=now,
+            expires_at=expires_at,
+            revoked_at=None,
+            last_used_at=None,
+        )
+        await tx.api_keys.insert(key, hash_project_key(plaintext.reveal()))
+        return CreatedApiKey(key, plaintext)
+
+    # --- provider keys ---------------------------------------------------------------------------------
+
+    async def set_provider_key(
+        self, project_id: str, provider: str, secret: Secret, *, actor: str, verify: bool = False
+    ) -> tuple[ProviderCredential, KeyCheck | None]:
+        adapter = self._byok_adapter(provider)
+        try:
+            check_key(adapter, secret, self.registry)
+        except KeyFormatError as exc:
+            raise InvalidRequestError(str(exc), param="api_key", code="invalid_key_format") from None
+        await self.get_project(project_id)  # 404 before any upstream call
+        check = await self.verify_key(provider, secret) if verify else None
+        if check is not None and check.outcome is KeyCheckOutcome.INVALID:
+            async with self.store.transaction() as tx:
+                await tx.audit.append(
+                    NewAuditEvent(actor, "provider_key.verify", project_id, provider, outcome="invalid")
+                )
+            raise InvalidRequestError(
+                f"{adapter.title} rejected this key ({check.detail}); nothing was stored",
+                param="api_key",
+                code="provider_key_rejected",
+            )
+        now = self._now()
+        credential_id = new_id("cred")
+        async with self._mutation() as tx:
+            data_key = await self._data_key(tx, project_id)
+            ciphertext = self.vault.encrypt_credential(data_key, project_id, provider, credential_id, secret)
+            credential = ProviderCredential(
+                id=credential_id,
+                project_id=project_id,
+                provider=provider,
+                masked=mask_key(adapter, secret),
+                ciphertext=ciphertext,
+                created_at=now,
+                updated_at=now,
+            )
+            old = await tx.credentials.replace(credential)
+            detail: dict[str, object] = {"masked": credential.masked}
+            if old is not None:
+                detail["replaced_credential_id"] = old.id
+            if check is not None:
+                detail["verification"] = check.outcome.value
+            action = "provider_key.rotate" if old else "provider_key.set"
+            await self._changed(
+                tx, NewAuditEvent(actor, action, project_id, provider, credential_id, detail=detail, at=now)
+            )
+        return credential, check
+
+    async def list_provider_keys(self, project_id: str) -> list[ProviderCredential]:
+        async with self.store.transaction() as tx:
+            await self._project(tx, project_id)
+            return await tx.credentials.list_for_project(project_id)
+
+    async def delete_provider_key(self, project_id: str, provider: str, *, actor: str) -> None:
+        self._byok_adapter(provider)
+        async with self._mutation() as tx:
+            await self._project(tx, project_id)
+            old = await tx.credentials.delete(project_id, provider)
+            if old is None:
+                raise NotFoundError(
+                    f"project {project_id} has no {provider} key", code="provider_key_not_found"
+                )
+            await self._changed(tx, NewAuditEvent(actor, "provider_key.delete", project_id, provider, old.id))
+
+    async def verify_key(self, provider: str, secret: Secret) -> KeyCheck:
+        adapter = self._byok_adapter(provider)
+        request = adapter.models_request(self._base_url(provider), secret)
+        try:
+            response = await self._transport.send(request, timeout_s=15.0)
+        except UpstreamUnreachableError as exc:
+            return KeyCheck(KeyCheckOutcome.UNREACHABLE, None, str(exc))
+        outcome = adapter.key_check_outcome(response.status, response.body)
+        return KeyCheck(outcome, response.status, f"{adapter.title} answered HTTP {response.status}")
+
+    # --- audit ----------------------------------------------------------------------------------------
+
+    async def audit_log(
+        self, project_id: str, *, limit: int = 50, before_id: int | None = None, action: str | None = None
+    ) -> list[AuditEvent]:
+        async with self.store.transaction() as tx:
+            return await tx.audit.list_for_project(
+                project_id, limit=limit, before_id=before_id, action=action
+            )
+
+    async def request_log(
+        self, project_id: str, *, limit: int = 50, before: tuple[datetime, str] | None = None
+    ) -> list[RequestRecord]:
+        async with self.store.transaction() as tx:
+            await self._project(tx, project_id)
+            return await tx.requests.list_for_project(project_id, limit=limit, before=before)
+
+    # --- helpers --------------------------------------------------------------------------------------
+
+    def _byok_adapter(self, provider: str) -> ProviderAdapter:
+        try:
+            return self.registry.byok(provider)
+        except UnknownProviderError as exc:
+            raise InvalidRequestError(str(exc), param="provider", code="unknown_provider") from None
+
+    async def _project(self, tx: Transaction, project_id: str) -> Project:
+        project = await tx.projects.get(project_id)
+        if project is None:
+            raise NotFoundError(f"no project with id {project_id!r}", code="project_not_found")
+        return project
+
+    async def _data_key(self, tx: Transaction, project_id: str) -> bytes:
+        material = await tx.projects.key_material(project_id)
+        if material is None:
+            raise NotFoundError(f"no project with id {project_id!r}", code="project_not_found")
+        return self.vault.unwrap(project_id, material.wrapped_data_key)
+
+    @asynccontextmanager
+    async def _mutation(self) -> AsyncIterator[Transaction]:
+        """A transaction whose committed change is announced to every instance's snapshot."""
+        async with self.store.transaction() as tx:
+            yield tx
+            version = await tx.state.get(CONFIG_VERSION)
+        if self._on_committed is not None:
+            await self._on_committed(version)
+
+    async def _changed(self, tx: Transaction, event: NewAuditEvent) -> None:
+        await tx.audit.append(event)
+        await tx.state.bump(CONFIG_VERSION)

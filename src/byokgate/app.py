@@ -1,0 +1,168 @@
+"""The composition root: ``create_app(settings)`` builds every component; nothing exists at import time."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from byokgate.admin.api import build_admin_api
+from byokgate.admin.keyring import check_keyring
+from byokgate.admin.services import ControlPlane
+from byokgate.admintoken import resolve_admin_token
+from byokgate.asgi import JSON_CONTENT, send_bytes, send_error
+from byokgate.domain.secret import Secret
+from byokgate.errors import NotFoundError
+from byokgate.masterkey import resolve_keyring
+from byokgate.providers.registry import ProviderRegistry, default_registry
+from byokgate.proxy.dataplane import DataPlane, DataPlaneConfig
+from byokgate.routing.policy import RoutingPolicy
+from byokgate.settings import Settings
+from byokgate.snapshot.changes import ChangeBus, LocalChangeBus, RedisChangeBus
+from byokgate.snapshot.credentials import CredentialOpener
+from byokgate.snapshot.holder import SnapshotHolder
+from byokgate.store import migrate
+from byokgate.store.database import Store
+from byokgate.telemetry.writer import BatchWriter
+from byokgate.transport import Transport
+from byokgate.vault import Vault
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Components:
+    settings: Settings
+    store: Store
+    vault: Vault
+    registry: ProviderRegistry
+    transport: Transport
+    control: ControlPlane
+    bus: ChangeBus
+    snapshot: SnapshotHolder
+    credentials: CredentialOpener
+    writer: BatchWriter
+
+    async def start(self) -> None:
+        """Start the background work of a serving instance (the CLI never calls this)."""
+        await self.snapshot.start()
+        await self.bus.listen(self.snapshot.on_change)
+        await self.writer.start()
+
+    async def aclose(self) -> None:
+        await self.writer.aclose()  # flushes what is still queued
+        await self.bus.aclose()
+        await self.snapshot.aclose()
+        await self.transport.aclose()
+        await self.store.close()
+
+
+def build_components(settings: Settings) -> Components:
+    """Everything but the web layer; the CLI uses this too."""
+    vault = Vault(resolve_keyring(settings))
+    store = Store.from_url(settings.resolved_database_url)
+    registry = default_registry()
+    transport = Transport(timeout_s=settings.upstream_timeout_s)
+    bus: ChangeBus = RedisChangeBus(settings.redis_url) if settings.redis_url else LocalChangeBus()
+    control = ControlPlane(
+        store, vault, registry, transport, settings.provider_base_url, on_committed=bus.publish
+    )
+    return Components(
+        settings=settings,
+        store=store,
+        vault=vault,
+        registry=registry,
+        transport=transport,
+        control=control,
+        bus=bus,
+        snapshot=SnapshotHolder(store, poll_interval_s=settings.snapshot_poll_interval_s),
+        credentials=CredentialOpener(vault),
+        writer=BatchWriter(store),
+    )
+
+
+class Gateway:
+    """Root ASGI app: lifespan, then dispatch by path prefix (no framework on the hot path)."""
+
+    def __init__(
+        self, components: Components, admin: ASGIApp, data_plane: ASGIApp, *, migrate_on_start: bool
+    ) -> None:
+        self.components = components
+        self.admin = admin
+        self.data_plane = data_plane
+        self.migrate_on_start = migrate_on_start
+
+    async def startup(self) -> None:
+        store = self.components.store
+        if self.migrate_on_start:
+            await migrate.upgrade(store.engine)
+        usage = await check_keyring(store, self.components.vault)
+        await self.components.start()
+        log.info(
+            "byokgate ready: database=%s, active master key=%s, data keys by master key=%s",
+            store.backend,
+            self.components.vault.keyring.active_id,
+            usage,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if kind != "http":
+            return
+        path: str = scope["path"]
+        if path.startswith("/v1/"):
+            await self.data_plane(scope, receive, send)
+        elif path.startswith("/admin/"):
+            await self.admin(scope, receive, send)
+        elif path in ("/healthz", "/readyz"):
+            await send_bytes(send, 200, b'{"status":"ok"}', [JSON_CONTENT])
+        else:
+            error = NotFoundError(f"no route for {scope['method']} {path}", code="unknown_url")
+            await send_error(send, error)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    log.error("start-up failed: %s", exc)
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.components.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def build_data_plane(components: Components) -> DataPlane:
+    settings, registry = components.settings, components.registry
+    pooled_key = settings.openrouter_api_key
+    policy = RoutingPolicy(registry, pooled_provider=settings.pooled_provider if pooled_key else None)
+    config = DataPlaneConfig(
+        base_urls={name: settings.provider_base_url(name) for name in registry},
+        pooled_key=Secret(pooled_key.get_secret_value()) if pooled_key else None,
+        upstream_timeout_s=settings.upstream_timeout_s,
+        max_body_bytes=settings.max_request_bytes,
+    )
+    return DataPlane(
+        snapshot=components.snapshot,
+        credentials=components.credentials,
+        registry=registry,
+        policy=policy,
+        transport=components.transport,
+        writer=components.writer,
+        config=config,
+    )
+
+
+def create_app(settings: Settings, *, migrate_on_start: bool = True) -> Gateway:
+    components = build_components(settings)
+    admin = build_admin_api(components.control, resolve_admin_token(settings), settings.admin_max_body_bytes)
+    return Gateway(components, admin, build_data_plane(components), migrate_on_start=migrate_on_start)

@@ -1,0 +1,1 @@
+"""Pure types shared by every layer: no I/O, no framework imports."""

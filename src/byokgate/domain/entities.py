@@ -1,0 +1,110 @@
+"""Control-plane entities as the store returns them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: str
+    name: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectKeyMaterial:
+    """A project's wrapped data key, as stored."""
+
+    project_id: str
+    wrapped_data_key: bytes
+    master_key_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectApiKey:
+    id: str
+    project_id: str
+    name: str | None
+    display_prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    def is_usable(self, now: datetime) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > now
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderCredential:
+    """A stored provider key: the masked view plus its ciphertext (never the plaintext)."""
+
+    id: str
+    project_id: str
+    provider: str
+    masked: str
+    ciphertext: bytes = field(repr=False)
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    project_id: str | None
+    provider: str | None
+    credential_id: str | None
+    api_key_id: str | None
+    request_id: str | None
+    outcome: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NewAuditEvent:
+    """An audit event before the store has given it an id."""
+
+    actor: str
+    action: str
+    project_id: str | None = None
+    provider: str | None = None
+    credential_id: str | None = None
+    api_key_id: str | None = None
+    request_id: str | None = None
+    outcome: str = "ok"
+    detail: dict[str, Any] = field(default_factory=dict)
+    at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One data-plane request, success or failure, as the request log keeps it."""
+
+    id: str
+    created_at: datetime
+    project_id: str
+    api_key_id: str
+    endpoint: str
+    lane: str | None
+    provider: str | None
+    credential_id: str | None
+    requested_model: str | None
+    resolved_model: str | None
+    stream: bool
+    status: int
+    error_code: str | None
+    latency_ms: float
+    upstream_ms: float | None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    upstream_request_id: str | None = None

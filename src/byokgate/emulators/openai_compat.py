@@ -1,0 +1,310 @@
+"""The shared engine of the OpenAI-format emulators: a raw ASGI app driven by a `ProviderProfile`.
+
+Per request: record it, route it under the profile's base path, check the bearer key, parse the JSON,
+apply faults (armed or from `x-emulator-fault`), validate like the real API, and answer (JSON or SSE).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from byokgate.emulators import asgi, chat, content, control
+from byokgate.emulators.faults import Fault, FaultBook, FaultSpecError, parse_fault_header
+from byokgate.emulators.profile import ApiError, Exchange, ModelInfo, ProviderProfile
+from byokgate.emulators.recorder import DEFAULT_CAPACITY, RecordedRequest, Recorder
+from byokgate.emulators.validation import CHAT_FIELDS, EMBEDDING_FIELDS, validate_chat, validate_embeddings
+
+FAULT_HEADER = "x-emulator-fault"
+MALFORMED_JSON = (
+    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
+    "HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. "
+    "If you have trouble figuring out how to fix this, please contact us through our help center at "
+    "help.openai.com.)"
+)
+
+
+class _Request:
+    """What a handler needs to know about the request being answered."""
+
+    __slots__ = ("body", "endpoint", "faults", "record", "request_id", "started")
+
+    def __init__(self, record: RecordedRequest, request_id: str) -> None:
+        self.record = record
+        self.request_id = request_id
+        self.started = time.perf_counter()
+        self.body: Any = None
+        self.endpoint = "other"
+        self.faults: list[Fault] = []
+
+    def fault(self, kind: str) -> Fault | None:
+        return next((fault for fault in self.faults if fault.kind == kind), None)
+
+    @property
+    def elapsed_ms(self) -> int:
+        return int((time.perf_counter() - self.started) * 1000)
+
+
+class Emulator:
+    """An emulated provider API as an ASGI app.
+
+    `keys` are the valid bearer keys (`accept_any_key=True` takes any non-empty one). `record=False`
+    turns the request recorder off; `strict_unknown_fields=True` answers 400 "Unrecognized request
+    argument supplied" for unknown chat fields, as OpenAI itself does (default: accept and record them).
+    `stream_chunk_delay_ms` paces streams for demos.
+    """
+
+    def __init__(
+        self,
+        profile: ProviderProfile,
+        *,
+        keys: Iterable[str] = (),
+        accept_any_key: bool = False,
+        record: bool = True,
+        capacity: int = DEFAULT_CAPACITY,
+        strict_unknown_fields: bool = False,
+        stream_chunk_delay_ms: int = 0,
+    ) -> None:
+        self.profile = profile
+        self.keys = frozenset(keys)
+        self.accept_any_key = accept_any_key
+        self.strict_unknown_fields = strict_unknown_fields
+        self.stream_chunk_delay_s = stream_chunk_delay_ms / 1000
+        self.faults = FaultBook()
+        self.recorder = Recorder(capacity, enabled=record)
+
+    # Python control API ----------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
+    @property
+    def base_path(self) -> str:
+        return self.profile.base_path
+
+    def arm(self, *faults: Fault) -> None:
+        """Apply these faults to the next matching requests (see `Fault`)."""
+        self.faults.arm(*faults)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """The recorded requests, oldest first."""
+        return self.recorder.snapshot()
+
+    def clear_requests(self) -> None:
+        self.recorder.clear()
+
+    def reset(self) -> None:
+        self.clear_faults()
+        self.clear_requests()
+
+    # ASGI ------------------------------------------------------------------------------------------
+    async def __call__(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        if scope["type"] == "lifespan":
+            await asgi.lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path: str = scope["path"]
+        method: str = scope["method"]
+        query = scope.get("query_string", b"").decode("latin-1")
+        body = await asgi.read_body(receive)
+        if path.startswith(control.PREFIX):
+            await control.handle(self, method, path, query, body, send)
+            return
+        headers = asgi.header_map(scope)
+        record = RecordedRequest(method, path, query, headers, None)
+        self.recorder.add(record)
+        request = _Request(record, self.profile.request_id())
+        try:
+            await self._answer(request, method, path, body, send)
+        except ApiError as error:
+            await self._send_error(request, error, send)
+
+    async def _send_error(self, request: _Request, error: ApiError, send: asgi.Send) -> None:
+        request.record.status = error.status
+        headers = self.profile.error_headers(error, request.request_id)
+        await asgi.send_json(send, error.status, self.profile.error_body(error), headers)
+
+    def _check_key(self, headers: dict[str, str]) -> None:
+        value = headers.get("authorization", "")
+        key = value[7:].strip() if value[:7].lower() == "bearer " else None
+        if not key:
+            raise self.profile.auth_error(None)
+        if not self.accept_any_key and key not in self.keys:
+            raise self.profile.auth_error(key)
+
+    async def _answer(self, request: _Request, method: str, path: str, raw: bytes, send: asgi.Send) -> None:
+        base = self.profile.base_path
+        relative = path[len(base) :] if path.startswith(base + "/") else None
+        route = self._route(method, relative)
+        if route is None:
+            raise ApiError(404, f"Invalid URL ({method} {path})")
+        request.endpoint = route
+        malformed = False
+        if method == "POST":
+            try:
+                request.body = orjson.loads(raw) if raw.strip() else {}
+            except orjson.JSONDecodeError:
+                malformed = True
+            request.record.body = request.body
+        if not (route == "models" and relative == "/models" and self.profile.models_public):
+            self._check_key(request.record.headers)
+        if malformed:
+            raise ApiError(400, MALFORMED_JSON)
+        model = request.body.get("model") if isinstance(request.body, dict) else None
+        await self._apply_faults(request, model if isinstance(model, str) else None)
+        if route == "chat":
+            await self._chat(request, send)
+        elif route == "embeddings":
+            await self._embeddings(request, send)
+        else:
+            await self._get(request, route, relative or "", send)
+
+    def _route(self, method: str, relative: str | None) -> str | None:
+        if relative is None:
+            return None
+        if relative == "/chat/completions":
+            return "chat" if method == "POST" else None
+        if relative == "/embeddings" and self.profile.has_embeddings:
+            return "embeddings" if method == "POST" else None
+        if relative == "/models" or (relative.startswith("/models/") and self.profile.has_model_retrieve):
+            return "models" if method == "GET" else None
+        if relative in self.profile.extra_routes():
+            return "extra" if method == "GET" else None
+        return None
+
+    async def _apply_faults(self, request: _Request, model: str | None) -> None:
+        faults = self.faults.take(request.endpoint, model)
+        header = request.record.headers.get(FAULT_HEADER)
+        if header:
+            try:
+                faults = faults + parse_fault_header(header)
+            except FaultSpecError as exc:
+                raise ApiError(400, f"bad {FAULT_HEADER} header: {exc}", param=FAULT_HEADER) from exc
+        request.faults = faults
+        delay_ms = sum(fault.delay_ms for fault in faults if fault.kind in ("latency", "slow_first_byte"))
+        if delay_ms:
+            await asyncio.sleep(delay_ms / 1000)
+        for fault in faults:
+            if fault.is_error:
+                raise self.profile.fault_error(fault, model)
+
+    def _success_headers(
+        self, request: _Request, generation_id: str | None, tokens: int
+    ) -> list[tuple[str, str]]:
+        return self.profile.response_headers(
+            request.request_id,
+            endpoint=request.endpoint,
+            generation_id=generation_id,
+            tokens=tokens,
+            elapsed_ms=request.elapsed_ms,
+        )
+
+    def _json_fault(self, request: _Request) -> str | None:
+        if request.fault("disconnect_mid_stream"):
+            return "disconnect"
+        return "malformed" if request.fault("malformed_chunk") else None
+
+    def _model(self, model_id: str, kind: str) -> ModelInfo:
+        model = self.profile.model(model_id)
+        if model is None or model.kind != kind:
+            raise self.profile.model_not_found(model_id)
+        return model
+
+    async def _chat(self, request: _Request, send: asgi.Send) -> None:
+        body = request.body
+        if not isinstance(body, dict):
+            raise ApiError(400, MALFORMED_JSON)
+        unknown = tuple(
+            key for key in body if key not in CHAT_FIELDS and key not in self.profile.extra_chat_fields
+        )
+        request.record.unknown_fields = unknown
+        self.profile.check_chat(body)
+        if unknown and self.strict_unknown_fields:
+            raise ApiError(400, f"Unrecognized request argument supplied: {unknown[0]}")
+        options = validate_chat(body, self.profile.default_model)
+        model = self._model(options.model, "chat")
+        exchange = Exchange(
+            profile=self.profile,
+            model=model,
+            answer=chat.answer(options, self.profile),
+            request_id=request.request_id,
+            completion_id=self.profile.completion_id(),
+            include_usage=options.include_usage,
+            obfuscate=self.profile.obfuscation and options.include_obfuscation,
+        )
+        tokens = exchange.answer.prompt_tokens + exchange.answer.completion_tokens
+        headers = self._success_headers(request, exchange.completion_id, tokens)
+        request.record.status = 200
+        if not options.stream:
+            await asgi.send_json(
+                send, 200, self.profile.completion(exchange), headers, fault=self._json_fault(request)
+            )
+            return
+        disconnect = request.fault("disconnect_mid_stream")
+        malformed = request.fault("malformed_chunk")
+        await asgi.send_sse(
+            send,
+            chat.stream_chunks(exchange),
+            headers,
+            preamble=self.profile.stream_comment,
+            disconnect_after=disconnect.after_chunks if disconnect else None,
+            malformed_at=malformed.after_chunks if malformed else None,
+            chunk_delay_s=self.stream_chunk_delay_s,
+        )
+
+    async def _embeddings(self, request: _Request, send: asgi.Send) -> None:
+        body = request.body
+        if not isinstance(body, dict):
+            raise ApiError(400, MALFORMED_JSON)
+        request.record.unknown_fields = tuple(key for key in body if key not in EMBEDDING_FIELDS)
+        model_id, inputs, encoding, dimensions = validate_embeddings(body)
+        model = self._model(model_id, "embedding")
+        if dimensions is not None and not model.resizable:
+            raise ApiError(400, "This model does not support specifying dimensions.")
+        if dimensions is not None and dimensions > model.dimensions:
+            text = (
+                "Invalid 'dimensions': integer above maximum value. "
+                f"Expected a value <= {model.dimensions}, but got {dimensions} instead."
+            )
+            raise ApiError(400, text, param="dimensions", code="integer_above_max_value")
+        size = dimensions or model.dimensions
+        data: list[dict[str, Any]] = []
+        tokens = 0
+        for index, item in enumerate(inputs):
+            vector = content.embed(item, size)
+            tokens += content.count_tokens(item) if isinstance(item, str) else len(item)
+            encoded: Any = content.encode_base64(vector) if encoding == "base64" else vector
+            data.append({"object": "embedding", "index": index, "embedding": encoded})
+        request.record.status = 200
+        headers = self._success_headers(request, None, tokens)
+        await asgi.send_json(
+            send, 200, self.profile.embeddings(model, data, tokens), headers, fault=self._json_fault(request)
+        )
+
+    async def _get(self, request: _Request, route: str, relative: str, send: asgi.Send) -> None:
+        if route == "extra":
+            handler = getattr(self.profile, self.profile.extra_routes()[relative])
+            body = handler(request.record.api_key)
+        elif relative == "/models":
+            body = self.profile.models_list(
+                dict(part.partition("=")[::2] for part in request.record.query.split("&") if part)
+            )
+        else:
+            model_id = relative[len("/models/") :]
+            model = self.profile.model(model_id)
+            if model is None:
+                raise self.profile.retrieve_not_found(model_id)
+            body = self.profile.model_object(model)
+        request.record.status = 200
+        await asgi.send_json(
+            send, 200, body, self._success_headers(request, None, 0), fault=self._json_fault(request)
+        )

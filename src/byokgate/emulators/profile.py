@@ -1,0 +1,242 @@
+"""The provider contract of the emulators: what differs between OpenAI-format providers.
+
+`ProviderProfile` renders the plain OpenAI chat-completions wire format; each provider module subclasses
+it and overrides only what its API does differently (paths, ids, headers, error shapes, extras). The
+engine (`openai_compat.Emulator`) never names a provider.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from byokgate.emulators.faults import Fault
+
+_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+Position = Literal["first", "middle", "finish"]
+Headers = list[tuple[str, str]]
+
+
+def random_alnum(length: int) -> str:
+    """Random letters and digits (ids need to be unique, not secret)."""
+    return "".join(_ALNUM[byte % 62] for byte in os.urandom(length))
+
+
+class ApiError(Exception):
+    """An error answer, described in OpenAI's terms; each profile renders it in its provider's shape."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type
+        self.param = param
+        self.code = code
+        self.headers = dict(headers or {})
+        self.metadata = dict(metadata) if metadata is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """One model a provider serves. `dimensions` is set for embedding models (their default size);
+    `extra` holds provider-specific listing fields (pricing, context window, upstream name...)."""
+
+    id: str
+    created: int
+    owned_by: str
+    kind: Literal["chat", "embedding"] = "chat"
+    dimensions: int = 0
+    resizable: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ChatAnswer:
+    """What the model "decided" to answer, independent of the wire format."""
+
+    content: str | None
+    tool_calls: list[dict[str, Any]]
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int  # for one choice
+    n: int = 1
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One chat request being answered: the ids and options every rendered object shares."""
+
+    profile: ProviderProfile
+    model: ModelInfo
+    answer: ChatAnswer
+    request_id: str
+    completion_id: str
+    created: int = field(default_factory=lambda: int(time.time()))
+    include_usage: bool = False
+    obfuscate: bool = False
+
+    @property
+    def usage(self) -> dict[str, Any]:
+        return self.profile.usage(self)
+
+
+class ProviderProfile:
+    """OpenAI-format defaults; subclasses set the class attributes and override the hooks they need."""
+
+    name: ClassVar[str] = "openai-compatible"
+    base_path: ClassVar[str] = "/v1"
+    catalog: ClassVar[tuple[ModelInfo, ...]] = ()
+    default_model: ClassVar[str | None] = None  # used when a request omits `model` (else 400)
+    has_embeddings: ClassVar[bool] = True
+    has_model_retrieve: ClassVar[bool] = True  # GET <base>/models/{id}
+    models_public: ClassVar[bool] = False  # the models list answers without a key
+    always_stream_usage: ClassVar[bool] = False
+    obfuscation: ClassVar[bool] = False
+    stream_comment: ClassVar[bytes | None] = None  # an SSE comment line sent before the first event
+    extra_chat_fields: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self) -> None:
+        self._models = {model.id: model for model in self.catalog}
+
+    def model(self, model_id: str) -> ModelInfo | None:
+        return self._models.get(model_id)
+
+    # ids -------------------------------------------------------------------------------------------
+    def completion_id(self) -> str:
+        return "chatcmpl-" + random_alnum(29)
+
+    def tool_call_id(self) -> str:
+        return "call_" + random_alnum(24)
+
+    def request_id(self) -> str:
+        return "req_" + os.urandom(16).hex()
+
+    def fingerprint(self, model: ModelInfo) -> str | None:
+        return "fp_" + format(sum(model.id.encode()) * 2654435761 % 16**10, "010x")
+
+    # headers ---------------------------------------------------------------------------------------
+    def response_headers(
+        self, request_id: str, *, endpoint: str, generation_id: str | None, tokens: int, elapsed_ms: int
+    ) -> Headers:
+        """Headers of a successful answer (`endpoint` is chat, embeddings, models or extra)."""
+        return [("x-request-id", request_id)]
+
+    def error_headers(self, error: ApiError, request_id: str) -> Headers:
+        return [("x-request-id", request_id), *error.headers.items()]
+
+    # errors ----------------------------------------------------------------------------------------
+    def error_body(self, error: ApiError) -> dict[str, Any]:
+        body = {"message": error.message, "type": error.type, "param": error.param, "code": error.code}
+        return {"error": body}
+
+    def auth_error(self, key: str | None) -> ApiError:
+        return ApiError(401, "Invalid API key", code="invalid_api_key")
+
+    def model_not_found(self, model: str) -> ApiError:
+        message = f"The model `{model}` does not exist or you do not have access to it."
+        return ApiError(404, message, code="model_not_found")
+
+    def retrieve_not_found(self, model: str) -> ApiError:
+        return ApiError(404, f"The model '{model}' does not exist", param="model", code="model_not_found")
+
+    def fault_error(self, fault: Fault, model: str | None) -> ApiError:
+        if fault.kind == "429":
+            message = (
+                f"Rate limit reached for {model or 'requests'}. Please try again in {fault.retry_after_s}s."
+            )
+            headers = {"retry-after": str(fault.retry_after_s)}
+            return ApiError(429, message, type="requests", code="rate_limit_exceeded", headers=headers)
+        return ApiError(
+            int(fault.kind), "The server had an error while processing your request.", type="server_error"
+        )
+
+    def check_chat(self, body: Mapping[str, Any]) -> None:
+        """Provider-specific rejections, run before the shared validation."""
+
+    # chat rendering --------------------------------------------------------------------------------
+    def message(self, exchange: Exchange) -> dict[str, Any]:
+        answer = exchange.answer
+        message: dict[str, Any] = {"role": "assistant", "content": answer.content}
+        if answer.tool_calls:
+            message["tool_calls"] = answer.tool_calls
+        return message
+
+    def choice(self, exchange: Exchange, index: int) -> dict[str, Any]:
+        finish = exchange.answer.finish_reason
+        return {"index": index, "message": self.message(exchange), "logprobs": None, "finish_reason": finish}
+
+    def usage(self, exchange: Exchange) -> dict[str, Any]:
+        answer = exchange.answer
+        completion = answer.completion_tokens * answer.n
+        total = answer.prompt_tokens + completion
+        return {"prompt_tokens": answer.prompt_tokens, "completion_tokens": completion, "total_tokens": total}
+
+    def completion(self, exchange: Exchange) -> dict[str, Any]:
+        return {
+            "id": exchange.completion_id,
+            "object": "chat.completion",
+            "created": exchange.created,
+            "model": exchange.model.id,
+            "choices": [self.choice(exchange, index) for index in range(exchange.answer.n)],
+            "usage": self.usage(exchange),
+            "system_fingerprint": self.fingerprint(exchange.model),
+        }
+
+    def stream_choice(
+        self, exchange: Exchange, index: int, delta: dict[str, Any], finish: str | None
+    ) -> dict[str, Any]:
+        return {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}
+
+    def chunk(
+        self, exchange: Exchange, choices: Sequence[dict[str, Any]], position: Position
+    ) -> dict[str, Any]:
+        chunk: dict[str, Any] = {
+            "id": exchange.completion_id,
+            "object": "chat.completion.chunk",
+            "created": exchange.created,
+            "model": exchange.model.id,
+            "system_fingerprint": self.fingerprint(exchange.model),
+            "choices": list(choices),
+        }
+        if exchange.include_usage:
+            chunk["usage"] = None
+        return chunk
+
+    def usage_chunk(self, exchange: Exchange) -> dict[str, Any]:
+        chunk = self.chunk(exchange, [], "finish")
+        chunk["usage"] = exchange.usage
+        return chunk
+
+    def first_delta(self, exchange: Exchange) -> dict[str, Any]:
+        content = None if exchange.answer.tool_calls else ""
+        return {"role": "assistant", "content": content}
+
+    # embeddings ------------------------------------------------------------------------------------
+    def embeddings(self, model: ModelInfo, data: list[dict[str, Any]], tokens: int) -> dict[str, Any]:
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        return {"object": "list", "data": data, "model": model.id, "usage": usage}
+
+    # models ----------------------------------------------------------------------------------------
+    def model_object(self, model: ModelInfo) -> dict[str, Any]:
+        return {"id": model.id, "object": "model", "created": model.created, "owned_by": model.owned_by}
+
+    def models_list(self, query: Mapping[str, str]) -> dict[str, Any]:
+        return {"object": "list", "data": [self.model_object(model) for model in self.catalog]}
+
+    def extra_routes(self) -> Mapping[str, str]:
+        """Further GET paths under the base path (relative, e.g. `/key`) -> the name of a method
+        taking the bearer key and returning a JSON body."""
+        return {}

@@ -1,0 +1,83 @@
+"""Errors a client may see, rendered in OpenAI's error shape: {"error": {message, type, param, code}}.
+
+Every message is written for the caller and never contains a credential.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class ApiError(Exception):
+    status: int = 500
+    type: str = "api_error"
+    default_code: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code if code is not None else self.default_code
+        self.param = param
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+
+class InvalidRequestError(ApiError):
+    status = 400
+    type = "invalid_request_error"
+
+
+class AuthenticationError(ApiError):
+    status = 401
+    type = "authentication_error"
+    default_code = "invalid_api_key"
+
+
+class PermissionDeniedError(ApiError):
+    status = 403
+    type = "permission_error"
+
+
+class NotFoundError(ApiError):
+    status = 404
+    type = "invalid_request_error"
+    default_code = "not_found"
+
+
+class ConflictError(ApiError):
+    status = 409
+    type = "invalid_request_error"
+    default_code = "conflict"
+
+
+class PayloadTooLargeError(ApiError):
+    status = 413
+    type = "invalid_request_error"
+    default_code = "payload_too_large"
+
+
+class UnprocessableEntityError(ApiError):
+    status = 422
+    type = "invalid_request_error"
+    default_code = "invalid_value"
+
+
+class UnsupportedMediaTypeError(ApiError):
+    status = 415
+    type = "invalid_request_error"
+    default_code = "unsupported_media_type"
+
+
+class ServiceUnavailableError(ApiError):
+    status = 503
+    type = "api_error"
+    default_code = "service_unavailable"

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import re
+
+from byokgate.providers.base import ModelCatalog, OpenAIStyleProvider
+
+
+class OpenAIProvider(OpenAIStyleProvider):
+    name = "openai"
+    title = "OpenAI"
+    key_prefixes = ("sk-proj-", "sk-svcacct-", "sk-admin-", "sk-")
+    catalog = ModelCatalog(
+        models=(
+            "gpt-4o",
+            "gpt-4o-2024-11-20",
+            "gpt-4o-2024-08-06",
+            "gpt-4o-mini",
+            "gpt-4.1",
+            "gpt-4.1-mini",
+            "gpt-4.1-nano",
+            "gpt-4-turbo",
+            "gpt-3.5-turbo",
+            "o1",
+            "o1-mini",
+            "o3",
+            "o3-mini",
+            "o4-mini",
+            "text-embedding-3-small",
+            "text-embedding-3-large",
+            "text-embedding-ada-002",
+        ),
+        pattern=re.compile(r"^(gpt-|o\d|chatgpt-|text-embedding-|ft:gpt-|ft:o\d)"),
+        vendors=("openai",),
+        embedding_models=("text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002"),
+    )

@@ -1,0 +1,32 @@
+"""Project-key authentication from the in-memory snapshot."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from byokgate.errors import AuthenticationError
+from byokgate.snapshot.model import KeyEntry, Snapshot
+
+
+def bearer_token(headers: list[tuple[bytes, bytes]]) -> str | None:
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return None
+
+
+def authenticate(snapshot: Snapshot, headers: list[tuple[bytes, bytes]], now: datetime) -> KeyEntry:
+    token = bearer_token(headers)
+    if token is None:
+        raise AuthenticationError(
+            "You didn't provide an API key. "
+            "Send your byokgate project key as 'Authorization: Bearer lgw_proj_...'."
+        )
+    entry = snapshot.authenticate(token, now)
+    if entry is None:
+        shown = f"{token[:9]}****{token[-4:]}" if len(token) > 16 else "****"
+        raise AuthenticationError(
+            f"Incorrect API key provided: {shown}. Use an active byokgate project key (lgw_proj_...)."
+        )
+    return entry

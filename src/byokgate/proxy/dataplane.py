@@ -1,0 +1,423 @@
+"""The data-plane ASGI app: /v1/chat/completions, /v1/embeddings, /v1/models.
+
+Per request: authenticate against the snapshot, route (pure policy), open the provider key (memory), call
+upstream through the transport, answer, and hand a record to the batch writer. No database round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from starlette.types import Receive, Scope, Send
+
+from byokgate.asgi import (
+    JSON_CONTENT,
+    ClientGoneError,
+    Headers,
+    parse_json_object,
+    read_body,
+    send_bytes,
+    send_error,
+)
+from byokgate.domain.entities import NewAuditEvent, RequestRecord
+from byokgate.domain.secret import Secret
+from byokgate.errors import (
+    ApiError,
+    AuthenticationError,
+    InvalidRequestError,
+    NotFoundError,
+)
+from byokgate.providers.base import ProviderAdapter, error_type_for
+from byokgate.providers.registry import ProviderRegistry
+from byokgate.proxy.auth import authenticate
+from byokgate.proxy.errors import BadGatewayError, GatewayTimeoutError, UpstreamApiError
+from byokgate.proxy.models import models_list
+from byokgate.proxy.relay import SSERelay, error_event
+from byokgate.routing.policy import Lane, Route, RoutingError, RoutingPolicy
+from byokgate.snapshot.credentials import CredentialOpener
+from byokgate.snapshot.holder import SnapshotHolder
+from byokgate.snapshot.model import KeyEntry
+from byokgate.telemetry.writer import BatchWriter
+from byokgate.transport import Transport, UpstreamStream, UpstreamTimeoutError, UpstreamUnreachableError
+
+log = logging.getLogger(__name__)
+
+SSE_HEADERS: Headers = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+_PASS_HEADERS = ("retry-after", "x-ratelimit-")
+
+
+@dataclass(frozen=True, slots=True)
+class DataPlaneConfig:
+    base_urls: dict[str, str]
+    pooled_key: Secret | None
+    upstream_timeout_s: float
+    max_body_bytes: int = 32 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class Exchange:
+    """What one request learned along the way; becomes its request record."""
+
+    request_id: str
+    started: float
+    endpoint: str
+    key: KeyEntry | None = None
+    route: Route | None = None
+    credential_id: str | None = None
+    stream: bool = False
+    upstream_started: float | None = None
+    upstream_ms: float = 0.0
+    status: int = 0
+    error_code: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+    upstream_request_id: str | None = None
+
+    def upstream_done(self) -> None:
+        """Note the time spent waiting on upstream so far (excluded from the overhead figure)."""
+        if self.upstream_started is not None:
+            self.upstream_ms = (time.perf_counter() - self.upstream_started) * 1000
+
+    def gateway_headers(self) -> Headers:
+        overhead = (time.perf_counter() - self.started) * 1000 - self.upstream_ms
+        headers = [(b"x-byokgate-request-id", self.request_id.encode())]
+        if self.route is not None:
+            headers += [
+                (b"x-byokgate-provider", self.route.provider.encode()),
+                (b"x-byokgate-model", self.route.upstream_model.encode()),
+                (b"x-byokgate-lane", self.route.lane.value.encode()),
+            ]
+        headers += [(b"x-byokgate-cache", b"BYPASS"), (b"x-byokgate-overhead-ms", f"{overhead:.3f}".encode())]
+        return headers
+
+
+class DataPlane:
+    def __init__(
+        self,
+        *,
+        snapshot: SnapshotHolder,
+        credentials: CredentialOpener,
+        registry: ProviderRegistry,
+        policy: RoutingPolicy,
+        transport: Transport,
+        writer: BatchWriter,
+        config: DataPlaneConfig,
+    ) -> None:
+        self._snapshot = snapshot
+        self._credentials = credentials
+        self._registry = registry
+        self._policy = policy
+        self._transport = transport
+        self._writer = writer
+        self._config = config
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path, method = scope["path"], scope["method"]
+        exchange = Exchange(f"req_{secrets.token_hex(16)}", time.perf_counter(), path.removeprefix("/v1/"))
+        responded = _Responded(send)
+        try:
+            if path == "/v1/chat/completions" and method == "POST":
+                await self._proxy(scope, receive, responded, exchange, "chat")
+            elif path == "/v1/embeddings" and method == "POST":
+                await self._proxy(scope, receive, responded, exchange, "embeddings")
+            elif path == "/v1/models" and method == "GET":
+                await self._models(scope, responded, exchange)
+            else:
+                raise NotFoundError(f"Invalid URL ({method} {path})", code="unknown_url")
+        except ClientGoneError:
+            exchange.status, exchange.error_code = 499, "client_closed_request"
+        except ApiError as error:
+            exchange.status = error.status
+            exchange.error_code = error.code or error.type
+            if not responded.started:
+                await send_error(responded, error, exchange.gateway_headers())
+        except Exception:
+            log.exception("data plane internal error (request %s)", exchange.request_id)
+            exchange.status, exchange.error_code = 500, "internal_error"
+            if not responded.started:
+                internal = ApiError(
+                    "The gateway hit an internal error; the request id is in x-byokgate-request-id."
+                )
+                await send_error(responded, internal, exchange.gateway_headers())
+        finally:
+            self._record(exchange)
+
+    # --- /v1/models -----------------------------------------------------------------------------------
+
+    async def _models(self, scope: Scope, send: Send, exchange: Exchange) -> None:
+        snapshot = self._snapshot.current
+        exchange.key = authenticate(snapshot, scope["headers"], datetime.now(UTC))
+        body = models_list(
+            self._registry, snapshot.providers_of(exchange.key.project_id), self._policy.pooled_provider
+        )
+        exchange.status = 200
+        await send_bytes(send, 200, orjson.dumps(body), [JSON_CONTENT, *exchange.gateway_headers()])
+
+    # --- chat and embeddings --------------------------------------------------------------------------
+
+    async def _proxy(
+        self, scope: Scope, receive: Receive, send: _Responded, exchange: Exchange, kind: str
+    ) -> None:
+        snapshot = self._snapshot.current
+        exchange.key = key = authenticate(snapshot, scope["headers"], datetime.now(UTC))
+        payload = parse_json_object(await read_body(receive, self._config.max_body_bytes))
+        model = payload.get("model")
+        if not isinstance(model, str) or not model:
+            raise InvalidRequestError(
+                "you must provide a model parameter", param="model", code="missing_model"
+            )
+        _validate(kind, payload)
+        stream = payload.get("stream", False)
+        if not isinstance(stream, bool) or (stream and kind != "chat"):
+            raise InvalidRequestError("'stream' must be a boolean", param="stream", code="invalid_type")
+        exchange.stream = stream
+        routed = self._policy.resolve(model, snapshot.providers_of(key.project_id))
+        if isinstance(routed, RoutingError):
+            raise NotFoundError(routed.message, param="model", code=routed.code)
+        exchange.route = routed
+        adapter = self._registry[routed.provider]
+        if not adapter.speaks_openai:
+            raise InvalidRequestError(
+                f"{adapter.title} models are not served on this endpoint by this gateway version yet.",
+                param="model",
+                code="provider_not_supported",
+            )
+        api_key = self._api_key(routed, key.project_id, exchange)
+        payload["model"] = routed.upstream_model
+        base_url = self._config.base_urls[routed.provider]
+        if kind == "chat":
+            upstream = adapter.chat_request(base_url, api_key, payload)
+        else:
+            upstream = adapter.embeddings_request(base_url, api_key, payload)
+        exchange.upstream_started = time.perf_counter()
+        try:
+            async with self._transport.open(upstream) as response:  # the client's default timeouts
+                exchange.upstream_request_id = response.headers.get("x-request-id") or response.headers.get(
+                    "x-generation-id"
+                )
+                if response.status >= 400:
+                    body = await response.read()
+                    exchange.upstream_done()
+                    raise self._upstream_error(adapter, response, body, exchange)
+                if stream:
+                    await self._relay_stream(receive, send, exchange, response)
+                else:
+                    body = await response.read()
+                    exchange.upstream_done()
+                    exchange.usage = _usage_of(body)
+                    exchange.status = response.status
+                    headers = [JSON_CONTENT, *_passed_headers(response), *exchange.gateway_headers()]
+                    await send_bytes(send, response.status, body, headers)
+        except UpstreamTimeoutError:
+            exchange.upstream_done()
+            raise GatewayTimeoutError(
+                f"{adapter.title} did not answer within {self._config.upstream_timeout_s:g} s."
+            ) from None
+        except UpstreamUnreachableError as exc:
+            exchange.upstream_done()
+            raise BadGatewayError(f"Could not reach {adapter.title}: {exc}") from None
+
+    def _api_key(self, route: Route, project_id: str, exchange: Exchange) -> Secret:
+        if route.lane is Lane.POOLED:
+            if self._config.pooled_key is None:
+                raise NotFoundError(
+                    "The pooled lane is not configured on this gateway.", code="model_not_found"
+                )
+            return self._config.pooled_key
+        opened = self._credentials.open(self._snapshot.current, project_id, route.provider)
+        if opened is None:  # the key was deleted between routing and now
+            raise NotFoundError(f"This project has no {route.provider} key any more.", code="model_not_found")
+        exchange.credential_id = opened.credential_id
+        return opened.secret
+
+    def _upstream_error(
+        self, adapter: ProviderAdapter, response: UpstreamStream, body: bytes, exchange: Exchange
+    ) -> ApiError:
+        parsed = adapter.parse_error(response.status, body)
+        passed = {k.decode(): v.decode() for k, v in _passed_headers(response)}
+        if parsed.status == 401 and exchange.route is not None and exchange.route.lane is Lane.BYOK:
+            return AuthenticationError(
+                f"Authentication failed with {adapter.title}: check the key in project settings.",
+                code="provider_authentication_failed",
+                headers=passed,
+            )
+        return UpstreamApiError(
+            parsed.status,
+            parsed.message,
+            kind=parsed.type or error_type_for(parsed.status),
+            code=parsed.code,
+            param=parsed.param,
+            headers=passed,
+        )
+
+    async def _relay_stream(
+        self, receive: Receive, send: _Responded, exchange: Exchange, response: UpstreamStream
+    ) -> None:
+        exchange.upstream_done()  # time to headers
+        headers = [*SSE_HEADERS, *_passed_headers(response), *exchange.gateway_headers()]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        exchange.status = 200
+        relay = SSERelay()
+
+        async def forward() -> None:
+            try:
+                async for chunk in response.chunks():
+                    for event in relay.feed(chunk):
+                        await send({"type": "http.response.body", "body": event, "more_body": True})
+                    if relay.tally.error is not None:
+                        break
+            except UpstreamUnreachableError as exc:
+                relay.tally.error = {"message": str(exc)}
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": error_event(f"Upstream stream broke: {exc}"),
+                        "more_body": True,
+                    }
+                )
+            if not relay.tally.done and relay.tally.error is None:
+                relay.tally.error = {"message": "stream ended without [DONE]"}
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": error_event("The upstream stream ended early."),
+                        "more_body": True,
+                    }
+                )
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        forwarding = asyncio.ensure_future(forward())
+        watching = asyncio.ensure_future(_disconnected(receive))
+        done, _ = await asyncio.wait({forwarding, watching}, return_when=asyncio.FIRST_COMPLETED)
+        if forwarding in done:
+            watching.cancel()
+            forwarding.result()
+        else:  # the client left: stop reading upstream (closing the response cancels the request)
+            forwarding.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await forwarding
+            exchange.status, exchange.error_code = 499, "client_closed_request"
+        if relay.tally.usage:
+            exchange.usage = relay.tally.usage
+        if relay.tally.error is not None and exchange.status == 200:
+            exchange.status, exchange.error_code = 502, "upstream_stream_error"
+
+    # --- records --------------------------------------------------------------------------------------
+
+    def _record(self, exchange: Exchange) -> None:
+        key = exchange.key
+        if key is None:
+            return  # unauthenticated: nothing to attribute it to
+        now = datetime.now(UTC)
+        route = exchange.route
+        self._writer.key_used(key.key_id, now)
+        self._writer.request(
+            RequestRecord(
+                id=exchange.request_id,
+                created_at=now,
+                project_id=key.project_id,
+                api_key_id=key.key_id,
+                endpoint=exchange.endpoint,
+                lane=route.lane.value if route else None,
+                provider=route.provider if route else None,
+                credential_id=exchange.credential_id,
+                requested_model=route.requested_model if route else None,
+                resolved_model=route.upstream_model if route else None,
+                stream=exchange.stream,
+                status=exchange.status,
+                error_code=exchange.error_code,
+                latency_ms=(time.perf_counter() - exchange.started) * 1000,
+                upstream_ms=exchange.upstream_ms if exchange.upstream_started else None,
+                prompt_tokens=_int(exchange.usage.get("prompt_tokens")),
+                completion_tokens=_int(exchange.usage.get("completion_tokens")),
+                total_tokens=_int(exchange.usage.get("total_tokens")),
+                upstream_request_id=exchange.upstream_request_id,
+            )
+        )
+        if exchange.credential_id is not None and route is not None:
+            outcome = (
+                "ok"
+                if exchange.status < 400
+                else ("auth_failed" if exchange.error_code == "provider_authentication_failed" else "error")
+            )
+            self._writer.audit(
+                NewAuditEvent(
+                    actor=f"api_key:{key.key_id}",
+                    action="provider_key.use",
+                    project_id=key.project_id,
+                    provider=route.provider,
+                    credential_id=exchange.credential_id,
+                    api_key_id=key.key_id,
+                    request_id=exchange.request_id,
+                    outcome=outcome,
+                    detail={"status": exchange.status, "model": route.upstream_model},
+                    at=now,
+                )
+            )
+
+
+class _Responded:
+    """Wraps ``send`` to know whether the response has started (then errors can no longer be sent)."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Any) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _validate(kind: str, payload: dict[str, Any]) -> None:
+    if kind == "chat":
+        messages = payload.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise InvalidRequestError(
+                "'messages' must be a non-empty array of message objects",
+                param="messages",
+                code="invalid_messages",
+            )
+        if not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages):
+            raise InvalidRequestError(
+                "each message must be an object with a 'role'", param="messages", code="invalid_messages"
+            )
+    elif "input" not in payload:
+        raise InvalidRequestError("you must provide an input parameter", param="input", code="missing_input")
+
+
+def _passed_headers(response: UpstreamStream) -> Headers:
+    return [
+        (name.encode(), value.encode())
+        for name, value in response.headers.items()
+        if name.lower().startswith(_PASS_HEADERS)
+    ]
+
+
+def _usage_of(body: bytes) -> dict[str, Any]:
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return {}
+    usage = parsed.get("usage") if isinstance(parsed, dict) else None
+    return usage if isinstance(usage, dict) else {}
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -1,0 +1,35 @@
+"""Errors that come from upstream or from reaching it, in OpenAI's error shape."""
+
+from __future__ import annotations
+
+from byokgate.errors import ApiError
+
+
+class UpstreamApiError(ApiError):
+    """A provider's error relayed with its own status (so the OpenAI SDK raises the matching class)."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        kind: str,
+        code: str | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, code=code, param=param, headers=headers)
+        self.status = status
+        self.type = kind
+
+
+class BadGatewayError(ApiError):
+    status = 502
+    type = "api_error"
+    default_code = "upstream_unreachable"
+
+
+class GatewayTimeoutError(ApiError):
+    status = 504
+    type = "api_error"
+    default_code = "upstream_timeout"

@@ -1,0 +1,86 @@
+"""Relaying an OpenAI-format SSE stream: validate each event, note the usage, forward bytes unchanged.
+
+Events are forwarded as the provider framed them (byte-faithful, no re-serialisation); each ``data:`` line
+is still parsed, so a malformed chunk or a mid-stream error becomes an error event the OpenAI SDK raises,
+never garbage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+
+@dataclass(slots=True)
+class StreamTally:
+    usage: dict[str, Any] | None = None
+    finish_reason: str | None = None
+    done: bool = False
+    error: dict[str, Any] | None = None
+    events: int = 0
+
+
+def error_event(message: str, kind: str = "api_error", code: str | None = None) -> bytes:
+    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    return b"data: " + orjson.dumps(body) + b"\n\n"
+
+
+@dataclass(slots=True)
+class SSERelay:
+    """Feed raw upstream bytes; get back complete events to forward."""
+
+    tally: StreamTally = field(default_factory=StreamTally)
+    _buffer: bytes = b""
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        data = self._buffer + chunk
+        if b"\r\n" in data:
+            data = data.replace(b"\r\n", b"\n")
+        events = data.split(b"\n\n")
+        self._buffer = events.pop()
+        out: list[bytes] = []
+        for event in events:
+            if not event:
+                continue
+            checked = self._check(event)
+            if checked is not None:
+                out.append(checked)
+            if self.tally.error is not None:
+                break
+        return out
+
+    def _check(self, event: bytes) -> bytes | None:
+        payload = b"".join(line[5:].lstrip() for line in event.split(b"\n") if line.startswith(b"data:"))
+        if not payload:
+            return event + b"\n\n"  # comments (keep-alives) and other fields pass through
+        if payload == b"[DONE]":
+            self.tally.done = True
+            return b"data: [DONE]\n\n"
+        try:
+            chunk = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            self.tally.error = {"message": "malformed chunk from upstream"}
+            return error_event(
+                "The upstream provider sent a malformed stream chunk.", code="upstream_malformed"
+            )
+        if not isinstance(chunk, dict):
+            self.tally.error = {"message": "malformed chunk from upstream"}
+            return error_event(
+                "The upstream provider sent a malformed stream chunk.", code="upstream_malformed"
+            )
+        self.tally.events += 1
+        if "error" in chunk and isinstance(chunk["error"], dict):
+            self.tally.error = chunk["error"]
+            message = str(chunk["error"].get("message") or "upstream error")
+            return error_event(
+                message, code=str(chunk["error"].get("code")) if chunk["error"].get("code") else None
+            )
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            self.tally.usage = usage
+        for choice in chunk.get("choices") or ():
+            if isinstance(choice, dict) and choice.get("finish_reason"):
+                self.tally.finish_reason = str(choice["finish_reason"])
+        return event + b"\n\n"

@@ -1,0 +1,101 @@
+"""The seeds' routing rules as one pure function.
+
+1. A native model name (known id, or a provider's name pattern) goes to that provider on the project's own
+   key (lane ``byok``); without that key it is a ``model_not_found`` that says which key to add.
+2. An OpenRouter-format name ``vendor/model`` goes direct on the project's key when the project holds a key
+   of a provider serving it (alias table first, then the vendor prefix: BYOK takes precedence); otherwise
+   to the pooled lane (OpenRouter on the platform's key) with the name unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from byokgate.providers.registry import ProviderRegistry
+
+
+class Lane(StrEnum):
+    BYOK = "byok"
+    POOLED = "pooled"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    lane: Lane
+    provider: str
+    upstream_model: str
+    requested_model: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingError:
+    """Why a model cannot be served, worded for the client (an OpenAI ``model_not_found``)."""
+
+    message: str
+    code: str = "model_not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingPolicy:
+    registry: ProviderRegistry
+    pooled_provider: str | None  # None: the gateway has no platform key, so no pooled lane
+
+    def native_provider(self, model: str) -> str | None:
+        """The BYOK provider whose catalog lists or matches ``model``; exact listings win over patterns."""
+        for name in self.registry.byok_names:
+            if model in self.registry[name].catalog.models:
+                return name
+        for name in self.registry.byok_names:
+            if self.registry[name].catalog.serves(model):
+                return name
+        return None
+
+    def direct_target(self, model: str) -> tuple[str, str] | None:
+        """For an OpenRouter-format name: (provider, native id) that could serve it directly."""
+        for name in self.registry.byok_names:
+            native = self.registry[name].catalog.aliases.get(model)
+            if native is not None:
+                return name, native
+        vendor, _, rest = model.partition("/")
+        for name in self.registry.byok_names:
+            if vendor in self.registry[name].catalog.vendors and rest:
+                return name, rest
+        return None
+
+    def resolve(self, model: str, project_providers: frozenset[str]) -> Route | RoutingError:
+        native = self.native_provider(model)
+        if native is not None:
+            if native in project_providers:
+                return Route(Lane.BYOK, native, model, model)
+            if "/" not in model:
+                return RoutingError(self._missing_key_message(model, native))
+        if "/" in model:
+            direct = self.direct_target(model)
+            if direct is not None and direct[0] in project_providers:
+                return Route(Lane.BYOK, direct[0], direct[1], model)
+            if self.pooled_provider is not None:
+                return Route(Lane.POOLED, self.pooled_provider, model, model)
+            return RoutingError(
+                f"The model `{model}` would use the pooled lane, which this gateway has not enabled "
+                "(no platform OpenRouter key is configured). Add the provider's key to your project to "
+                "call it directly."
+            )
+        return RoutingError(
+            f"The model `{model}` does not exist or is not known to this gateway. Use a native model name "
+            f"(e.g. gpt-4o, claude-3-5-sonnet-20241022, llama-3.3-70b-versatile, gemini-1.5-pro) or an "
+            f"OpenRouter-format name such as `openai/gpt-4o`."
+        )
+
+    def _missing_key_message(self, model: str, provider: str) -> str:
+        title = self.registry[provider].title
+        vendor = (
+            self.registry[provider].catalog.vendors[0]
+            if self.registry[provider].catalog.vendors
+            else provider
+        )
+        return (
+            f"The model `{model}` is served by {title}, and this project has no {title} API key. Add one in "
+            f"the project settings (provider key '{provider}'), or use the OpenRouter-format name "
+            f"`{vendor}/{model}` to call it through the pooled lane on platform credits."
+        )

@@ -1,0 +1,120 @@
+"""Configuration from ``BYOKGATE_*`` environment variables and an optional TOML file.
+
+Precedence (highest first): constructor arguments, environment, ``.env`` is *not* read, the TOML file named
+by ``BYOKGATE_CONFIG_FILE``, defaults. Nothing here runs at import time: the composition root builds a
+``Settings`` and passes it down.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BYOKGATE_", extra="ignore", frozen=True)
+
+    env: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
+    redis_url: str | None = None
+    master_key: SecretStr | None = Field(
+        default=None, description="base64 of 32 bytes, or comma-separated id:base64 entries (first active)"
+    )
+    admin_token: SecretStr | None = None
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    log_level: str = "info"
+
+    openai_base_url: str = "https://api.openai.com/v1"
+    anthropic_base_url: str = "https://api.anthropic.com"
+    groq_base_url: str = "https://api.groq.com/openai/v1"
+    gemini_base_url: str = "https://generativelanguage.googleapis.com"
+    openrouter_base_url: str = "https://openrouter.ai/api/v1"
+    openrouter_api_key: SecretStr | None = None
+    pooled_provider: str = Field(default="openrouter", description="provider of the pooled (credits) lane")
+    upstream_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+
+    admin_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_request_bytes: int = Field(default=32 * 1024 * 1024, ge=1024, description="data-plane body cap")
+    snapshot_poll_interval_s: float = Field(default=2.0, gt=0)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("BYOKGATE_CONFIG_FILE")
+        if config_file:
+            path = Path(config_file)
+            if not path.is_file():
+                raise ValueError(f"BYOKGATE_CONFIG_FILE points to {path}, which is not a file")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @field_validator(
+        "openai_base_url",
+        "anthropic_base_url",
+        "groq_base_url",
+        "gemini_base_url",
+        "openrouter_base_url",
+    )
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy async URL, with the async driver filled in for plain URLs."""
+        url = self.database_url or f"sqlite:///{self.data_dir / 'byokgate.db'}"
+        return normalize_database_url(url)
+
+    def provider_base_url(self, provider: str) -> str:
+        value = getattr(self, f"{provider}_base_url", None)
+        if not isinstance(value, str):
+            raise KeyError(provider)
+        return value
+
+
+def normalize_database_url(url: str) -> str:
+    """Map ``sqlite:///`` and ``postgresql://`` URLs onto the async drivers byokgate ships with."""
+    replacements = {
+        "sqlite://": "sqlite+aiosqlite://",
+        "postgresql://": "postgresql+asyncpg://",
+        "postgres://": "postgresql+asyncpg://",
+    }
+    for plain, driver in replacements.items():
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

@@ -1,0 +1,57 @@
+"""Opening provider keys on the hot path: pure CPU over the snapshot, with a short-TTL cache."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from byokgate.domain.secret import Secret
+from byokgate.snapshot.model import Snapshot
+from byokgate.vault import Vault
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedCredential:
+    credential_id: str
+    secret: Secret
+
+
+class CredentialOpener:
+    """Decrypts a project's provider key from the snapshot; caches the plaintext for ``ttl_s`` seconds.
+
+    The cache is keyed by credential id, so a rotated key (new credential id) is never served stale.
+    """
+
+    def __init__(
+        self, vault: Vault, *, ttl_s: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._vault = vault
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._cache: dict[str, tuple[float, Secret]] = {}
+
+    def open(self, snapshot: Snapshot, project_id: str, provider: str) -> OpenedCredential | None:
+        ref = snapshot.credential(project_id, provider)
+        if ref is None:
+            return None
+        now = self._clock()
+        cached = self._cache.get(ref.credential_id)
+        if cached is not None and cached[0] > now:
+            return OpenedCredential(ref.credential_id, cached[1])
+        wrapped = snapshot.wrapped_data_keys[project_id]
+        data_key = self._vault.unwrap(project_id, wrapped)
+        secret = self._vault.decrypt_credential(
+            data_key, project_id, provider, ref.credential_id, ref.ciphertext
+        )
+        self._cache[ref.credential_id] = (now + self._ttl_s, secret)
+        if len(self._cache) > 10_000:
+            self._evict(now)
+        return OpenedCredential(ref.credential_id, secret)
+
+    def _evict(self, now: float) -> None:
+        for credential_id in [cid for cid, (expiry, _) in self._cache.items() if expiry <= now]:
+            del self._cache[credential_id]
+
+    def clear(self) -> None:
+        self._cache.clear()

@@ -1,0 +1,87 @@
+"""The snapshot itself and how it is loaded from the store (the only database read it ever needs)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+
+from byokgate.apikeys import hash_project_key, looks_like_project_key
+from byokgate.store.database import Store
+from byokgate.store.state import CONFIG_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class KeyEntry:
+    key_id: str
+    project_id: str
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialRef:
+    credential_id: str
+    project_id: str
+    provider: str
+    ciphertext: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    version: int
+    api_keys: Mapping[str, KeyEntry]
+    credentials: Mapping[tuple[str, str], CredentialRef]
+    wrapped_data_keys: Mapping[str, bytes]
+    providers: Mapping[str, frozenset[str]]  # project id -> providers it holds keys for
+
+    def authenticate(self, presented: str, now: datetime) -> KeyEntry | None:
+        """The usable project key matching ``presented``, or None. No I/O."""
+        if not looks_like_project_key(presented):
+            return None
+        # Indexed by the SHA-256 of the key: a lookup by digest reveals nothing about the key by timing.
+        entry = self.api_keys.get(hash_project_key(presented))
+        if entry is None:
+            return None
+        if entry.expires_at is not None and entry.expires_at <= now:
+            return None
+        return entry
+
+    def credential(self, project_id: str, provider: str) -> CredentialRef | None:
+        return self.credentials.get((project_id, provider))
+
+    def providers_of(self, project_id: str) -> frozenset[str]:
+        return self.providers.get(project_id, _NONE)
+
+
+_NONE: frozenset[str] = frozenset()
+EMPTY = Snapshot(0, MappingProxyType({}), MappingProxyType({}), MappingProxyType({}), MappingProxyType({}))
+
+
+async def load_snapshot(store: Store) -> Snapshot:
+    """Everything the hot path needs, read in one transaction so it is consistent with its version."""
+    async with store.transaction() as tx:
+        version = await tx.state.get(CONFIG_VERSION)
+        keys = await tx.api_keys.all_with_hashes()
+        credentials = await tx.credentials.list_all()
+        wrapped = await tx.projects.all_key_material()
+    api_keys = {
+        key_hash: KeyEntry(key.id, key.project_id, key.expires_at)
+        for key_hash, key in keys
+        if key.revoked_at is None
+    }
+    refs = {
+        (c.project_id, c.provider): CredentialRef(c.id, c.project_id, c.provider, c.ciphertext)
+        for c in credentials
+    }
+    providers: defaultdict[str, set[str]] = defaultdict(set)
+    for project_id, provider in refs:
+        providers[project_id].add(provider)
+    return Snapshot(
+        version=version,
+        api_keys=MappingProxyType(api_keys),
+        credentials=MappingProxyType(refs),
+        wrapped_data_keys=MappingProxyType({m.project_id: m.wrapped_data_key for m in wrapped}),
+        providers=MappingProxyType({pid: frozenset(names) for pid, names in providers.items()}),
+    )

@@ -1,0 +1,4 @@
+"""Persistence: SQLAlchemy tables, repositories returning domain objects, Alembic migrations.
+
+No SQL is written outside this package.
+"""

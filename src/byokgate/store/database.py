@@ -1,0 +1,48 @@
+"""The store facade: one transaction, the repositories bound to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from byokgate.store.api_keys import ApiKeyRepository
+from byokgate.store.audit import AuditRepository
+from byokgate.store.credentials import CredentialRepository
+from byokgate.store.engine import create_engine
+from byokgate.store.projects import ProjectRepository
+from byokgate.store.requests import RequestLogRepository
+from byokgate.store.state import StateRepository
+
+
+class Transaction:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.connection = conn
+        self.projects = ProjectRepository(conn)
+        self.api_keys = ApiKeyRepository(conn)
+        self.credentials = CredentialRepository(conn)
+        self.audit = AuditRepository(conn)
+        self.state = StateRepository(conn)
+        self.requests = RequestLogRepository(conn)
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        return cls(create_engine(url))
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        async with self.engine.begin() as conn:
+            yield Transaction(conn)
+
+    async def close(self) -> None:
+        await self.engine.dispose()

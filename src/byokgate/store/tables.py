@@ -1,0 +1,149 @@
+"""Table definitions (SQLAlchemy Core). The Alembic migrations must produce exactly this schema."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+ID = String(40)
+AutoBigInt = BigInteger().with_variant(Integer, "sqlite")
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("wrapped_data_key", LargeBinary, nullable=False),
+    Column("master_key_id", String(32), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+project_api_keys = Table(
+    "project_api_keys",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(200), nullable=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("display_prefix", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("last_used_at", UTCDateTime, nullable=True),
+)
+
+provider_credentials = Table(
+    "provider_credentials",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("masked", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("project_id", "provider"),
+)
+
+# Append-only. No foreign key: the trail outlives the project it describes.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", AutoBigInt, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("project_id", ID, nullable=True),
+    Column("provider", String(32), nullable=True),
+    Column("credential_id", ID, nullable=True),
+    Column("api_key_id", ID, nullable=True),
+    Column("request_id", String(64), nullable=True),
+    Column("outcome", String(32), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Index("ix_audit_events_project_id_id", "project_id", "id"),
+)
+
+# The data plane's request log, written in batches off the request path.
+request_log = Table(
+    "request_log",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("project_id", ID, nullable=False),
+    Column("api_key_id", ID, nullable=False),
+    Column("endpoint", String(32), nullable=False),
+    Column("lane", String(16), nullable=True),
+    Column("provider", String(32), nullable=True),
+    Column("credential_id", ID, nullable=True),
+    Column("requested_model", String(200), nullable=True),
+    Column("resolved_model", String(200), nullable=True),
+    Column("stream", Boolean, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("error_code", String(64), nullable=True),
+    Column("latency_ms", Float, nullable=False),
+    Column("upstream_ms", Float, nullable=True),
+    Column("prompt_tokens", Integer, nullable=True),
+    Column("completion_tokens", Integer, nullable=True),
+    Column("total_tokens", Integer, nullable=True),
+    Column("upstream_request_id", String(128), nullable=True),
+    Index("ix_request_log_project_id_created_at", "project_id", "created_at"),
+)
+
+# Monotonic counters, e.g. the configuration version the hot-path snapshot follows.
+gateway_state = Table(
+    "gateway_state",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)

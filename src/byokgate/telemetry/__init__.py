@@ -1,0 +1,1 @@
+"""Records written off the request path: key usage, audit events (request logs and metrics later)."""

@@ -1,0 +1,100 @@
+"""The CLI against a real database (SQLite and PostgreSQL), through click's runner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from byokgate.cli import main
+from byokgate.store import migrate
+from tests.conftest import OPENAI_KEY
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, database_url: str, master_key_entry: str) -> dict[str, str]:
+    return {
+        "BYOKGATE_DATABASE_URL": database_url,
+        "BYOKGATE_MASTER_KEY": master_key_entry,
+        "BYOKGATE_DATA_DIR": str(tmp_path / "data"),
+    }
+
+
+def _run(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    result = CliRunner().invoke(main, list(args), env=env, input=stdin, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_projects_keys_and_audit_round_trip(cli_env: dict[str, str]) -> None:
+    created = json.loads(_run(cli_env, "projects", "create", "acme", "--json"))
+    pid = created["id"]
+    assert created["api_key"].startswith("lgw_proj_")
+    assert pid in _run(cli_env, "projects", "list")
+    out = _run(cli_env, "keys", "set", pid, "openai", stdin=OPENAI_KEY.reveal() + "\n")
+    assert "sk-proj-..." in out
+    assert OPENAI_KEY.reveal() not in out
+    listed = json.loads(_run(cli_env, "keys", "list", pid, "--json"))
+    assert [k["provider"] for k in listed] == ["openai"]
+    assert OPENAI_KEY.reveal() not in json.dumps(listed)
+    key = json.loads(_run(cli_env, "api-keys", "create", pid, "--name", "ci", "--json"))
+    _run(cli_env, "api-keys", "revoke", pid, key["id"])
+    keys = json.loads(_run(cli_env, "api-keys", "list", pid, "--json"))
+    assert {k["id"]: k["revoked_at"] is not None for k in keys}[key["id"]]
+    _run(cli_env, "projects", "rename", pid, "acme2")
+    _run(cli_env, "keys", "delete", pid, "openai")
+    audit = json.loads(_run(cli_env, "audit", pid, "--json"))
+    actions = [e["action"] for e in audit]
+    assert actions == [
+        "provider_key.delete",
+        "project.rename",
+        "api_key.revoke",
+        "api_key.create",
+        "provider_key.set",
+        "project.create",
+    ]
+    assert all(e["actor"].startswith("cli") for e in audit)
+    _run(cli_env, "projects", "delete", pid, "--yes")
+    assert pid not in _run(cli_env, "projects", "list")
+
+
+def test_errors_are_messages_not_tracebacks(cli_env: dict[str, str]) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        main, ["keys", "set", "proj_nope", "openai"], env=cli_env, input="sk-abcdefghijklmnop\n"
+    )
+    assert result.exit_code == 1
+    assert "no project with id" in result.output
+    pid = json.loads(_run(cli_env, "projects", "create", "x", "--json"))["id"]
+    result = runner.invoke(main, ["keys", "set", pid, "groq"], env=cli_env, input=OPENAI_KEY.reveal() + "\n")
+    assert result.exit_code == 1
+    assert "OpenAI key" in result.output
+    assert OPENAI_KEY.reveal() not in result.output
+    result = runner.invoke(main, ["keys", "set", pid, "azure"], env=cli_env, input="x\n")
+    assert result.exit_code == 1
+    assert "unknown provider" in result.output
+
+
+def test_rotate_master_key_and_wrong_key(cli_env: dict[str, str]) -> None:
+    pid = json.loads(_run(cli_env, "projects", "create", "x", "--json"))["id"]
+    _run(cli_env, "keys", "set", pid, "openai", stdin=OPENAI_KEY.reveal())
+    old = cli_env["BYOKGATE_MASTER_KEY"]
+    new = _run(cli_env, "gen-master-key", "--id", "k2").strip()
+    assert new.startswith("k2:")
+    rotated_env = {**cli_env, "BYOKGATE_MASTER_KEY": f"{new},{old}"}
+    out = _run(rotated_env, "rotate-master-key")
+    assert "re-wrapped 1 data key(s)" in out
+    assert "'k2': 1" in out
+    only_new = {**cli_env, "BYOKGATE_MASTER_KEY": new}
+    assert "sk-proj-..." in _run(only_new, "keys", "list", pid)
+    # The old key alone no longer opens anything: a clear error, not garbage.
+    result = CliRunner().invoke(main, ["keys", "list", pid], env=cli_env)
+    assert result.exit_code == 1
+    assert "k2" in result.output
+    assert "does not contain" in result.output
+
+
+def test_migrate_reports_the_revision(cli_env: dict[str, str]) -> None:
+    assert f"revision {migrate.head_revision()}" in _run(cli_env, "migrate")

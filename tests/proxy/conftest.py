@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import openai
+import pytest
+
+from byokgate.app import create_app
+from byokgate.settings import Settings
+from tests.conftest import ADMIN_TOKEN
+from tests.support.server import running_server
+
+
+@dataclass
+class Gateway:
+    url: str
+    admin: httpx.Client
+    clients: list[openai.OpenAI] = field(default_factory=list)
+
+    def client(self, key: str) -> openai.OpenAI:
+        """An SDK client on the data plane, closed when the gateway fixture ends."""
+        client = openai.OpenAI(base_url=f"{self.url}/v1", api_key=key, max_retries=0)
+        self.clients.append(client)
+        return client
+
+    def project(self, name: str = "p", **provider_keys: str) -> tuple[str, str]:
+        """A project with the given provider keys; returns (project id, project API key)."""
+        created = self.admin.post("/projects", json={"name": name}).json()
+        for provider, key in provider_keys.items():
+            response = self.admin.put(
+                f"/projects/{created['id']}/provider-keys/{provider}", json={"api_key": key}
+            )
+            assert response.status_code == 200, response.text
+        return created["id"], created["api_key"]
+
+
+def gateway_for(settings: Settings) -> Iterator[Gateway]:
+    fast = settings.model_copy(update={"snapshot_poll_interval_s": 0.05})
+    with running_server(create_app(fast)) as url:
+        headers = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+        with httpx.Client(base_url=f"{url}/admin/v1", headers=headers, timeout=30) as admin:
+            gateway = Gateway(url, admin)
+            try:
+                yield gateway
+            finally:
+                for client in gateway.clients:
+                    client.close()
+
+
+@pytest.fixture
+def gateway(settings: Settings) -> Iterator[Gateway]:
+    yield from gateway_for(settings)

@@ -1,0 +1,267 @@
+"""The gateway under a real uvicorn, the provider emulators on loopback, the official OpenAI SDK as client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import openai
+import pytest
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
+from pydantic import SecretStr
+
+from byokgate.emulators import EmulatorServer, Fault, build
+from byokgate.settings import Settings
+from tests.proxy.conftest import Gateway, gateway_for
+from tests.support.openapi_spec import assert_valid
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+OPENAI_KEY_A = "sk-proj-" + "a" * 40
+OPENAI_KEY_B = "sk-proj-" + "b" * 40
+GROQ_KEY = "gsk_" + "g" * 40
+POOLED_KEY = "sk-or-v1-" + "p" * 64
+USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Tell me about the sea."}]
+
+
+@dataclass
+class Upstreams:
+    openai: EmulatorServer
+    groq: EmulatorServer
+    openrouter: EmulatorServer
+
+    def reset(self) -> None:
+        for server in (self.openai, self.groq, self.openrouter):
+            server.emulator.reset()
+
+
+@pytest.fixture(scope="module")
+def upstreams() -> Iterator[Upstreams]:
+    with (
+        EmulatorServer(build("openai", [OPENAI_KEY_A, OPENAI_KEY_B])) as oa,
+        EmulatorServer(build("groq", [GROQ_KEY])) as groq,
+        EmulatorServer(build("openrouter", [POOLED_KEY])) as router,
+    ):
+        yield Upstreams(oa, groq, router)
+
+
+def _settings(settings: Settings, upstreams: Upstreams, **extra: Any) -> Settings:
+    return settings.model_copy(
+        update={
+            "openai_base_url": upstreams.openai.base_url.rstrip("/"),
+            "groq_base_url": upstreams.groq.base_url.rstrip("/"),
+            "openrouter_base_url": upstreams.openrouter.base_url.rstrip("/"),
+            "openrouter_api_key": SecretStr(POOLED_KEY),
+            **extra,
+        }
+    )
+
+
+@pytest.fixture
+def gateway(settings: Settings, upstreams: Upstreams) -> Iterator[Gateway]:
+    upstreams.reset()
+    yield from gateway_for(_settings(settings, upstreams))
+
+
+def test_byok_chat_goes_out_on_the_projects_key_with_extra_fields(
+    gateway: Gateway, upstreams: Upstreams
+) -> None:
+    _, key = gateway.project(openai=OPENAI_KEY_A)
+    raw = gateway.client(key).chat.completions.with_raw_response.create(
+        model="gpt-4o", messages=USER, extra_body={"future_feature": {"x": 1}}, temperature=0.2
+    )
+    completion = raw.parse()
+    assert completion.choices[0].message.content
+    assert raw.headers["x-byokgate-provider"] == "openai"
+    assert raw.headers["x-byokgate-model"] == "gpt-4o"
+    assert raw.headers["x-byokgate-lane"] == "byok"
+    assert raw.headers["x-byokgate-cache"] == "BYPASS"
+    assert float(raw.headers["x-byokgate-overhead-ms"]) >= 0
+    assert raw.headers["x-byokgate-request-id"].startswith("req_")
+    assert "x-ratelimit-limit-requests" in raw.headers
+    sent = upstreams.openai.emulator.requests[-1]
+    assert sent.api_key == OPENAI_KEY_A
+    assert sent.body["model"] == "gpt-4o"
+    assert sent.body["future_feature"] == {"x": 1}
+    assert sent.body["temperature"] == 0.2
+    assert_valid("CreateChatCompletionResponse", completion.model_dump(mode="json", exclude_unset=True))
+
+
+def test_streaming_matches_non_streaming_and_reports_usage(gateway: Gateway, upstreams: Upstreams) -> None:
+    _, key = gateway.project(groq=GROQ_KEY)
+    client = gateway.client(key)
+    whole = client.chat.completions.create(model="llama-3.3-70b-versatile", messages=USER)
+    chunks = list(
+        client.chat.completions.create(
+            model="llama-3.3-70b-versatile",
+            messages=USER,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    assert chunks[0].choices[0].delta.role == "assistant"
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == whole.choices[0].message.content
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage is not None
+    assert whole.usage is not None
+    assert chunks[-1].usage.total_tokens == whole.usage.total_tokens
+    assert upstreams.groq.emulator.requests[-1].api_key == GROQ_KEY
+
+
+async def test_async_client_streams(gateway: Gateway) -> None:
+    _, key = gateway.project(openai=OPENAI_KEY_A)
+    client = openai.AsyncOpenAI(base_url=f"{gateway.url}/v1", api_key=key, max_retries=0)
+    stream = await client.chat.completions.create(model="gpt-4o-mini", messages=USER, stream=True)
+    parts = [chunk.choices[0].delta.content or "" async for chunk in stream if chunk.choices]
+    assert "".join(parts)
+    await client.close()
+
+
+def test_tool_calls_round_trip(gateway: Gateway) -> None:
+    _, key = gateway.project(openai=OPENAI_KEY_A)
+    tools: list[ChatCompletionToolParam] = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}},
+                    "required": ["city"],
+                },
+            },
+        }
+    ]
+    client = gateway.client(key)
+    first = client.chat.completions.create(model="gpt-4o", messages=USER, tools=tools, tool_choice="required")
+    call = first.choices[0].message.tool_calls
+    assert call
+    assert first.choices[0].finish_reason == "tool_calls"
+    streamed = list(
+        client.chat.completions.create(
+            model="gpt-4o", messages=USER, tools=tools, tool_choice="required", stream=True
+        )
+    )
+    deltas = [tc for c in streamed if c.choices for tc in (c.choices[0].delta.tool_calls or [])]
+    assert deltas[0].id
+    assert deltas[0].function
+    assert deltas[0].function.name == "get_weather"
+    assert all(d.index == 0 for d in deltas)
+
+
+def test_projects_are_isolated(gateway: Gateway, upstreams: Upstreams) -> None:
+    _, key_a = gateway.project("a", openai=OPENAI_KEY_A)
+    _, key_b = gateway.project("b", openai=OPENAI_KEY_B)
+    for key, expected in [(key_a, OPENAI_KEY_A), (key_b, OPENAI_KEY_B), (key_a, OPENAI_KEY_A)]:
+        gateway.client(key).chat.completions.create(model="gpt-4o", messages=USER)
+        assert upstreams.openai.emulator.requests[-1].api_key == expected
+
+
+def test_openrouter_names_use_byok_first_then_the_pooled_lane(gateway: Gateway, upstreams: Upstreams) -> None:
+    _, byok = gateway.project("byok", openai=OPENAI_KEY_A)
+    raw = gateway.client(byok).chat.completions.with_raw_response.create(model="openai/gpt-4o", messages=USER)
+    assert raw.headers["x-byokgate-lane"] == "byok"
+    assert upstreams.openai.emulator.requests[-1].body["model"] == "gpt-4o"
+    _, pooled = gateway.project("pooled")
+    raw = gateway.client(pooled).chat.completions.with_raw_response.create(
+        model="openai/gpt-4o", messages=USER
+    )
+    assert raw.headers["x-byokgate-lane"] == "pooled"
+    assert raw.headers["x-byokgate-provider"] == "openrouter"
+    sent = upstreams.openrouter.emulator.requests[-1]
+    assert sent.api_key == POOLED_KEY
+    assert sent.body["model"] == "openai/gpt-4o"
+    streamed = list(
+        gateway.client(pooled).chat.completions.create(model="openai/gpt-4o", messages=USER, stream=True)
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in streamed if c.choices)
+
+
+def test_embeddings(gateway: Gateway, upstreams: Upstreams) -> None:
+    _, key = gateway.project(openai=OPENAI_KEY_A)
+    result = gateway.client(key).embeddings.create(model="text-embedding-3-small", input=["a cat", "a dog"])
+    assert len(result.data) == 2
+    assert len(result.data[0].embedding) == 1536
+    assert isinstance(result.data[0].embedding[0], float)
+    assert upstreams.openai.emulator.requests[-1].path.endswith("/embeddings")
+
+
+def test_provider_401_becomes_authentication_failed_and_is_audited(gateway: Gateway) -> None:
+    pid, key = gateway.project(openai="sk-proj-" + "z" * 40)  # a key the provider does not know
+    with pytest.raises(openai.AuthenticationError, match="Authentication failed with OpenAI"):
+        gateway.client(key).chat.completions.create(model="gpt-4o", messages=USER)
+    for _ in range(100):
+        uses = gateway.admin.get(f"/projects/{pid}/audit", params={"action": "provider_key.use"}).json()[
+            "data"
+        ]
+        if uses:
+            break
+        time.sleep(0.05)
+    assert uses[0]["outcome"] == "auth_failed"
+    assert uses[0]["provider"] == "openai"
+
+
+def test_upstream_errors_keep_their_status_and_retry_after(gateway: Gateway, upstreams: Upstreams) -> None:
+    _, key = gateway.project(openai=OPENAI_KEY_A)
+    upstreams.openai.emulator.arm(Fault("429", retry_after_s=7))
+    with pytest.raises(openai.RateLimitError) as caught:
+        gateway.client(key).chat.completions.create(model="gpt-4o", messages=USER)
+    assert caught.value.response.headers["retry-after"] == "7"
+    upstreams.openai.emulator.arm(Fault("503"))
+    with pytest.raises(openai.InternalServerError):
+        gateway.client(key).chat.completions.create(model="gpt-4o", messages=USER)
+    with pytest.raises(openai.NotFoundError):  # the provider's own 404 for an unknown model, relayed
+        gateway.client(key).chat.completions.create(model="gpt-4o-does-not-exist", messages=USER)
+
+
+def test_broken_streams_surface_as_errors(gateway: Gateway, upstreams: Upstreams) -> None:
+    _, key = gateway.project(openai=OPENAI_KEY_A)
+    for fault in (Fault("disconnect_mid_stream", after_chunks=2), Fault("malformed_chunk", after_chunks=2)):
+        upstreams.openai.emulator.arm(fault)
+        with (
+            gateway.client(key).chat.completions.create(model="gpt-4o", messages=USER, stream=True) as stream,
+            pytest.raises(openai.APIError),
+        ):
+            list(stream)
+
+
+def test_timeout_is_504(settings: Settings, upstreams: Upstreams) -> None:
+    upstreams.reset()
+    for gateway in gateway_for(_settings(settings, upstreams, upstream_timeout_s=0.3)):
+        _, key = gateway.project(openai=OPENAI_KEY_A)
+        upstreams.openai.emulator.arm(Fault("slow_first_byte", delay_ms=1500))
+        with pytest.raises(openai.APIStatusError) as caught:
+            gateway.client(key).chat.completions.create(model="gpt-4o", messages=USER)
+        assert caught.value.status_code == 504
+        assert caught.value.body["code"] == "upstream_timeout"  # type: ignore[index]
+
+
+def test_every_request_is_in_the_request_log(gateway: Gateway) -> None:
+    pid, key = gateway.project(openai=OPENAI_KEY_A)
+    client = gateway.client(key)
+    client.chat.completions.create(model="gpt-4o", messages=USER)
+    list(
+        client.chat.completions.create(
+            model="gpt-4o", messages=USER, stream=True, stream_options={"include_usage": True}
+        )
+    )
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model="claude-3-5-sonnet-20241022", messages=USER)
+    for _ in range(100):
+        records = gateway.admin.get(f"/projects/{pid}/requests").json()["data"]
+        if len(records) == 3:
+            break
+        time.sleep(0.05)
+    assert [r["status"] for r in records] == [404, 200, 200]
+    missing, streamed, plain = records
+    assert missing["error_code"] == "model_not_found"
+    assert streamed["stream"] is True
+    assert streamed["total_tokens"]
+    assert plain["total_tokens"]
+    assert plain["lane"] == "byok"
+    assert plain["credential_id"].startswith("cred_")
+    keys = gateway.admin.get(f"/projects/{pid}/api-keys").json()["data"]
+    assert keys[0]["last_used_at"] is not None

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import pytest
+
+from byokgate.providers.registry import default_registry
+from byokgate.routing.policy import Lane, Route, RoutingError, RoutingPolicy
+
+POLICY = RoutingPolicy(default_registry(), pooled_provider="openrouter")
+NO_POOL = RoutingPolicy(default_registry(), pooled_provider=None)
+ALL = frozenset({"openai", "anthropic", "groq", "gemini"})
+
+
+@pytest.mark.parametrize(
+    ("model", "provider"),
+    [
+        ("gpt-4o", "openai"),
+        ("o3-mini", "openai"),
+        ("gpt-5-turbo-preview", "openai"),  # by pattern: new releases need no gateway release
+        ("text-embedding-3-small", "openai"),
+        ("claude-3-5-sonnet-20241022", "anthropic"),
+        ("claude-future-9", "anthropic"),
+        ("llama-3.3-70b-versatile", "groq"),
+        ("llama2-70b-4096", "groq"),
+        ("meta-llama/llama-4-scout-17b-16e-instruct", "groq"),  # a native id with a slash
+        ("gemini-1.5-pro", "gemini"),
+    ],
+)
+def test_native_names_go_byok_with_the_name_unchanged(model: str, provider: str) -> None:
+    assert POLICY.resolve(model, ALL) == Route(Lane.BYOK, provider, model, model)
+
+
+def test_native_name_without_the_key_says_which_key_to_add() -> None:
+    result = POLICY.resolve("gpt-4o", frozenset({"groq"}))
+    assert isinstance(result, RoutingError)
+    assert result.code == "model_not_found"
+    assert "no OpenAI API key" in result.message
+    assert "'openai'" in result.message
+    assert "`openai/gpt-4o`" in result.message
+    assert "pooled lane" in result.message
+
+
+@pytest.mark.parametrize(
+    ("model", "provider", "native"),
+    [
+        ("openai/gpt-4o", "openai", "gpt-4o"),
+        ("anthropic/claude-3-opus", "anthropic", "claude-3-opus-20240229"),
+        ("anthropic/claude-3.5-sonnet", "anthropic", "claude-3-5-sonnet-20241022"),
+        ("google/gemini-pro-1.5", "gemini", "gemini-1.5-pro"),
+        ("groq/llama2-70b", "groq", "llama2-70b-4096"),
+        ("meta-llama/llama-3.3-70b-instruct", "groq", "llama-3.3-70b-versatile"),
+    ],
+)
+def test_openrouter_names_prefer_the_projects_own_key(model: str, provider: str, native: str) -> None:
+    assert POLICY.resolve(model, ALL) == Route(Lane.BYOK, provider, native, model)
+    pooled = POLICY.resolve(model, frozenset())
+    assert pooled == Route(Lane.POOLED, "openrouter", model, model)
+
+
+def test_openrouter_names_of_vendors_nobody_serves_directly_go_pooled() -> None:
+    assert POLICY.resolve("mistralai/mistral-large", ALL) == Route(
+        Lane.POOLED, "openrouter", "mistralai/mistral-large", "mistralai/mistral-large"
+    )
+
+
+def test_no_pooled_lane_configured() -> None:
+    result = NO_POOL.resolve("openai/gpt-4o", frozenset())
+    assert isinstance(result, RoutingError)
+    assert "pooled lane" in result.message
+    assert NO_POOL.resolve("openai/gpt-4o", frozenset({"openai"})) == Route(
+        Lane.BYOK, "openai", "gpt-4o", "openai/gpt-4o"
+    )
+
+
+@pytest.mark.parametrize("model", ["", "davinci-9000", "my-model", "/", "openai/"])
+def test_unknown_names(model: str) -> None:
+    result = NO_POOL.resolve(model, ALL)
+    assert isinstance(result, RoutingError)
+    assert result.code == "model_not_found"
+
+
+def test_the_core_never_names_a_provider() -> None:
+    """Provider names appear only in the providers package (and as data in tests)."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[2] / "src" / "byokgate"
+    pattern = re.compile(r"""==\s*["'](openai|anthropic|groq|gemini|openrouter)["']""")
+    offenders = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "providers" not in path.parts
+        and "emulators" not in path.parts
+        and pattern.search(path.read_text())
+    ]
+    assert offenders == []
