@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from byokgate.settings import normalize_database_url
+
+_BUSY_TIMEOUT_MS = 10_000
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -30,8 +34,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA busy_timeout=10000")  # first: the journal-mode switch may need to wait
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        _ensure_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         # Deleted rows (a shredded data key, a replaced credential) are overwritten, not left in free pages.
@@ -40,6 +44,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
     # We issue BEGIN ourselves (below), so the driver must not start transactions on its own.
     dbapi_connection.isolation_level = None
+
+
+def _ensure_wal(cursor: Any) -> None:
+    """Switch a database file to WAL once; later connections find it already in WAL mode.
+
+    The switch needs an exclusive lock, and SQLite answers SQLITE_BUSY at once (without calling the busy
+    handler) when another connection of a fresh, rollback-journal database holds a lock, so connections
+    racing on a new file retry here for up to the busy timeout.
+    """
+    cursor.execute("PRAGMA journal_mode")
+    if str(cursor.fetchone()[0]).lower() == "wal":
+        return
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
 
 
 def _sqlite_begin_immediate(conn: Any) -> None:
