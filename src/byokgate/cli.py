@@ -107,6 +107,7 @@ def serve(host: str | None, port: int | None) -> None:
         access_log=False,
         lifespan="on",
         server_header=False,
+        proxy_headers=False,  # the gateway does not act on X-Forwarded-* (yet)
     )
 
 

@@ -7,9 +7,7 @@ upstream through the transport, answer, and hand a record to the batch writer. N
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +26,7 @@ from byokgate.asgi import (
     send_error,
 )
 from byokgate.domain.entities import NewAuditEvent, RequestRecord
+from byokgate.domain.ids import new_request_id
 from byokgate.domain.secret import Secret
 from byokgate.errors import (
     ApiError,
@@ -124,7 +123,7 @@ class DataPlane:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
-        exchange = Exchange(f"req_{secrets.token_hex(16)}", time.perf_counter(), path.removeprefix("/v1/"))
+        exchange = Exchange(new_request_id(), time.perf_counter(), path.removeprefix("/v1/"))
         responded = _Responded(send)
         try:
             if path == "/v1/chat/completions" and method == "POST":
@@ -269,49 +268,61 @@ class DataPlane:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         exchange.status = 200
         relay = SSERelay()
+        # Watch for the client leaving while this task forwards; a disconnect cancels the forwarding,
+        # which closes the upstream response and so cancels the upstream request.
+        current = asyncio.current_task()
+        assert current is not None
+        forwarding = [True]
 
-        async def forward() -> None:
-            try:
-                async for chunk in response.chunks():
-                    for event in relay.feed(chunk):
-                        await send({"type": "http.response.body", "body": event, "more_body": True})
-                    if relay.tally.error is not None:
-                        break
-            except UpstreamUnreachableError as exc:
-                relay.tally.error = {"message": str(exc)}
-                await send(
-                    {
-                        "type": "http.response.body",
-                        "body": error_event(f"Upstream stream broke: {exc}"),
-                        "more_body": True,
-                    }
-                )
-            if not relay.tally.done and relay.tally.error is None:
-                relay.tally.error = {"message": "stream ended without [DONE]"}
-                await send(
-                    {
-                        "type": "http.response.body",
-                        "body": error_event("The upstream stream ended early."),
-                        "more_body": True,
-                    }
-                )
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        def client_left(watcher: asyncio.Future[None]) -> None:
+            if forwarding[0] and not watcher.cancelled():
+                current.cancel()
 
-        forwarding = asyncio.ensure_future(forward())
-        watching = asyncio.ensure_future(_disconnected(receive))
-        done, _ = await asyncio.wait({forwarding, watching}, return_when=asyncio.FIRST_COMPLETED)
-        if forwarding in done:
-            watching.cancel()
-            forwarding.result()
-        else:  # the client left: stop reading upstream (closing the response cancels the request)
-            forwarding.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await forwarding
+        watcher = asyncio.ensure_future(_disconnected(receive))
+        watcher.add_done_callback(client_left)
+        try:
+            await self._forward(send, response, relay)
+        except asyncio.CancelledError:
+            if not watcher.done() or watcher.cancelled():
+                raise  # cancelled from outside (shutdown), not by the client leaving
+            current.uncancel()
             exchange.status, exchange.error_code = 499, "client_closed_request"
+        finally:
+            forwarding[0] = False
+            watcher.cancel()
         if relay.tally.usage:
             exchange.usage = relay.tally.usage
         if relay.tally.error is not None and exchange.status == 200:
             exchange.status, exchange.error_code = 502, "upstream_stream_error"
+
+    async def _forward(self, send: _Responded, response: UpstreamStream, relay: SSERelay) -> None:
+        try:
+            async for chunk in response.chunks():
+                events = relay.feed(chunk)
+                if events:  # everything that arrived together leaves together: one write, not one per event
+                    body = events[0] if len(events) == 1 else b"".join(events)
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                if relay.tally.error is not None:
+                    break
+        except UpstreamUnreachableError as exc:
+            relay.tally.error = {"message": str(exc)}
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": error_event(f"Upstream stream broke: {exc}"),
+                    "more_body": True,
+                }
+            )
+        if not relay.tally.done and relay.tally.error is None:
+            relay.tally.error = {"message": "stream ended without [DONE]"}
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": error_event("The upstream stream ended early."),
+                    "more_body": True,
+                }
+            )
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     # --- records --------------------------------------------------------------------------------------
 

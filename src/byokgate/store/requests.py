@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 
 from sqlalchemy import insert, select, tuple_
@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from byokgate.domain.entities import RequestRecord
 from byokgate.store.tables import request_log as t
 
+_COLUMNS = tuple(field.name for field in fields(RequestRecord))
+
 
 class RequestLogRepository:
     def __init__(self, conn: AsyncConnection) -> None:
@@ -19,7 +21,9 @@ class RequestLogRepository:
 
     async def append_many(self, records: Sequence[RequestRecord]) -> None:
         if records:
-            await self._conn.execute(insert(t), [asdict(record) for record in records])
+            await self._conn.execute(
+                insert(t), [{name: getattr(record, name) for name in _COLUMNS} for record in records]
+            )
 
     async def list_for_project(
         self, project_id: str, *, limit: int, before: tuple[datetime, str] | None = None
