@@ -19,7 +19,7 @@ from byokgate.providers.registry import ProviderRegistry, default_registry
 from byokgate.proxy.dataplane import DataPlane, DataPlaneConfig
 from byokgate.routing.policy import RoutingPolicy
 from byokgate.settings import Settings
-from byokgate.snapshot.changes import ChangeBus, LocalChangeBus, RedisChangeBus
+from byokgate.snapshot.changes import ChangeBus, LocalChangeBus
 from byokgate.snapshot.credentials import CredentialOpener
 from byokgate.snapshot.holder import SnapshotHolder
 from byokgate.store import migrate
@@ -64,7 +64,13 @@ def build_components(settings: Settings) -> Components:
     store = Store.from_url(settings.resolved_database_url)
     registry = default_registry()
     transport = Transport(timeout_s=settings.upstream_timeout_s)
-    bus: ChangeBus = RedisChangeBus(settings.redis_url) if settings.redis_url else LocalChangeBus()
+    bus: ChangeBus
+    if settings.redis_url:
+        from byokgate.snapshot.redis_bus import RedisChangeBus  # only Redis deployments import the client
+
+        bus = RedisChangeBus(settings.redis_url)
+    else:
+        bus = LocalChangeBus()
     control = ControlPlane(
         store, vault, registry, transport, settings.provider_base_url, on_committed=bus.publish
     )

@@ -9,10 +9,11 @@ import pytest
 
 from byokgate.admin.services import ControlPlane
 from byokgate.providers.registry import default_registry
-from byokgate.snapshot.changes import LocalChangeBus, RedisChangeBus
+from byokgate.snapshot.changes import LocalChangeBus
 from byokgate.snapshot.credentials import CredentialOpener
 from byokgate.snapshot.holder import SnapshotHolder
 from byokgate.snapshot.model import load_snapshot
+from byokgate.snapshot.redis_bus import RedisChangeBus
 from byokgate.store.database import Store
 from byokgate.transport import Transport
 from byokgate.vault import Vault
