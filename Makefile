@@ -21,6 +21,14 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/byokgate serve
 
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[demo]"
+	touch $@ $(VENV)/.installed
+
+## demo: install and run the offline demo (emulated providers, requests through the official OpenAI SDK)
+demo: $(VENV)/.installed-demo
+	$(BIN)/byokgate demo
+
 ## test: install the test dependencies, lint, type-check and run the whole suite (SQLite + PostgreSQL + Redis)
 test: $(VENV)/.installed-test lint
 	$(BIN)/python scripts/with_test_services.py $(BIN)/python -m pytest $(PYTEST_ARGS)

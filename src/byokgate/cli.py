@@ -381,3 +381,14 @@ def audit(project_id: str, limit: int, as_json: bool) -> None:
 
 
 main.add_command(emulate)
+
+
+@main.command()
+@click.option("--serve", "keep_serving", is_flag=True, help="Keep the gateway running afterwards.")
+@click.option("--port", type=int, default=0, help="Gateway port with --serve (default: any free port).")
+def demo(keep_serving: bool, port: int) -> None:
+    """Run the offline demo: emulated providers, a demo project, requests through the OpenAI SDK."""
+    from byokgate.demo import run_demo
+
+    configure_logging("warning")
+    run_demo(click.echo, keep_serving=keep_serving, port=port)

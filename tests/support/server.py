@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import uvicorn
 from starlette.types import ASGIApp
+
+from byokgate.background import BackgroundServer
 
 
 def free_port() -> int:
@@ -20,23 +19,8 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(app: ASGIApp, *, startup_timeout_s: float = 20.0) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + startup_timeout_s
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("the server exited during start-up")
-        if time.monotonic() > deadline:
-            server.should_exit = True
-            raise RuntimeError("the server did not start in time")
-        time.sleep(0.01)
+    server = BackgroundServer(app, name="gateway-under-test").start(startup_timeout_s)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield server.url
     finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+        server.stop()

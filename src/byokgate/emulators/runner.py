@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from types import TracebackType
@@ -17,6 +15,7 @@ from typing import Any, Self
 
 import uvicorn
 
+from byokgate.background import BackgroundServer
 from byokgate.emulators.groq import groq_emulator
 from byokgate.emulators.openai import openai_emulator
 from byokgate.emulators.openai_compat import Emulator
@@ -58,14 +57,16 @@ class EmulatorServer:
     def __init__(self, emulator: Emulator, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.emulator = emulator
         self.host = host
-        self.port = port
-        self._server = uvicorn.Server(_config(emulator, host, port))
-        self._thread: threading.Thread | None = None
+        self._server = BackgroundServer(emulator, name=f"emulator-{emulator.name}", host=host, port=port)
+
+    @property
+    def port(self) -> int:
+        return self._server.port
 
     @property
     def url(self) -> str:
         """The root URL (the control API lives at `<url>/_emulator/`)."""
-        return f"http://{self.host}:{self.port}"
+        return self._server.url
 
     @property
     def base_url(self) -> str:
@@ -73,26 +74,11 @@ class EmulatorServer:
         return self.url + self.emulator.base_path
 
     def start(self, timeout_s: float = 20.0) -> Self:
-        self._thread = threading.Thread(
-            target=self._server.run, name=f"emulator-{self.emulator.name}", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout_s
-        while not self._server.started:
-            if not self._thread.is_alive():
-                raise RuntimeError(f"the {self.emulator.name} emulator exited during start-up (port in use?)")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the {self.emulator.name} emulator did not start in time")
-            time.sleep(0.005)
-        self.port = int(self._server.servers[0].sockets[0].getsockname()[1])
+        self._server.start(timeout_s)
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._server.stop()
 
     def __enter__(self) -> Self:
         return self.start()
