@@ -201,8 +201,8 @@ def run_demo(echo: Callable[[str], None], *, keep_serving: bool = False, port: i
             render(outcomes, echo)
             records, uses = wait_for_records(admin, project_id, len(outcomes))
             echo(
-                f"\nrequest log: {records} chat completions; audit log: {uses} provider-key uses (written off the "
-                "request path: GET /admin/v1/projects/{id}/requests and /audit)"
+                f"\nrequest log: {records} chat completions; audit log: {uses} provider-key uses "
+                "(written off the request path: GET /admin/v1/projects/{id}/requests and /audit)"
             )
         if keep_serving:
             echo(
