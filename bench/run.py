@@ -1,0 +1,989 @@
+"""Benchmark byokgate's data plane against direct calls to the emulator and against LiteLLM's proxy.
+
+.venv/bin/python bench/run.py [--duration 10] [--concurrency 1,16,64] [--targets direct,byokgate,litellm]
+                              [--modes json,stream] [--ttft-requests 200]
+
+On a 2-core machine the gateway under test (byokgate or LiteLLM) runs alone on CPU 0; the OpenAI emulator,
+wrk and this script share CPU 1. Each target is started, measured and stopped before the next one, so an
+idle gateway never competes with the one being measured. See bench/README.md.
+"""
+
+# The subprocess calls run fixed argv lists (no shell) built from this script's own paths and options.
+# ruff: noqa: S603, S607
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import datetime as dt
+import http.client
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH_DIR = REPO / "bench"
+RESULTS_DIR = BENCH_DIR / "results"
+BYOKGATE_BIN = REPO / ".venv" / "bin" / "byokgate"
+LITELLM_VENV = BENCH_DIR / ".venv-litellm"
+LITELLM_BIN = LITELLM_VENV / "bin" / "litellm"
+
+GATEWAY_CPU = 0  # byokgate / LiteLLM, alone
+CLIENT_CPU = 1  # emulator, wrk, this script (TTFT client)
+
+TARGETS = ("direct", "byokgate", "litellm")
+MODES = ("json", "stream")
+MODEL = "gpt-4o-mini"
+PROMPT = "Say hello"
+RESULT_MARKER = "BENCH_RESULT "
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+class BenchError(RuntimeError):
+    """The harness cannot go on (a process died, a check failed)."""
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def request_body(stream: bool) -> bytes:
+    body: dict[str, Any] = {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}]}
+    if stream:
+        body["stream"] = True
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+# --------------------------------------------------------------------------------------------------------
+# Processes
+
+
+class Service:
+    """A server process in its own session (so Ctrl-C reaches us, not it), logging to a file."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], workdir: Path) -> None:
+        self.name = name
+        self.argv = argv
+        self.env = env
+        self.workdir = workdir
+        self.log_path = workdir / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.spawned_at = 0.0
+
+    def start(self) -> None:
+        with self.log_path.open("wb") as log_file:
+            self.spawned_at = time.perf_counter()
+            self.proc = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                cwd=self.workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    @property
+    def pid(self) -> int:
+        if self.proc is None:
+            raise BenchError(f"{self.name} is not started")
+        return self.proc.pid
+
+    def check_alive(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            code = None if self.proc is None else self.proc.returncode
+            raise BenchError(f"{self.name} is not running (exit code {code}); log:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                proc.wait(wait_s)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+
+class Services:
+    """Every process started, so that all of them are stopped on any exit path."""
+
+    def __init__(self) -> None:
+        self._all: list[Service] = []
+
+    def start(self, service: Service) -> Service:
+        self._all.append(service)
+        service.start()
+        return service
+
+    def stop(self, service: Service) -> None:
+        service.stop()
+        if service in self._all:
+            self._all.remove(service)
+
+    def stop_all(self) -> None:
+        while self._all:
+            self._all.pop().stop()
+
+
+def pinned(cpu: int, argv: Sequence[str]) -> list[str]:
+    return ["taskset", "-c", str(cpu), *argv]
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    return children
+
+
+def process_tree(pid: int) -> list[int]:
+    """The process and all its descendants."""
+    children = _children_map()
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process tree (all threads), from /proc/<pid>/stat."""
+    total = 0
+    for member in process_tree(pid):
+        try:
+            stat = Path(f"/proc/{member}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / CLK_TCK
+
+
+def peak_rss_bytes(pid: int) -> int:
+    """Sum of VmHWM over a process tree."""
+    total = 0
+    for member in process_tree(pid):
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1]) * 1024
+    return total
+
+
+def http_call(
+    url: str,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    timeout_s: float = 30.0,
+) -> tuple[int, bytes]:
+    """One blocking HTTP/1.1 request (stdlib only); returns the status and the whole (de-chunked) body."""
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    connection = http.client.HTTPConnection(
+        parts.hostname or "127.0.0.1", parts.port or 80, timeout=timeout_s
+    )
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def call_json(url: str, method: str, headers: dict[str, str], payload: dict[str, Any]) -> dict[str, Any]:
+    status, raw = http_call(
+        url,
+        method=method,
+        headers={**headers, "Content-Type": "application/json"},
+        body=json.dumps(payload).encode(),
+    )
+    if status not in (200, 201):
+        raise BenchError(f"{method} {url}: HTTP {status} {raw[:300]!r}")
+    data: dict[str, Any] = json.loads(raw)
+    return data
+
+
+def wait_http(
+    service: Service,
+    url: str,
+    *,
+    timeout_s: float,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    since: float | None = None,
+) -> float:
+    """Poll until `url` answers 200; return the seconds from `since` (default: the spawn)."""
+    start = service.spawned_at if since is None else since
+    deadline = time.perf_counter() + timeout_s
+    last = "no answer"
+    while True:
+        service.check_alive()
+        try:
+            status, raw = http_call(url, method=method, headers=headers, body=body, timeout_s=5.0)
+            if status == 200:
+                return time.perf_counter() - start
+            last = f"HTTP {status}: {raw[:200]!r}"
+        except (OSError, http.client.HTTPException) as exc:
+            last = type(exc).__name__
+        if time.perf_counter() > deadline:
+            raise BenchError(f"{service.name}: {url} did not answer 200 in {timeout_s:.0f} s ({last})")
+        time.sleep(0.02)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Targets
+
+
+@dataclass
+class Target:
+    name: str
+    url: str  # the chat completions URL
+    key: str
+    service: Service  # the process whose CPU and memory are measured
+    startup_s: float
+    startup_note: str = ""
+
+
+def start_emulator(services: Services, workdir: Path, key: str) -> tuple[Service, str, float]:
+    port = free_port()
+    argv = [str(BYOKGATE_BIN), "emulate", "--provider", "openai", "--port", str(port)]
+    argv += ["--key", key, "--no-record"]
+    env = dict(os.environ)
+    service = services.start(Service("emulator", pinned(CLIENT_CPU, argv), env, workdir))
+    startup = wait_http(service, f"http://127.0.0.1:{port}/_emulator/health", timeout_s=60)
+    log(f"emulator up on :{port} in {startup:.2f} s (pid {service.pid})")
+    return service, f"http://127.0.0.1:{port}/v1", startup
+
+
+def start_byokgate(services: Services, workdir: Path, upstream: str, provider_key: str) -> Target:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    data_dir = workdir / "byokgate-data"
+    data_dir.mkdir()
+    admin_token = secrets.token_urlsafe(32)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BYOKGATE_")}
+    env.update(
+        BYOKGATE_DATA_DIR=str(data_dir),
+        BYOKGATE_ADMIN_TOKEN=admin_token,
+        BYOKGATE_MASTER_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
+        BYOKGATE_OPENAI_BASE_URL=upstream,
+        BYOKGATE_LOG_LEVEL="warning",
+    )
+    argv = pinned(GATEWAY_CPU, [str(BYOKGATE_BIN), "serve", "--port", str(port)])
+    service = services.start(Service("byokgate", argv, env, workdir))
+    startup = wait_http(service, f"{base}/healthz", timeout_s=120)
+    log(f"byokgate up on :{port} in {startup:.2f} s (pid {service.pid})")
+
+    admin_url, admin = f"{base}/admin/v1", {"Authorization": f"Bearer {admin_token}"}
+    project = call_json(f"{admin_url}/projects", "POST", admin, {"name": "bench"})
+    project_id = str(project["id"])
+    created = call_json(f"{admin_url}/projects/{project_id}/api-keys", "POST", admin, {"name": "bench"})
+    api_key = str(created["key"])
+    stored = f"{admin_url}/projects/{project_id}/provider-keys/openai"
+    call_json(stored, "PUT", admin, {"api_key": provider_key})
+
+    # The data plane serves from a snapshot that is refreshed in the background: wait until the new key works.
+    url = f"{base}/v1/chat/completions"
+    auth = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+    ready = time.perf_counter()
+    waited = wait_http(
+        service, url, method="POST", headers=auth, body=request_body(False), timeout_s=30, since=ready
+    )
+    log(f"byokgate project {project_id} serving after {waited:.2f} s")
+    return Target("byokgate", url, api_key, service, startup, "spawn until GET /healthz = 200")
+
+
+def ensure_litellm() -> None:
+    if LITELLM_BIN.exists():
+        return
+    log(f"creating {LITELLM_VENV} and installing litellm[proxy] (takes minutes, once)")
+    subprocess.run(["python3", "-m", "venv", str(LITELLM_VENV)], check=True)
+    pip = str(LITELLM_VENV / "bin" / "pip")
+    subprocess.run([pip, "install", "--quiet", "litellm[proxy]"], check=True)
+
+
+def litellm_version() -> str | None:
+    python = LITELLM_VENV / "bin" / "python"
+    if not python.exists():
+        return None
+    code = "import importlib.metadata as m; print(m.version('litellm'))"
+    done = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=False)
+    return done.stdout.strip() or None
+
+
+def start_litellm(services: Services, workdir: Path, upstream: str, provider_key: str) -> Target:
+    ensure_litellm()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    master_key = "sk-" + secrets.token_urlsafe(24)
+    config = workdir / "litellm.yaml"
+    # JSON is YAML: no YAML library needed in this venv.
+    config.write_text(
+        json.dumps(
+            {
+                "model_list": [
+                    {
+                        "model_name": MODEL,
+                        "litellm_params": {
+                            "model": f"openai/{MODEL}",
+                            "api_base": upstream,
+                            "api_key": provider_key,
+                        },
+                    }
+                ],
+                "general_settings": {"master_key": master_key},
+            },
+            indent=2,
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "LITELLM_MASTER_KEY")}
+    env.update(
+        LITELLM_LOCAL_MODEL_COST_MAP="True",  # no fetch of the model price list from GitHub
+        LITELLM_LOG="ERROR",  # byokgate runs at warning; no per-request logging on either side
+        NO_DOCS="True",
+    )
+    argv = [str(LITELLM_BIN), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
+    argv += ["--num_workers", "1"]
+    service = services.start(Service("litellm", pinned(GATEWAY_CPU, argv), env, workdir))
+    startup = wait_http(service, f"{base}/health/liveliness", timeout_s=300)
+    log(f"litellm up on :{port} in {startup:.2f} s (pid {service.pid})")
+    url = f"{base}/v1/chat/completions"
+    return Target("litellm", url, master_key, service, startup, "spawn until GET /health/liveliness = 200")
+
+
+def verify_chat(target: Target) -> None:
+    """One request per mode must succeed, with an answer, before wrk hammers the target."""
+    headers = {"Authorization": f"Bearer {target.key}", "Content-Type": "application/json"}
+    status, raw = http_call(target.url, method="POST", headers=headers, body=request_body(False))
+    if status != 200:
+        raise BenchError(f"{target.name}: chat completion HTTP {status}: {raw[:300]!r}")
+    if not json.loads(raw)["choices"][0]["message"]["content"]:
+        raise BenchError(f"{target.name}: empty chat completion")
+    status, raw = http_call(target.url, method="POST", headers=headers, body=request_body(True))
+    lines = raw.decode(errors="replace").splitlines()
+    if status != 200:
+        raise BenchError(f"{target.name}: streaming HTTP {status}: {raw[:300]!r}")
+    if not any(delta_content(line) for line in lines) or "data: [DONE]" not in lines:
+        raise BenchError(f"{target.name}: stream without content or [DONE]: {raw[:300]!r}")
+
+
+# --------------------------------------------------------------------------------------------------------
+# wrk
+
+LUA_TEMPLATE = """\
+-- generated by bench/run.py
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = [==[Bearer {key}]==]
+wrk.body = [==[{body}]==]
+
+-- wrk itself counts only status >= 400 as errors; count every non-2xx answer, per thread.
+non2xx = 0
+local threads = {{}}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function response(status, headers, body)
+  if status < 200 or status > 299 then
+    non2xx = non2xx + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  local bad = 0
+  for _, thread in ipairs(threads) do
+    bad = bad + (thread:get("non2xx") or 0)
+  end
+  io.write(string.format(
+    '{marker}{{"requests":%d,"duration_us":%d,"bytes":%d,"connect":%d,"read":%d,"write":%d,' ..
+    '"status":%d,"timeout":%d,"non2xx":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"mean_us":%f,' ..
+    '"max_us":%d}}\\n',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
+    bad, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean, latency.max))
+end
+"""
+
+
+def write_lua(workdir: Path, target: Target, mode: str) -> Path:
+    path = workdir / f"wrk-{target.name}-{mode}.lua"
+    body = request_body(mode == "stream").decode()
+    path.write_text(LUA_TEMPLATE.format(key=target.key, body=body, marker=RESULT_MARKER))
+    return path
+
+
+@dataclass
+class WrkRun:
+    target: str
+    mode: str
+    concurrency: int
+    requests: int
+    duration_s: float
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    mean_ms: float
+    max_ms: float
+    errors: dict[str, int]
+    error_total: int
+    cpu_us_per_req: float | None
+    upstream_cpu_us_per_req: float | None
+    added_p50_ms: float | None = None
+    wrk_raw: dict[str, Any] = field(default_factory=dict)
+
+
+def run_wrk(lua: Path, url: str, concurrency: int, duration_s: int, timeout_s: int) -> dict[str, Any]:
+    argv = ["wrk", "-t1", f"-c{concurrency}", f"-d{duration_s}s", "--latency"]
+    argv += ["--timeout", f"{timeout_s}s", "-s", str(lua), url]
+    done = subprocess.run(
+        pinned(CLIENT_CPU, argv),
+        capture_output=True,
+        text=True,
+        timeout=duration_s + timeout_s + 60,
+        check=False,
+    )
+    for line in done.stdout.splitlines():
+        if line.startswith(RESULT_MARKER):
+            result: dict[str, Any] = json.loads(line[len(RESULT_MARKER) :])
+            return result
+    raise BenchError(f"wrk gave no result (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
+
+
+def measure(
+    target: Target,
+    upstream: Service,
+    lua: Path,
+    mode: str,
+    concurrency: int,
+    duration_s: int,
+    timeout_s: int,
+) -> WrkRun:
+    target.service.check_alive()
+    measured_pid, upstream_pid = target.service.pid, upstream.pid
+    cpu_before, upstream_before = cpu_seconds(measured_pid), cpu_seconds(upstream_pid)
+    raw = run_wrk(lua, target.url, concurrency, duration_s, timeout_s)
+    cpu_after, upstream_after = cpu_seconds(measured_pid), cpu_seconds(upstream_pid)
+    target.service.check_alive()
+    requests = int(raw["requests"])
+    # "non2xx" (our count) includes wrk's "status" (>= 400), so the latter is kept out of the total.
+    errors = {name: int(raw[name]) for name in ("non2xx", "connect", "read", "write", "timeout")}
+
+    def per_req(delta_s: float) -> float | None:
+        return delta_s * 1e6 / requests if requests else None
+
+    run = WrkRun(
+        target=target.name,
+        mode=mode,
+        concurrency=concurrency,
+        requests=requests,
+        duration_s=raw["duration_us"] / 1e6,
+        rps=requests / (raw["duration_us"] / 1e6) if raw["duration_us"] else 0.0,
+        p50_ms=raw["p50_us"] / 1000,
+        p90_ms=raw["p90_us"] / 1000,
+        p99_ms=raw["p99_us"] / 1000,
+        mean_ms=raw["mean_us"] / 1000,
+        max_ms=raw["max_us"] / 1000,
+        errors=errors,
+        error_total=sum(errors.values()),
+        cpu_us_per_req=per_req(cpu_after - cpu_before),
+        upstream_cpu_us_per_req=None
+        if target.name == "direct"
+        else per_req(upstream_after - upstream_before),
+        wrk_raw=raw,
+    )
+    flag = f"  ERRORS {errors}" if run.error_total else ""
+    log(
+        f"{target.name:8} {mode:6} c={concurrency:<3} {run.rps:8.0f} req/s  p50 {run.p50_ms:7.2f} ms  "
+        f"p99 {run.p99_ms:7.2f} ms  cpu {_fmt(run.cpu_us_per_req, 0)} us/req{flag}"
+    )
+    return run
+
+
+# --------------------------------------------------------------------------------------------------------
+# Time to first token
+
+
+def delta_content(line: str) -> bool:
+    """Whether an SSE line is a `data:` chunk carrying a non-empty content delta."""
+    if not line.startswith("data:"):
+        return False
+    payload = line[5:].strip()
+    if not payload or payload == "[DONE]":
+        return False
+    try:
+        chunk = json.loads(payload)
+        content = chunk["choices"][0]["delta"].get("content")
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return False
+    return isinstance(content, str) and content != ""
+
+
+class SseConnection:
+    """A minimal keep-alive HTTP/1.1 client on asyncio streams, for timing SSE answers precisely."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.host, self.port, self.path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def close(self) -> None:
+        writer, self._reader, self._writer = self._writer, None, None
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+    async def first_content_s(self, headers: dict[str, str], body: bytes) -> float:
+        """POST, read the whole answer; return the seconds from sending to the first content delta."""
+        if self._reader is None or self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self._reader, self._writer
+        head = [
+            f"POST {self.path} HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            f"Content-Length: {len(body)}",
+        ]
+        head += [f"{name}: {value}" for name, value in headers.items()]
+        request = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+        started = time.perf_counter()
+        writer.write(request)
+        await writer.drain()
+
+        status_line = await reader.readline()
+        status = int(status_line.split()[1]) if status_line.startswith(b"HTTP/") else 0
+        response_headers: dict[str, str] = {}
+        while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            response_headers[name.strip().lower()] = value.strip().lower()
+
+        first: float | None = None
+        pending = b""
+
+        def feed(data: bytes) -> None:
+            nonlocal first, pending
+            pending += data
+            *complete, pending = pending.split(b"\n")
+            if first is None:
+                for raw_line in complete:
+                    if delta_content(raw_line.decode(errors="replace").rstrip("\r")):
+                        first = time.perf_counter() - started
+                        break
+
+        if response_headers.get("transfer-encoding") == "chunked":
+            while size := int((await reader.readline()).split(b";")[0].strip() or b"0", 16):
+                feed(await reader.readexactly(size))
+                await reader.readexactly(2)
+            while (await reader.readline()) not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+        elif "content-length" in response_headers:
+            feed(await reader.readexactly(int(response_headers["content-length"])))
+        else:
+            feed(await reader.read())
+            response_headers["connection"] = "close"
+        feed(b"\n")
+        if response_headers.get("connection") == "close":
+            await self.close()
+        if status != 200:
+            raise BenchError(f"{self.path}: TTFT request answered HTTP {status}")
+        if first is None:
+            raise BenchError(f"{self.path}: a stream ended without a content delta")
+        return first
+
+
+async def ttft_samples(target: Target, count: int, warmup: int) -> list[float]:
+    """Sequential streaming requests over one kept-alive connection; seconds to the first content delta."""
+    headers = {"Authorization": f"Bearer {target.key}", "Content-Type": "application/json"}
+    body = request_body(True)
+    samples: list[float] = []
+    connection = SseConnection(target.url)
+    try:
+        for index in range(warmup + count):
+            try:
+                elapsed = await asyncio.wait_for(connection.first_content_s(headers, body), timeout=60)
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                raise BenchError(f"{target.name}: TTFT request failed ({type(exc).__name__}: {exc})") from exc
+            if index >= warmup:
+                samples.append(elapsed)
+    finally:
+        await connection.close()
+    return samples
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered))))
+    return ordered[rank - 1]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Report
+
+
+@dataclass
+class TargetSummary:
+    target: str
+    startup_s: float
+    startup_note: str
+    peak_rss_mb: float
+    ttft_p50_ms: float | None = None
+    ttft_p99_ms: float | None = None
+    ttft_mean_ms: float | None = None
+    ttft_samples: int = 0
+    added_ttft_p50_ms: float | None = None
+    version: str | None = None
+
+
+@dataclass
+class Results:
+    started_at: str
+    options: dict[str, Any]
+    environment: dict[str, Any]
+    runs: list[WrkRun] = field(default_factory=list)
+    targets: list[TargetSummary] = field(default_factory=list)
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _signed(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:+.{digits}f}"
+
+
+def fill_added(results: Results) -> None:
+    direct_runs = {(r.mode, r.concurrency): r for r in results.runs if r.target == "direct"}
+    for run in results.runs:
+        base = direct_runs.get((run.mode, run.concurrency))
+        if run.target != "direct" and base is not None:
+            run.added_p50_ms = run.p50_ms - base.p50_ms
+    direct = next((t for t in results.targets if t.target == "direct"), None)
+    for summary in results.targets:
+        if summary.target == "direct" or direct is None:
+            continue
+        if summary.ttft_p50_ms is not None and direct.ttft_p50_ms is not None:
+            summary.added_ttft_p50_ms = summary.ttft_p50_ms - direct.ttft_p50_ms
+
+
+def _errors_cell(run: WrkRun) -> str:
+    if not run.error_total:
+        return "0"
+    parts = ", ".join(f"{count} {name}" for name, count in run.errors.items() if count)
+    return f"**{run.error_total} ⚠** ({parts})"
+
+
+def markdown(results: Results) -> str:
+    lines = [
+        "| target | mode | concurrency | req/s | p50 ms | p99 ms | added p50 ms | CPU µs/req | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    order = {name: index for index, name in enumerate(TARGETS)}
+    for run in sorted(results.runs, key=lambda r: (MODES.index(r.mode), r.concurrency, order[r.target])):
+        added = "—" if run.target == "direct" else _signed(run.added_p50_ms)
+        lines.append(
+            f"| {run.target} | {run.mode} | {run.concurrency} | {run.rps:.0f} | {run.p50_ms:.2f} | "
+            f"{run.p99_ms:.2f} | {added} | {_fmt(run.cpu_us_per_req, 0)} | {_errors_cell(run)} |"
+        )
+    lines += [
+        "",
+        "| target | start-up s | peak RSS MB | TTFT p50 ms | TTFT p99 ms | added TTFT p50 ms |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for summary in sorted(results.targets, key=lambda t: order[t.target]):
+        name = "direct (emulator)" if summary.target == "direct" else summary.target
+        added = "—" if summary.target == "direct" else _signed(summary.added_ttft_p50_ms)
+        lines.append(
+            f"| {name} | {summary.startup_s:.2f} | {summary.peak_rss_mb:.1f} | "
+            f"{_fmt(summary.ttft_p50_ms)} | {_fmt(summary.ttft_p99_ms)} | {added} |"
+        )
+    return "\n".join(lines)
+
+
+def environment_info(targets: Sequence[str]) -> dict[str, Any]:
+    cpu_model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    git = subprocess.run(
+        ["git", "-C", str(REPO), "describe", "--always", "--dirty"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    info: dict[str, Any] = {
+        "cpu_model": cpu_model,
+        "cpu_count": os.cpu_count(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "byokgate_version": importlib.metadata.version("byokgate"),
+        "byokgate_git": git.stdout.strip() or None,
+        "wrk": (wrk.stdout or wrk.stderr).splitlines()[0] if (wrk.stdout or wrk.stderr) else None,
+        "pinning": {"gateway_cpu": GATEWAY_CPU, "emulator_wrk_client_cpu": CLIENT_CPU},
+    }
+    if "litellm" in targets:
+        info["litellm_version"] = litellm_version()
+    return info
+
+
+# --------------------------------------------------------------------------------------------------------
+# Main
+
+
+def _csv(allowed: Sequence[str]) -> Callable[[str], list[str]]:
+    def parse(text: str) -> list[str]:
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        unknown = [item for item in items if item not in allowed]
+        if unknown or not items:
+            raise argparse.ArgumentTypeError(f"choose from {', '.join(allowed)} (got {text!r})")
+        return list(dict.fromkeys(items))
+
+    return parse
+
+
+def _concurrencies(text: str) -> list[int]:
+    try:
+        values = [int(item) for item in text.split(",") if item.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"comma-separated integers expected, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError("concurrency must be >= 1")
+    return list(dict.fromkeys(values))
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=10, help="whole seconds per wrk run (default 10)")
+    parser.add_argument("--concurrency", type=_concurrencies, default=[1, 16, 64], help="default 1,16,64")
+    parser.add_argument("--targets", type=_csv(TARGETS), default=list(TARGETS), help="default all")
+    parser.add_argument("--modes", type=_csv(MODES), default=list(MODES), help="default json,stream")
+    parser.add_argument(
+        "--warmup", type=int, default=2, help="whole seconds of wrk warm-up per target and mode (0: none)"
+    )
+    parser.add_argument("--timeout", type=int, default=10, help="wrk per-request timeout, whole seconds")
+    parser.add_argument("--ttft-requests", type=int, default=200, help="sequential TTFT requests (0: skip)")
+    parser.add_argument("--ttft-warmup", type=int, default=10, help="TTFT requests not counted")
+    parser.add_argument(
+        "--keep-temp", action="store_true", help="keep the temporary directory (logs, configs)"
+    )
+    parser.add_argument("--no-json", action="store_true", help="do not write bench/results/<timestamp>.json")
+    return parser.parse_args(argv)
+
+
+def _raise_exit(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def exit_on_signals() -> Iterator[None]:
+    """SIGTERM / SIGHUP unwind like Ctrl-C does, so the `finally` blocks stop every process.
+
+    SIGINT is (re)installed too: a shell starting us in the background may have left it ignored.
+    """
+    previous = {sig: signal.signal(sig, _raise_exit) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def preflight(args: argparse.Namespace) -> None:
+    if (os.cpu_count() or 1) < 2:
+        raise BenchError("needs at least 2 CPUs (gateway on CPU 0, emulator + load generator on CPU 1)")
+    for tool in ("wrk", "taskset"):
+        if shutil.which(tool) is None:
+            raise BenchError(f"{tool} is not installed")
+    if not BYOKGATE_BIN.exists():
+        raise BenchError(f"{BYOKGATE_BIN} is missing: create the venv and `pip install -e .` first")
+    if args.duration < 1 or args.warmup < 0 or args.timeout < 1:
+        raise BenchError(
+            "--duration and --timeout must be >= 1 and --warmup >= 0 (whole seconds: wrk takes no fractions)"
+        )
+
+
+def bench_target(
+    target: Target, emulator: Service, args: argparse.Namespace, workdir: Path, results: Results
+) -> None:
+    verify_chat(target)
+    log(f"{target.name}: chat completion and stream verified")
+    for mode in args.modes:
+        lua = write_lua(workdir, target, mode)
+        if args.warmup > 0:
+            run_wrk(lua, target.url, max(args.concurrency), args.warmup, args.timeout)
+        for concurrency in args.concurrency:
+            results.runs.append(
+                measure(target, emulator, lua, mode, concurrency, args.duration, args.timeout)
+            )
+    summary = TargetSummary(
+        target=target.name,
+        startup_s=target.startup_s,
+        startup_note=target.startup_note,
+        peak_rss_mb=0.0,
+    )
+    if args.ttft_requests > 0:
+        samples = asyncio.run(ttft_samples(target, args.ttft_requests, args.ttft_warmup))
+        summary.ttft_samples = len(samples)
+        summary.ttft_p50_ms = statistics.median(samples) * 1000
+        summary.ttft_p99_ms = percentile(samples, 99) * 1000
+        summary.ttft_mean_ms = statistics.fmean(samples) * 1000
+        log(f"{target.name}: TTFT p50 {summary.ttft_p50_ms:.2f} ms, p99 {summary.ttft_p99_ms:.2f} ms")
+    target.service.check_alive()
+    summary.peak_rss_mb = peak_rss_bytes(target.service.pid) / (1024 * 1024)
+    results.targets.append(summary)
+
+
+def run(args: argparse.Namespace, workdir: Path, services: Services, results: Results) -> None:
+    provider_key = "sk-bench-" + secrets.token_urlsafe(24)
+    emulator, upstream, emulator_startup = start_emulator(services, workdir, provider_key)
+    for name in args.targets:
+        if name == "direct":
+            target = Target(
+                "direct",
+                f"{upstream}/chat/completions",
+                provider_key,
+                emulator,
+                emulator_startup,
+                "emulator: spawn until GET /_emulator/health = 200",
+            )
+            bench_target(target, emulator, args, workdir, results)
+            continue
+        start = start_byokgate if name == "byokgate" else start_litellm
+        target = start(services, workdir, upstream, provider_key)
+        try:
+            bench_target(target, emulator, args, workdir, results)
+        finally:
+            services.stop(target.service)
+    for summary in results.targets:
+        if summary.target == "litellm":
+            summary.version = results.environment.get("litellm_version")
+        elif summary.target == "byokgate":
+            summary.version = results.environment.get("byokgate_git")
+
+
+def save(results: Results) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = RESULTS_DIR / f"{stamp}.json"
+    path.write_text(json.dumps(asdict(results), indent=2) + "\n")
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        preflight(args)
+    except BenchError as exc:
+        log(f"error: {exc}")
+        return 2
+    # This script (TTFT client, polling) stays off the gateway's core.
+    os.sched_setaffinity(0, {CLIENT_CPU})
+    results = Results(
+        started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        options=dict(vars(args)),
+        environment=environment_info(args.targets),
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="byokgate-bench-"))
+    services = Services()
+    failed = True
+    try:
+        with exit_on_signals():
+            try:
+                run(args, workdir, services, results)
+                failed = False
+            finally:
+                services.stop_all()
+    except BenchError as exc:
+        log(f"error: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        log("interrupted; all processes stopped")
+        return 130
+    except SystemExit:
+        log("stopped by a signal; all processes stopped")
+        raise
+    finally:
+        if failed or args.keep_temp:
+            log(f"logs and configs kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+        if failed and (results.runs or results.targets):
+            fill_added(results)
+            print("Partial results (the run did not finish; not saved):\n")
+            print(markdown(results))
+    fill_added(results)
+    print(markdown(results))
+    if not args.no_json:
+        log(f"results written to {save(results).relative_to(REPO)}")
+    if any(r.error_total for r in results.runs):
+        log("some runs had errors (flagged ⚠ in the table)")
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
