@@ -64,7 +64,11 @@ def build_components(settings: Settings) -> Components:
     vault = Vault(resolve_keyring(settings))
     store = Store.from_url(settings.resolved_database_url)
     registry = default_registry()
-    transport = Transport(timeout_s=settings.upstream_timeout_s)
+    transport = Transport(
+        timeout_s=settings.upstream_timeout_s,
+        connect_timeout_s=settings.upstream_connect_timeout_s,
+        total_timeout_s=settings.upstream_total_timeout_s,
+    )
     bus: ChangeBus
     if settings.redis_url:
         from byokgate.snapshot.redis_bus import RedisChangeBus  # only Redis deployments import the client
@@ -159,7 +163,6 @@ def build_data_plane(components: Components) -> DataPlane:
     config = DataPlaneConfig(
         base_urls={name: settings.provider_base_url(name) for name in registry},
         pooled_key=Secret(pooled_key.get_secret_value()) if pooled_key else None,
-        upstream_timeout_s=settings.upstream_timeout_s,
         max_body_bytes=settings.max_request_bytes,
     )
     return DataPlane(

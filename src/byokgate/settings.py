@@ -49,7 +49,13 @@ class Settings(BaseSettings):
     openrouter_base_url: str = "https://openrouter.ai/api/v1"
     openrouter_api_key: SecretStr | None = None
     pooled_provider: str = Field(default="openrouter", description="provider of the pooled (credits) lane")
-    upstream_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    upstream_timeout_s: float = Field(
+        default=60.0, gt=0, le=3600, description="wait for an upstream's first byte, and for each next one"
+    )
+    upstream_connect_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    upstream_total_timeout_s: float = Field(
+        default=600.0, gt=0, le=86400, description="whole upstream exchange, streamed body included"
+    )
 
     admin_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_request_bytes: int = Field(default=32 * 1024 * 1024, ge=1024, description="data-plane body cap")

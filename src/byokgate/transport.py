@@ -4,9 +4,9 @@ Built on asyncio protocols and the llhttp parser (``httptools``) rather than a g
 because this is the hot path: a pooled request costs a few tens of microseconds here against several
 hundred in httpx. It does exactly what a provider call needs and no more: HTTP/1.1 over TCP or TLS,
 Content-Length request bodies, Content-Length, chunked or until-close response bodies, a LIFO pool of idle
-connections per origin, a connect timeout, and a read timeout that bounds the wait for the first byte and
-every later one. Closing a response that was not read to the end closes its connection, which is how the
-upstream request is cancelled when a client goes away.
+connections per origin, a connect timeout, a read timeout that bounds the wait for the first byte and every
+later one, and an optional total timeout for the whole exchange. Closing a response that was not read to
+the end closes its connection, which is how the upstream request is cancelled when a client goes away.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import httptools
 from byokgate import __version__
 from byokgate.domain.upstream import UpstreamRequest, UpstreamResponse
 
-_CONNECT_TIMEOUT_CAP_S = 10.0
+_CONNECT_TIMEOUT_S = 10.0
 _IDLE_EXPIRY_S = 15.0
 _MAX_IDLE_PER_ORIGIN = 256
 _READ_HIGH_WATER = 1024 * 1024
@@ -148,10 +148,13 @@ class _Connection(asyncio.Protocol):
 class _Exchange:
     """One response being received: parser callbacks in, headers and body chunks out."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, host: str, read_timeout_s: float) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, host: str, read_timeout_s: float, deadline: float | None
+    ) -> None:
         self.loop = loop
         self.host = host
         self.read_timeout_s = read_timeout_s
+        self.deadline = deadline  # loop time by which the whole exchange must be over
         self.connection: _Connection | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.status = 0
@@ -240,10 +243,15 @@ class _Exchange:
 
     async def _wait(self, what: str) -> None:
         waiter = self._waiter = self.loop.create_future()
-        timer = self.loop.call_later(self.read_timeout_s, _expire, waiter)
+        wait_s, total = self.read_timeout_s, False
+        if self.deadline is not None and self.deadline - self.loop.time() < wait_s:
+            wait_s, total = max(self.deadline - self.loop.time(), 0.0), True
+        timer = self.loop.call_later(wait_s, _expire, waiter)
         try:
             await waiter
         except TimeoutError:
+            if total:
+                raise UpstreamTimeoutError(f"{self.host} exceeded the total time allowed") from None
             raise UpstreamTimeoutError(f"timed out waiting for {what} from {self.host}") from None
         finally:
             timer.cancel()
@@ -309,11 +317,17 @@ class Transport:
         self,
         *,
         timeout_s: float,
+        connect_timeout_s: float = _CONNECT_TIMEOUT_S,
+        total_timeout_s: float | None = None,
         ssl_context: ssl.SSLContext | None = None,
         idle_expiry_s: float = _IDLE_EXPIRY_S,
         max_idle_per_origin: int = _MAX_IDLE_PER_ORIGIN,
     ) -> None:
+        """``timeout_s`` bounds the wait for the first byte and for every next one; ``connect_timeout_s``
+        the TCP and TLS set-up; ``total_timeout_s`` (if set) the whole exchange, body included."""
         self._timeout_s = timeout_s
+        self._connect_timeout_s = connect_timeout_s
+        self._total_timeout_s = total_timeout_s
         self._ssl_context = ssl_context
         self._idle_expiry_s = idle_expiry_s
         self._max_idle = max_idle_per_origin
@@ -338,7 +352,8 @@ class Transport:
         origin, target, host_header = self._target(request.url)
         head = _request_head(request, target, host_header)
         loop = asyncio.get_running_loop()
-        exchange = await self._exchange(loop, origin, head, request.body, timeout)
+        deadline = None if self._total_timeout_s is None else loop.time() + self._total_timeout_s
+        exchange = await self._exchange(loop, origin, head, request.body, timeout, deadline)
         connection = exchange.connection
         assert connection is not None
         try:
@@ -357,12 +372,13 @@ class Transport:
         head: bytes,
         body: bytes | None,
         timeout_s: float,
+        deadline: float | None,
     ) -> _Exchange:
         for _attempt in range(2):
             connection = self._acquire(origin)
             if connection is None:
                 connection = await self._connect(loop, origin, timeout_s)
-            exchange = _Exchange(loop, origin[1], timeout_s)
+            exchange = _Exchange(loop, origin[1], timeout_s, deadline)
             try:
                 await connection.send(head, body, exchange)
                 await exchange.wait_headers()
@@ -393,7 +409,7 @@ class Transport:
                     ssl=context,
                     server_hostname=host if context is not None else None,
                 ),
-                timeout=min(timeout_s, _CONNECT_TIMEOUT_CAP_S),
+                timeout=min(timeout_s, self._connect_timeout_s),
             )
         except TimeoutError:
             raise UpstreamTimeoutError(f"timed out connecting to {host}") from None

@@ -31,6 +31,7 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.gemini_base_url == "https://generativelanguage.googleapis.com"
     assert settings.openrouter_base_url == "https://openrouter.ai/api/v1"
     assert settings.upstream_timeout_s == 60
+    assert (settings.upstream_connect_timeout_s, settings.upstream_total_timeout_s) == (10, 600)
     assert settings.redis_url is None
     assert not settings.is_production
 

@@ -192,6 +192,22 @@ async def test_times_out_waiting_for_the_first_byte_and_for_the_next() -> None:
                 await anext(chunks)
 
 
+async def test_a_total_timeout_bounds_a_trickling_stream() -> None:
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, state: Server) -> None:
+        await read_request(reader, state)
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        while True:  # each byte well within the read timeout, the whole far beyond the total
+            writer.write(b"1\r\n.\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+
+    async with serve(trickle) as (base, _), Transport(timeout_s=5, total_timeout_s=0.4) as transport:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(UpstreamTimeoutError, match="total time"):
+            await transport.send(post(base))
+        assert asyncio.get_running_loop().time() - started < 3
+
+
 async def test_connect_failures_name_the_host_only() -> None:
     async with Transport(timeout_s=2) as transport:
         with pytest.raises(UpstreamUnreachableError, match=r"could not reach 127\.0\.0\.1"):

@@ -61,7 +61,6 @@ _PASS_HEADERS = ("retry-after", "x-ratelimit-")
 class DataPlaneConfig:
     base_urls: dict[str, str]
     pooled_key: Secret | None
-    upstream_timeout_s: float
     max_body_bytes: int = 32 * 1024 * 1024
 
 
@@ -218,11 +217,9 @@ class DataPlane:
                     exchange.status = response.status
                     headers = [JSON_CONTENT, *_passed_headers(response), *exchange.gateway_headers()]
                     await send_bytes(send, response.status, body, headers)
-        except UpstreamTimeoutError:
+        except UpstreamTimeoutError as exc:
             exchange.upstream_done()
-            raise GatewayTimeoutError(
-                f"{adapter.title} did not answer within {self._config.upstream_timeout_s:g} s."
-            ) from None
+            raise GatewayTimeoutError(f"{adapter.title} did not answer in time: {exc}.") from None
         except UpstreamUnreachableError as exc:
             exchange.upstream_done()
             raise BadGatewayError(f"Could not reach {adapter.title}: {exc}") from None
