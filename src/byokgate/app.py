@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from byokgate.admin.api import build_admin_api
 from byokgate.admin.keyring import check_keyring
 from byokgate.admin.services import ControlPlane
 from byokgate.admintoken import resolve_admin_token
@@ -176,7 +176,35 @@ def build_data_plane(components: Components) -> DataPlane:
     )
 
 
+class AdminOnFirstUse:
+    """The admin API (FastAPI, pydantic schemas, OpenAPI models) is imported and built on its first request.
+
+    The data plane never needs it, so start-up does not wait for it (a few hundred milliseconds); the
+    admin token is still resolved (and checked) at start-up by ``create_app``.
+    """
+
+    def __init__(self, build: Callable[[], ASGIApp]) -> None:
+        self._build = build
+        self._app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._app is None:  # no await before the assignment: concurrent first requests build it once
+            self._app = self._build()
+        await self._app(scope, receive, send)
+
+
 def create_app(settings: Settings, *, migrate_on_start: bool = True) -> Gateway:
     components = build_components(settings)
-    admin = build_admin_api(components.control, resolve_admin_token(settings), settings.admin_max_body_bytes)
-    return Gateway(components, admin, build_data_plane(components), migrate_on_start=migrate_on_start)
+    admin_token = resolve_admin_token(settings)
+
+    def build_admin() -> ASGIApp:
+        from byokgate.admin.api import build_admin_api
+
+        return build_admin_api(components.control, admin_token, settings.admin_max_body_bytes)
+
+    return Gateway(
+        components,
+        AdminOnFirstUse(build_admin),
+        build_data_plane(components),
+        migrate_on_start=migrate_on_start,
+    )
