@@ -11,6 +11,19 @@ import uvicorn
 from starlette.types import ASGIApp
 
 
+def uvicorn_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
+    """Quiet (no access log, no logging set-up of its own), with the app's lifespan, quick to stop."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=1,
+    )
+
+
 class BackgroundServer:
     """`port=0` picks a free port; read `port` (or `url`) after `start()`."""
 
@@ -18,16 +31,7 @@ class BackgroundServer:
         self.name = name
         self.host = host
         self.port = port
-        config = uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_config=None,
-            access_log=False,
-            lifespan="on",
-            timeout_graceful_shutdown=1,
-        )
-        self._server = uvicorn.Server(config)
+        self._server = uvicorn.Server(uvicorn_config(app, host, port))
         self._thread: threading.Thread | None = None
 
     @property

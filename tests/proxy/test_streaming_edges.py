@@ -71,6 +71,18 @@ def gateway(settings: Settings, scripted: tuple[ScriptedUpstream, str]) -> Itera
     yield from gateway_for(settings.model_copy(update={"openai_base_url": base_url}))
 
 
+def _first_records(gateway: Gateway, project_id: str) -> list[dict[str, object]]:
+    """The request log is written off the request path: wait for it to show something."""
+    for _ in range(100):
+        records: list[dict[str, object]] = gateway.admin.get(f"/projects/{project_id}/requests").json()[
+            "data"
+        ]
+        if records:
+            return records
+        time.sleep(0.05)
+    return []
+
+
 def test_a_client_that_leaves_mid_stream_cancels_the_upstream_request(
     gateway: Gateway, scripted: tuple[ScriptedUpstream, str]
 ) -> None:
@@ -89,11 +101,7 @@ def test_a_client_that_leaves_mid_stream_cancels_the_upstream_request(
     assert upstream.stream_closed.wait(timeout=5)
     assert upstream.chunks_sent < 100
 
-    for _ in range(100):
-        records = gateway.admin.get(f"/projects/{project_id}/requests").json()["data"]
-        if records:
-            break
-        time.sleep(0.05)
+    records = _first_records(gateway, project_id)
     assert [(r["status"], r["error_code"]) for r in records] == [(499, "client_closed_request")]
 
 
@@ -118,9 +126,5 @@ def test_an_error_event_mid_stream_is_raised_by_the_sdk(
         list(_contents(stream))
     assert received == ["tick ", "tick "]  # what came before the error still arrived
 
-    for _ in range(100):
-        records = gateway.admin.get(f"/projects/{project_id}/requests").json()["data"]
-        if records:
-            break
-        time.sleep(0.05)
+    records = _first_records(gateway, project_id)
     assert [(r["status"], r["error_code"]) for r in records] == [(502, "upstream_stream_error")]

@@ -15,7 +15,7 @@ from typing import Any, Self
 
 import uvicorn
 
-from byokgate.background import BackgroundServer
+from byokgate.background import BackgroundServer, uvicorn_config
 from byokgate.emulators.groq import groq_emulator
 from byokgate.emulators.openai import openai_emulator
 from byokgate.emulators.openai_compat import Emulator
@@ -37,18 +37,6 @@ def build(
     except KeyError:
         raise ValueError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}") from None
     return factory(keys, accept_any_key=accept_any_key, **options)
-
-
-def _config(app: Emulator, host: str, port: int) -> uvicorn.Config:
-    return uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=1,
-    )
 
 
 class EmulatorServer:
@@ -112,7 +100,7 @@ class _SharedSignalsServer(uvicorn.Server):
 def serve(emulators: Sequence[Emulator], *, host: str = "127.0.0.1", port: int = 9001) -> None:
     """Serve emulators in the foreground on `port`, `port + 1`, ... until interrupted (Ctrl-C, SIGTERM)."""
     servers = [
-        _SharedSignalsServer(_config(emulator, host, port + index))
+        _SharedSignalsServer(uvicorn_config(emulator, host, port + index))
         for index, emulator in enumerate(emulators)
     ]
 
