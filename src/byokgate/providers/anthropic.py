@@ -1,20 +1,39 @@
+"""Anthropic: key checks, and chat completions translated to and from the Messages API."""
+
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import Any, ClassVar
+
+import orjson
 
 from byokgate.domain.secret import Secret
-from byokgate.domain.upstream import KeyCheckOutcome, UpstreamRequest
-from byokgate.providers.base import ModelCatalog, NotTranslatedYet, generic_outcome
+from byokgate.domain.upstream import KeyCheckOutcome, UpstreamError, UpstreamRequest
+from byokgate.providers.anthropic_chat import API_VERSION, to_chat_completion, to_messages_request
+from byokgate.providers.anthropic_stream import AnthropicChatStream
+from byokgate.providers.base import ModelCatalog, error_type_for, generic_outcome
+from byokgate.providers.translation import ChatStream, TranslationError, UpstreamFormatError
 
-API_VERSION = "2023-06-01"
+# Anthropic error types -> (status for an OpenAI-format client, OpenAI error code).
+_ERRORS = {
+    "authentication_error": (401, "invalid_api_key"),
+    "permission_error": (403, "permission_denied"),
+    "not_found_error": (404, "model_not_found"),
+    "rate_limit_error": (429, "rate_limit_exceeded"),
+    "billing_error": (402, "insufficient_quota"),
+    "request_too_large": (413, "request_too_large"),
+    "overloaded_error": (503, "overloaded"),
+    "timeout_error": (504, "upstream_timeout"),
+}
 
 
-class AnthropicProvider(NotTranslatedYet):
+class AnthropicProvider:
     name: ClassVar[str] = "anthropic"
     title: ClassVar[str] = "Anthropic"
     key_prefixes: ClassVar[tuple[str, ...]] = ("sk-ant-api03-", "sk-ant-admin01-", "sk-ant-")
     accepts_byok: ClassVar[bool] = True
+    speaks_openai: ClassVar[bool] = False
+    serves_chat: ClassVar[bool] = True
     catalog: ClassVar[ModelCatalog] = ModelCatalog(
         models=(
             "claude-3-5-sonnet-20241022",
@@ -49,3 +68,42 @@ class AnthropicProvider(NotTranslatedYet):
 
     def key_check_outcome(self, status: int, body: bytes) -> KeyCheckOutcome:
         return generic_outcome(status)
+
+    def chat_request(self, base_url: str, api_key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
+        headers = {**self.auth_headers(api_key), "content-type": "application/json"}
+        body = orjson.dumps(to_messages_request(payload))
+        return UpstreamRequest("POST", f"{base_url}/v1/messages", headers, body)
+
+    def chat_response(self, body: bytes) -> bytes:
+        try:
+            message = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise UpstreamFormatError("Anthropic sent an answer that is not JSON") from None
+        if not isinstance(message, dict) or message.get("type") != "message":
+            raise UpstreamFormatError("Anthropic sent an answer that is not a message")
+        return orjson.dumps(to_chat_completion(message))
+
+    def chat_stream(self, model: str, *, include_usage: bool) -> ChatStream:
+        return AnthropicChatStream(model, include_usage=include_usage)
+
+    def embeddings_request(self, base_url: str, api_key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
+        raise TranslationError(
+            "Anthropic has no embeddings models", param="model", code="model_not_supported"
+        )
+
+    def parse_error(self, status: int, body: bytes) -> UpstreamError:
+        """``{"type": "error", "error": {"type", "message"}}`` in OpenAI's terms (529 overloaded -> 503)."""
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            parsed = None
+        error = parsed.get("error") if isinstance(parsed, dict) else None
+        if not isinstance(error, dict):
+            return UpstreamError(status, f"Anthropic returned HTTP {status}", error_type_for(status))
+        kind = str(error.get("type") or "")
+        mapped_status, code = _ERRORS.get(kind, (status, kind or None))
+        if status == 529:
+            mapped_status = 503
+        message = str(error.get("message") or f"Anthropic returned HTTP {status}")
+        openai_type = "server_error" if mapped_status >= 500 else error_type_for(mapped_status)
+        return UpstreamError(mapped_status, message, openai_type, code=code)

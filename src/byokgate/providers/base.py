@@ -11,6 +11,8 @@ import orjson
 
 from byokgate.domain.secret import Secret
 from byokgate.domain.upstream import KeyCheckOutcome, UpstreamError, UpstreamRequest
+from byokgate.providers.openai_stream import SSERelay
+from byokgate.providers.translation import ChatStream, TranslationError
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +62,28 @@ class ProviderAdapter(Protocol):
         """True when the provider takes OpenAI chat-completions bodies as they are (near pass-through)."""
         ...
 
+    @property
+    def serves_chat(self) -> bool:
+        """Whether this gateway version can send chat completions to the provider."""
+        ...
+
     def models_request(self, base_url: str, api_key: Secret) -> UpstreamRequest: ...
 
     def key_check_outcome(self, status: int, body: bytes) -> KeyCheckOutcome: ...
 
-    def chat_request(self, base_url: str, api_key: Secret, payload: dict[str, Any]) -> UpstreamRequest: ...
+    def chat_request(self, base_url: str, api_key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
+        """The upstream request for an OpenAI chat-completions ``payload`` (``model`` already native).
+
+        Raises ``TranslationError`` when the request cannot be expressed for this provider."""
+        ...
+
+    def chat_response(self, body: bytes) -> bytes:
+        """A successful upstream answer as an OpenAI ``chat.completion`` body."""
+        ...
+
+    def chat_stream(self, model: str, *, include_usage: bool) -> ChatStream:
+        """A fresh translator of this provider's stream into OpenAI chunk events."""
+        ...
 
     def embeddings_request(
         self, base_url: str, api_key: Secret, payload: dict[str, Any]
@@ -96,6 +115,7 @@ class OpenAIStyleProvider:
         return {"authorization": f"Bearer {api_key.reveal()}"}
 
     speaks_openai: ClassVar[bool] = True
+    serves_chat: ClassVar[bool] = True
 
     def models_request(self, base_url: str, api_key: Secret) -> UpstreamRequest:
         return UpstreamRequest("GET", f"{base_url}/models", self.auth_headers(api_key))
@@ -115,6 +135,12 @@ class OpenAIStyleProvider:
         return UpstreamRequest(
             "POST", f"{base_url}/chat/completions", self._json_headers(api_key), orjson.dumps(payload)
         )
+
+    def chat_response(self, body: bytes) -> bytes:
+        return body  # already OpenAI's shape: relayed byte for byte
+
+    def chat_stream(self, model: str, *, include_usage: bool) -> ChatStream:
+        return SSERelay()
 
     def embeddings_request(self, base_url: str, api_key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
         return UpstreamRequest(
@@ -167,12 +193,25 @@ class NotTranslatedYet:
     """Base of providers whose own wire format byokgate does not translate yet (key checks only)."""
 
     speaks_openai: ClassVar[bool] = False
+    serves_chat: ClassVar[bool] = False
 
     def chat_request(self, base_url: str, api_key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
-        raise NotImplementedError("chat translation for this provider is not built yet")
+        raise TranslationError(
+            "chat completions for this provider are not served by this gateway version yet"
+        )
+
+    def chat_response(self, body: bytes) -> bytes:
+        raise TranslationError(
+            "chat completions for this provider are not served by this gateway version yet"
+        )
+
+    def chat_stream(self, model: str, *, include_usage: bool) -> ChatStream:
+        raise TranslationError(
+            "chat completions for this provider are not served by this gateway version yet"
+        )
 
     def embeddings_request(self, base_url: str, api_key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
-        raise NotImplementedError("embeddings for this provider are not built yet")
+        raise TranslationError("embeddings for this provider are not served by this gateway version yet")
 
     def parse_error(self, status: int, body: bytes) -> UpstreamError:
         return openai_shaped_error(status, body)

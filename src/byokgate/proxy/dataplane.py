@@ -36,10 +36,10 @@ from byokgate.errors import (
 )
 from byokgate.providers.base import ProviderAdapter, error_type_for
 from byokgate.providers.registry import ProviderRegistry
+from byokgate.providers.translation import ChatStream, TranslationError, UpstreamFormatError, error_event
 from byokgate.proxy.auth import authenticate
 from byokgate.proxy.errors import BadGatewayError, GatewayTimeoutError, UpstreamApiError
 from byokgate.proxy.models import models_list
-from byokgate.proxy.relay import SSERelay, error_event
 from byokgate.routing.policy import Lane, Route, RoutingError, RoutingPolicy
 from byokgate.snapshot.credentials import CredentialOpener
 from byokgate.snapshot.holder import SnapshotHolder
@@ -185,7 +185,7 @@ class DataPlane:
             raise NotFoundError(routed.message, param="model", code=routed.code)
         exchange.route = routed
         adapter = self._registry[routed.provider]
-        if not adapter.speaks_openai:
+        if kind == "chat" and not adapter.serves_chat:
             raise InvalidRequestError(
                 f"{adapter.title} models are not served on this endpoint by this gateway version yet.",
                 param="model",
@@ -194,10 +194,13 @@ class DataPlane:
         api_key = self._api_key(routed, key.project_id, exchange)
         payload["model"] = routed.upstream_model
         base_url = self._config.base_urls[routed.provider]
-        if kind == "chat":
-            upstream = adapter.chat_request(base_url, api_key, payload)
-        else:
-            upstream = adapter.embeddings_request(base_url, api_key, payload)
+        try:
+            if kind == "chat":
+                upstream = adapter.chat_request(base_url, api_key, payload)
+            else:
+                upstream = adapter.embeddings_request(base_url, api_key, payload)
+        except TranslationError as exc:
+            raise InvalidRequestError(exc.message, param=exc.param, code=exc.code) from None
         exchange.upstream_started = time.perf_counter()
         try:
             async with self._transport.open(upstream) as response:  # the client's default timeouts
@@ -209,10 +212,15 @@ class DataPlane:
                     exchange.upstream_done()
                     raise self._upstream_error(adapter, response, body, exchange)
                 if stream:
-                    await self._relay_stream(receive, send, exchange, response)
+                    options = payload.get("stream_options")
+                    include_usage = isinstance(options, dict) and options.get("include_usage") is True
+                    translator = adapter.chat_stream(routed.upstream_model, include_usage=include_usage)
+                    await self._relay_stream(receive, send, exchange, response, translator)
                 else:
                     body = await response.read()
                     exchange.upstream_done()
+                    if kind == "chat":
+                        body = adapter.chat_response(body)
                     exchange.usage = _usage_of(body)
                     exchange.status = response.status
                     headers = [JSON_CONTENT, *_passed_headers(response), *exchange.gateway_headers()]
@@ -223,6 +231,8 @@ class DataPlane:
         except UpstreamUnreachableError as exc:
             exchange.upstream_done()
             raise BadGatewayError(f"Could not reach {adapter.title}: {exc}") from None
+        except UpstreamFormatError as exc:
+            raise BadGatewayError(f"{exc}.") from None
 
     def _api_key(self, route: Route, project_id: str, exchange: Exchange) -> Secret:
         if route.lane is Lane.POOLED:
@@ -258,13 +268,17 @@ class DataPlane:
         )
 
     async def _relay_stream(
-        self, receive: Receive, send: _Responded, exchange: Exchange, response: UpstreamStream
+        self,
+        receive: Receive,
+        send: _Responded,
+        exchange: Exchange,
+        response: UpstreamStream,
+        relay: ChatStream,
     ) -> None:
         exchange.upstream_done()  # time to headers
         headers = [*SSE_HEADERS, *_passed_headers(response), *exchange.gateway_headers()]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         exchange.status = 200
-        relay = SSERelay()
         # Watch for the client leaving while this task forwards; a disconnect cancels the forwarding,
         # which closes the upstream response and so cancels the upstream request.
         current = asyncio.current_task()
@@ -292,7 +306,7 @@ class DataPlane:
         if relay.tally.error is not None and exchange.status == 200:
             exchange.status, exchange.error_code = 502, "upstream_stream_error"
 
-    async def _forward(self, send: _Responded, response: UpstreamStream, relay: SSERelay) -> None:
+    async def _forward(self, send: _Responded, response: UpstreamStream, relay: ChatStream) -> None:
         try:
             async for chunk in response.chunks():
                 events = relay.feed(chunk)

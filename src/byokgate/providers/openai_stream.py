@@ -8,23 +8,10 @@ never garbage.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 
-
-@dataclass(slots=True)
-class StreamTally:
-    usage: dict[str, Any] | None = None
-    finish_reason: str | None = None
-    done: bool = False
-    error: dict[str, Any] | None = None
-    events: int = 0
-
-
-def error_event(message: str, kind: str = "api_error", code: str | None = None) -> bytes:
-    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
-    return b"data: " + orjson.dumps(body) + b"\n\n"
+from byokgate.providers.translation import DONE_EVENT, StreamTally, error_event
 
 
 @dataclass(slots=True)
@@ -57,7 +44,7 @@ class SSERelay:
             return event + b"\n\n"  # comments (keep-alives) and other fields pass through
         if payload == b"[DONE]":
             self.tally.done = True
-            return b"data: [DONE]\n\n"
+            return DONE_EVENT
         try:
             chunk = orjson.loads(payload)
         except orjson.JSONDecodeError:

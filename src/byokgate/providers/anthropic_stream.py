@@ -1,0 +1,113 @@
+"""An Anthropic Messages event stream, translated event by event into OpenAI ``chat.completion.chunk`` SSE.
+
+Nothing is held back: each Anthropic event that carries something for the client becomes one chunk as soon
+as it is parsed. ``message_start`` gives the role chunk; text, thinking (as ``reasoning_content``) and tool
+input deltas become content / tool-call deltas, tool calls numbered 0, 1, ... in the order their blocks
+open (not Anthropic's block index); ``message_delta`` gives the finish reason; ``message_stop`` the usage
+chunk (when the client asked for it) and ``[DONE]``; an ``error`` event becomes an error the SDK raises.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from byokgate.providers.anthropic_chat import FINISH_REASONS, openai_usage
+from byokgate.providers.translation import DONE_EVENT, ChunkWriter, SSEEvents, StreamTally, error_event
+
+
+class AnthropicChatStream:
+    def __init__(self, model: str, *, include_usage: bool) -> None:
+        self.tally = StreamTally()
+        self._events = SSEEvents()
+        self._writer = ChunkWriter(model=model, include_usage=include_usage)
+        self._usage: dict[str, Any] = {}
+        self._tool_index: dict[int, int] = {}  # Anthropic block index -> OpenAI tool-call index
+        self._finish: str | None = None
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        out: list[bytes] = []
+        for name, data in self._events.feed(chunk):
+            if self.tally.error is not None or self.tally.done:
+                break
+            try:
+                event = orjson.loads(data) if data else {}
+            except orjson.JSONDecodeError:
+                event = None
+            if not isinstance(event, dict):
+                self.tally.error = {"message": "malformed event from upstream"}
+                out.append(
+                    error_event(
+                        "The upstream provider sent a malformed stream event.", code="upstream_malformed"
+                    )
+                )
+                break
+            self.tally.events += 1
+            translated = self._translate(str(event.get("type") or name or ""), event)
+            if translated is not None:
+                out.append(translated)
+            if self.tally.done:
+                out.append(DONE_EVENT)
+        return out
+
+    def _translate(self, kind: str, event: dict[str, Any]) -> bytes | None:
+        if kind == "message_start":
+            message = event.get("message") or {}
+            self._usage.update(message.get("usage") or {})
+            if isinstance(message.get("model"), str):
+                self._writer.model = message["model"]
+            return self._writer.chunk({"role": "assistant", "content": ""})
+        if kind == "content_block_start":
+            block = event.get("content_block") or {}
+            if block.get("type") != "tool_use":
+                return None
+            index = self._tool_index.setdefault(int(event.get("index", 0)), len(self._tool_index))
+            call = {
+                "index": index,
+                "id": block.get("id"),
+                "type": "function",
+                "function": {"name": block.get("name"), "arguments": ""},
+            }
+            return self._writer.chunk({"tool_calls": [call]})
+        if kind == "content_block_delta":
+            return self._delta(event)
+        if kind == "message_delta":
+            self._usage.update(event.get("usage") or {})
+            reason = (event.get("delta") or {}).get("stop_reason")
+            self._finish = FINISH_REASONS.get(str(reason), "stop")
+            self.tally.finish_reason = self._finish
+            return self._writer.chunk({}, finish_reason=self._finish)
+        if kind == "message_stop":
+            usage = openai_usage(self._usage)
+            self.tally.usage = usage
+            self.tally.done = True
+            return self._writer.usage_chunk(usage) if self._writer.include_usage else None
+        if kind == "error":
+            error = event.get("error") or {}
+            self.tally.error = error if isinstance(error, dict) else {"message": str(error)}
+            message = str(self.tally.error.get("message") or "upstream error")
+            kind_name = str(self.tally.error.get("type") or "api_error")
+            return error_event(
+                message,
+                kind="server_error" if kind_name == "overloaded_error" else "api_error",
+                code=kind_name,
+            )
+        return None  # ping, content_block_stop, and event types added later
+
+    def _delta(self, event: dict[str, Any]) -> bytes | None:
+        delta = event.get("delta") or {}
+        kind = delta.get("type")
+        if kind == "text_delta":
+            return self._writer.chunk({"content": delta.get("text", "")})
+        if kind == "thinking_delta":
+            return self._writer.chunk({"reasoning_content": delta.get("thinking", "")})
+        if kind == "input_json_delta":
+            index = self._tool_index.get(int(event.get("index", 0)))
+            if index is None:
+                return None
+            fragment = delta.get("partial_json", "")
+            if not fragment:
+                return None
+            return self._writer.chunk({"tool_calls": [{"index": index, "function": {"arguments": fragment}}]})
+        return None  # signature and citation deltas have no OpenAI counterpart
