@@ -38,3 +38,4 @@ class UpstreamError:
     type: str
     code: str | None = None
     param: str | None = None
+    retry_after_s: int | None = None  # for providers whose retry hint is in the body, not a header

@@ -91,6 +91,11 @@ class AnthropicProvider:
             "Anthropic has no embeddings models", param="model", code="model_not_supported"
         )
 
+    def embeddings_response(self, body: bytes, payload: dict[str, Any]) -> bytes:
+        raise TranslationError(
+            "Anthropic has no embeddings models", param="model", code="model_not_supported"
+        )
+
     def parse_error(self, status: int, body: bytes) -> UpstreamError:
         """``{"type": "error", "error": {"type", "message"}}`` in OpenAI's terms (529 overloaded -> 503)."""
         try:

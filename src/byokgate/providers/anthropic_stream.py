@@ -26,6 +26,9 @@ class AnthropicChatStream:
         self._tool_index: dict[int, int] = {}  # Anthropic block index -> OpenAI tool-call index
         self._finish: str | None = None
 
+    def finish(self) -> list[bytes]:
+        return []  # the stream's own end marker closed it (or it is interrupted)
+
     def feed(self, chunk: bytes) -> list[bytes]:
         out: list[bytes] = []
         for name, data in self._events.feed(chunk):

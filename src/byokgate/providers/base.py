@@ -89,6 +89,10 @@ class ProviderAdapter(Protocol):
         self, base_url: str, api_key: Secret, payload: dict[str, Any]
     ) -> UpstreamRequest: ...
 
+    def embeddings_response(self, body: bytes, payload: dict[str, Any]) -> bytes:
+        """A successful embeddings answer as an OpenAI ``list`` of embeddings."""
+        ...
+
     def parse_error(self, status: int, body: bytes) -> UpstreamError: ...
 
 
@@ -141,6 +145,9 @@ class OpenAIStyleProvider:
 
     def chat_stream(self, model: str, *, include_usage: bool) -> ChatStream:
         return SSERelay()
+
+    def embeddings_response(self, body: bytes, payload: dict[str, Any]) -> bytes:
+        return body
 
     def embeddings_request(self, base_url: str, api_key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
         return UpstreamRequest(
@@ -211,6 +218,9 @@ class NotTranslatedYet:
         )
 
     def embeddings_request(self, base_url: str, api_key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
+        raise TranslationError("embeddings for this provider are not served by this gateway version yet")
+
+    def embeddings_response(self, body: bytes, payload: dict[str, Any]) -> bytes:
         raise TranslationError("embeddings for this provider are not served by this gateway version yet")
 
     def parse_error(self, status: int, body: bytes) -> UpstreamError:

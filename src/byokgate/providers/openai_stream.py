@@ -21,6 +21,9 @@ class SSERelay:
     tally: StreamTally = field(default_factory=StreamTally)
     _buffer: bytes = b""
 
+    def finish(self) -> list[bytes]:
+        return []  # the stream's own end marker closed it (or it is interrupted)
+
     def feed(self, chunk: bytes) -> list[bytes]:
         data = self._buffer + chunk
         if b"\r\n" in data:

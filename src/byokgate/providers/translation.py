@@ -50,6 +50,10 @@ class ChatStream(Protocol):
 
     def feed(self, chunk: bytes) -> list[bytes]: ...
 
+    def finish(self) -> list[bytes]:
+        """The upstream body ended: any closing events (for formats without an end marker of their own)."""
+        ...
+
 
 def error_event(message: str, kind: str = "api_error", code: str | None = None) -> bytes:
     """An SSE event the OpenAI SDK raises as ``APIError`` (a data chunk carrying ``error``)."""

@@ -221,6 +221,8 @@ class DataPlane:
                     exchange.upstream_done()
                     if kind == "chat":
                         body = adapter.chat_response(body)
+                    else:
+                        body = adapter.embeddings_response(body, payload)
                     exchange.usage = _usage_of(body)
                     exchange.status = response.status
                     headers = [JSON_CONTENT, *_passed_headers(response), *exchange.gateway_headers()]
@@ -252,6 +254,8 @@ class DataPlane:
     ) -> ApiError:
         parsed = adapter.parse_error(response.status, body)
         passed = {k.decode(): v.decode() for k, v in _passed_headers(response)}
+        if parsed.retry_after_s is not None and "retry-after" not in passed:
+            passed["retry-after"] = str(parsed.retry_after_s)
         if parsed.status == 401 and exchange.route is not None and exchange.route.lane is Lane.BYOK:
             return AuthenticationError(
                 f"Authentication failed with {adapter.title}: check the key in project settings.",
@@ -315,6 +319,10 @@ class DataPlane:
                     await send({"type": "http.response.body", "body": body, "more_body": True})
                 if relay.tally.error is not None:
                     break
+            else:
+                closing = relay.finish()
+                if closing:
+                    await send({"type": "http.response.body", "body": b"".join(closing), "more_body": True})
         except UpstreamUnreachableError as exc:
             relay.tally.error = {"message": str(exc)}
             await send(
