@@ -10,7 +10,7 @@ import orjson
 from byokgate.domain.secret import Secret
 from byokgate.domain.upstream import KeyCheckOutcome, UpstreamError, UpstreamRequest
 from byokgate.providers.anthropic_chat import API_VERSION, to_chat_completion, to_messages_request
-from byokgate.providers.anthropic_stream import AnthropicChatStream
+from byokgate.providers.anthropic_stream import AnthropicChatStream, AnthropicRelay
 from byokgate.providers.base import ModelCatalog, error_type_for, generic_outcome
 from byokgate.providers.translation import ChatStream, TranslationError, UpstreamFormatError
 
@@ -73,6 +73,22 @@ class AnthropicProvider:
         headers = {**self.auth_headers(api_key), "content-type": "application/json"}
         body = orjson.dumps(to_messages_request(payload))
         return UpstreamRequest("POST", f"{base_url}/v1/messages", headers, body)
+
+    def messages_request(
+        self, base_url: str, api_key: Secret, body: dict[str, Any], client_headers: dict[str, str], path: str
+    ) -> UpstreamRequest:
+        """A native ``/v1/messages`` (or ``count_tokens``) call: the client's body and version go through."""
+        headers = {
+            "x-api-key": api_key.reveal(),
+            "anthropic-version": client_headers.get("anthropic-version") or API_VERSION,
+            "content-type": "application/json",
+        }
+        if client_headers.get("anthropic-beta"):
+            headers["anthropic-beta"] = client_headers["anthropic-beta"]
+        return UpstreamRequest("POST", f"{base_url}{path}", headers, orjson.dumps(body))
+
+    def messages_stream(self) -> ChatStream:
+        return AnthropicRelay()
 
     def chat_response(self, body: bytes) -> bytes:
         try:

@@ -114,3 +114,64 @@ class AnthropicChatStream:
                 return None
             return self._writer.chunk({"tool_calls": [{"index": index, "function": {"arguments": fragment}}]})
         return None  # signature and citation deltas have no OpenAI counterpart
+
+
+class AnthropicRelay:
+    """Native Anthropic streams for ``/v1/messages``: events forwarded byte for byte, usage noted on the way.
+
+    Each event is forwarded as the provider framed it; its ``data`` is still parsed, so the request record
+    gets the usage (in OpenAI's terms) and the stop reason, and an ``error`` event ends the stream.
+    """
+
+    def __init__(self) -> None:
+        self.tally = StreamTally()
+        self._buffer = b""
+        self._usage: dict[str, Any] = {}
+
+    def finish(self) -> list[bytes]:
+        return []
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        data = self._buffer + chunk
+        if b"\r\n" in data:
+            data = data.replace(b"\r\n", b"\n")
+        raw_events = data.split(b"\n\n")
+        self._buffer = raw_events.pop()
+        out: list[bytes] = []
+        for raw in raw_events:
+            if not raw or self.tally.error is not None:
+                continue
+            payload = b"".join(line[5:].lstrip() for line in raw.split(b"\n") if line.startswith(b"data:"))
+            try:
+                event = orjson.loads(payload) if payload else {}
+            except orjson.JSONDecodeError:
+                event = None
+            if not isinstance(event, dict):
+                self.tally.error = {"message": "malformed event from upstream"}
+                out.append(anthropic_error_event("The upstream provider sent a malformed stream event."))
+                break
+            self.tally.events += 1
+            self._note(event)
+            out.append(raw + b"\n\n")
+        return out
+
+    def _note(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "message_start":
+            self._usage.update((event.get("message") or {}).get("usage") or {})
+        elif kind == "message_delta":
+            self._usage.update(event.get("usage") or {})
+            reason = (event.get("delta") or {}).get("stop_reason")
+            self.tally.finish_reason = FINISH_REASONS.get(str(reason), "stop")
+        elif kind == "message_stop":
+            self.tally.usage = openai_usage(self._usage)
+            self.tally.done = True
+        elif kind == "error":
+            error = event.get("error")
+            self.tally.error = error if isinstance(error, dict) else {"message": str(error)}
+
+
+def anthropic_error_event(message: str, kind: str = "api_error") -> bytes:
+    """An ``error`` event in Anthropic's stream format (what the Anthropic SDK raises mid-stream)."""
+    body = {"type": "error", "error": {"type": kind, "message": message}}
+    return b"event: error\ndata: " + orjson.dumps(body) + b"\n\n"

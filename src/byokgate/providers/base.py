@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import orjson
 
@@ -94,6 +94,17 @@ class ProviderAdapter(Protocol):
         ...
 
     def parse_error(self, status: int, body: bytes) -> UpstreamError: ...
+
+
+@runtime_checkable
+class NativeMessages(Protocol):
+    """A provider that serves Anthropic Messages itself: ``/v1/messages`` passes through untranslated."""
+
+    def messages_request(
+        self, base_url: str, api_key: Secret, body: dict[str, Any], client_headers: dict[str, str], path: str
+    ) -> UpstreamRequest: ...
+
+    def messages_stream(self) -> ChatStream: ...
 
 
 def generic_outcome(status: int) -> KeyCheckOutcome:

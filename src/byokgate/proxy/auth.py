@@ -16,8 +16,21 @@ def bearer_token(headers: list[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
-def authenticate(snapshot: Snapshot, headers: list[tuple[bytes, bytes]], now: datetime) -> KeyEntry:
+def api_key_header(headers: list[tuple[bytes, bytes]]) -> str | None:
+    for name, value in headers:
+        if name == b"x-api-key":
+            token = value.decode("latin-1").strip()
+            return token or None
+    return None
+
+
+def authenticate(
+    snapshot: Snapshot, headers: list[tuple[bytes, bytes]], now: datetime, *, x_api_key: bool = False
+) -> KeyEntry:
+    """The project key from ``Authorization: Bearer`` (or, on Anthropic-format endpoints, ``x-api-key``)."""
     token = bearer_token(headers)
+    if token is None and x_api_key:
+        token = api_key_header(headers)
     if token is None:
         raise AuthenticationError(
             "You didn't provide an API key. "

@@ -34,9 +34,13 @@ from byokgate.errors import (
     InvalidRequestError,
     NotFoundError,
 )
-from byokgate.providers.base import ProviderAdapter, error_type_for
+from byokgate.providers.anthropic_chat import openai_usage as anthropic_to_openai_usage
+from byokgate.providers.anthropic_ingress import ToAnthropicStream, error_body, to_chat_payload, to_message
+from byokgate.providers.anthropic_stream import anthropic_error_event
+from byokgate.providers.base import NativeMessages, ProviderAdapter, error_type_for
 from byokgate.providers.registry import ProviderRegistry
-from byokgate.providers.translation import ChatStream, TranslationError, UpstreamFormatError, error_event
+from byokgate.providers.translation import ChatStream, TranslationError, UpstreamFormatError
+from byokgate.providers.translation import error_event as openai_error_event
 from byokgate.proxy.auth import authenticate
 from byokgate.proxy.errors import BadGatewayError, GatewayTimeoutError, UpstreamApiError
 from byokgate.proxy.models import models_list
@@ -81,6 +85,7 @@ class Exchange:
     error_code: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
     upstream_request_id: str | None = None
+    anthropic_format: bool = False  # /v1/messages: errors and streams in Anthropic's shapes
 
     def upstream_done(self) -> None:
         """Note the time spent waiting on upstream so far (excluded from the overhead figure)."""
@@ -129,6 +134,9 @@ class DataPlane:
                 await self._proxy(scope, receive, responded, exchange, "chat")
             elif path == "/v1/embeddings" and method == "POST":
                 await self._proxy(scope, receive, responded, exchange, "embeddings")
+            elif path in ("/v1/messages", "/v1/messages/count_tokens") and method == "POST":
+                exchange.anthropic_format = True
+                await self._messages(scope, receive, responded, exchange, path)
             elif path == "/v1/models" and method == "GET":
                 await self._models(scope, responded, exchange)
             else:
@@ -139,7 +147,7 @@ class DataPlane:
             exchange.status = error.status
             exchange.error_code = error.code or error.type
             if not responded.started:
-                await send_error(responded, error, exchange.gateway_headers())
+                await self._send_error(responded, error, exchange)
         except Exception:
             log.exception("data plane internal error (request %s)", exchange.request_id)
             exchange.status, exchange.error_code = 500, "internal_error"
@@ -147,9 +155,17 @@ class DataPlane:
                 internal = ApiError(
                     "The gateway hit an internal error; the request id is in x-byokgate-request-id."
                 )
-                await send_error(responded, internal, exchange.gateway_headers())
+                await self._send_error(responded, internal, exchange)
         finally:
             self._record(exchange)
+
+    async def _send_error(self, send: Send, error: ApiError, exchange: Exchange) -> None:
+        if not exchange.anthropic_format:
+            await send_error(send, error, exchange.gateway_headers())
+            return
+        body = orjson.dumps(error_body(error.status, error.message, exchange.request_id))
+        extra = [(k.encode(), v.encode()) for k, v in error.headers.items()]
+        await send_bytes(send, error.status, body, [JSON_CONTENT, *exchange.gateway_headers(), *extra])
 
     # --- /v1/models -----------------------------------------------------------------------------------
 
@@ -236,6 +252,97 @@ class DataPlane:
         except UpstreamFormatError as exc:
             raise BadGatewayError(f"{exc}.") from None
 
+    # --- the Anthropic-format front door -------------------------------------------------------------
+
+    async def _messages(
+        self, scope: Scope, receive: Receive, send: _Responded, exchange: Exchange, path: str
+    ) -> None:
+        """Claude models pass through natively; any other model is translated to and from OpenAI format."""
+        snapshot = self._snapshot.current
+        exchange.key = key = authenticate(snapshot, scope["headers"], datetime.now(UTC), x_api_key=True)
+        body = parse_json_object(await read_body(receive, self._config.max_body_bytes))
+        counting = path.endswith("/count_tokens")
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise InvalidRequestError("model: Field required", param="model")
+        max_tokens = body.get("max_tokens")
+        if not counting and (
+            not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 0
+        ):
+            raise InvalidRequestError(
+                "max_tokens: Field required (a non-negative integer)", param="max_tokens"
+            )
+        if not isinstance(body.get("messages"), list) or not body["messages"]:
+            raise InvalidRequestError("messages: at least one message is required", param="messages")
+        stream = body.get("stream", False)
+        if not isinstance(stream, bool):
+            raise InvalidRequestError("stream: Input should be a valid boolean", param="stream")
+        exchange.stream = stream and not counting
+        routed = self._policy.resolve(model, snapshot.providers_of(key.project_id))
+        if isinstance(routed, RoutingError):
+            raise NotFoundError(routed.message, param="model", code=routed.code)
+        exchange.route = routed
+        adapter = self._registry[routed.provider]
+        native = adapter if isinstance(adapter, NativeMessages) else None
+        if native is None and (counting or not adapter.serves_chat):
+            what = "token counting" if counting else "this endpoint"
+            raise InvalidRequestError(f"{adapter.title} models are not served for {what}.", param="model")
+        api_key = self._api_key(routed, key.project_id, exchange)
+        body["model"] = routed.upstream_model
+        base_url = self._config.base_urls[routed.provider]
+        if native is not None:
+            client_headers = {
+                name.decode("latin-1"): value.decode("latin-1")
+                for name, value in scope["headers"]
+                if name in (b"anthropic-version", b"anthropic-beta")
+            }
+            upstream = native.messages_request(base_url, api_key, body, client_headers, path)
+        else:
+            try:
+                chat = to_chat_payload(body)
+                upstream = adapter.chat_request(base_url, api_key, chat)
+            except TranslationError as exc:
+                raise InvalidRequestError(exc.message, param=exc.param, code=exc.code) from None
+        exchange.upstream_started = time.perf_counter()
+        try:
+            async with self._transport.open(upstream) as response:
+                exchange.upstream_request_id = response.headers.get("request-id") or response.headers.get(
+                    "x-request-id"
+                )
+                if response.status >= 400:
+                    answer = await response.read()
+                    exchange.upstream_done()
+                    raise self._upstream_error(adapter, response, answer, exchange)
+                if exchange.stream:
+                    relay: ChatStream = (
+                        native.messages_stream()
+                        if native is not None
+                        else ToAnthropicStream(
+                            adapter.chat_stream(routed.upstream_model, include_usage=True), model
+                        )
+                    )
+                    await self._relay_stream(receive, send, exchange, response, relay)
+                    return
+                answer = await response.read()
+                exchange.upstream_done()
+                if native is None:
+                    completion = orjson.loads(adapter.chat_response(answer))
+                    exchange.usage = completion.get("usage") or {}
+                    answer = orjson.dumps(to_message(completion, model))
+                elif not counting:
+                    exchange.usage = anthropic_to_openai_usage(orjson.loads(answer).get("usage") or {})
+                exchange.status = response.status
+                headers = [JSON_CONTENT, *_passed_headers(response), *exchange.gateway_headers()]
+                await send_bytes(send, response.status, answer, headers)
+        except UpstreamTimeoutError as exc:
+            exchange.upstream_done()
+            raise GatewayTimeoutError(f"{adapter.title} did not answer in time: {exc}.") from None
+        except UpstreamUnreachableError as exc:
+            exchange.upstream_done()
+            raise BadGatewayError(f"Could not reach {adapter.title}: {exc}") from None
+        except (UpstreamFormatError, orjson.JSONDecodeError) as exc:
+            raise BadGatewayError(f"{adapter.title} sent an unreadable answer: {exc}.") from None
+
     def _api_key(self, route: Route, project_id: str, exchange: Exchange) -> Secret:
         if route.lane is Lane.POOLED:
             if self._config.pooled_key is None:
@@ -296,7 +403,7 @@ class DataPlane:
         watcher = asyncio.ensure_future(_disconnected(receive))
         watcher.add_done_callback(client_left)
         try:
-            await self._forward(send, response, relay)
+            await self._forward(send, response, relay, exchange.anthropic_format)
         except asyncio.CancelledError:
             if not watcher.done() or watcher.cancelled():
                 raise  # cancelled from outside (shutdown), not by the client leaving
@@ -310,7 +417,10 @@ class DataPlane:
         if relay.tally.error is not None and exchange.status == 200:
             exchange.status, exchange.error_code = 502, "upstream_stream_error"
 
-    async def _forward(self, send: _Responded, response: UpstreamStream, relay: ChatStream) -> None:
+    async def _forward(
+        self, send: _Responded, response: UpstreamStream, relay: ChatStream, anthropic_format: bool
+    ) -> None:
+        error_event = anthropic_error_event if anthropic_format else openai_error_event
         try:
             async for chunk in response.chunks():
                 events = relay.feed(chunk)

@@ -1,0 +1,201 @@
+"""The Anthropic-format front door (/v1/messages) driven by the official anthropic SDK.
+
+Claude models pass through to the Anthropic emulator natively; gpt-4o and Gemini models are translated
+from Anthropic format and back. The client cannot tell the difference.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import anthropic
+import httpx
+import pytest
+from anthropic.types import MessageParam, ToolParam
+
+from byokgate.emulators import EmulatorServer, build
+from byokgate.settings import Settings
+from tests.proxy.conftest import Gateway, gateway_for
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+KEYS = {
+    "openai": "sk-proj-" + "m" * 40,
+    "anthropic": "sk-ant-api03-" + "m" * 80,
+    "gemini": "AIza" + "m" * 35,
+}
+MODELS = {"anthropic": "claude-3-5-sonnet-20241022", "openai": "gpt-4o", "gemini": "gemini-2.5-flash"}
+SETTING = {"openai": "openai_base_url", "anthropic": "anthropic_base_url", "gemini": "gemini_base_url"}
+WEATHER: ToolParam = {
+    "name": "get_weather",
+    "description": "Current weather for a city",
+    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
+
+
+@pytest.fixture(scope="module")
+def upstreams() -> Iterator[dict[str, EmulatorServer]]:
+    servers = {name: EmulatorServer(build(name, [key])).start() for name, key in KEYS.items()}
+    try:
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+@pytest.fixture
+def gateway(settings: Settings, upstreams: dict[str, EmulatorServer]) -> Iterator[Gateway]:
+    update: dict[str, Any] = {}
+    for name, server in upstreams.items():
+        server.emulator.reset()
+        update[SETTING[name]] = server.base_url.rstrip("/")
+    yield from gateway_for(settings.model_copy(update=update))
+
+
+@pytest.fixture(params=list(MODELS))
+def provider(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def client(gateway: Gateway) -> Iterator[anthropic.Anthropic]:
+    _, key = gateway.project(**KEYS)
+    with anthropic.Anthropic(base_url=gateway.url, api_key=key, max_retries=0) as sdk:
+        yield sdk
+
+
+def test_messages_plain_and_streamed(
+    client: anthropic.Anthropic, provider: str, upstreams: dict[str, EmulatorServer]
+) -> None:
+    messages: list[MessageParam] = [{"role": "user", "content": "Tell me about the sea."}]
+    raw = client.messages.with_raw_response.create(
+        model=MODELS[provider], max_tokens=200, system="Be brief.", messages=messages
+    )
+    message = raw.parse()
+    assert raw.headers["x-byokgate-provider"] == provider
+    assert message.type == "message"
+    assert message.role == "assistant"
+    assert message.stop_reason == "end_turn"
+    text = "".join(block.text for block in message.content if block.type == "text")
+    assert text
+    assert message.usage.output_tokens > 0
+    sent = upstreams[provider].emulator.requests[-1]
+    assert sent.api_key == KEYS[provider]  # the project's own key went upstream
+
+    with client.messages.stream(
+        model=MODELS[provider], max_tokens=200, system="Be brief.", messages=messages
+    ) as stream:
+        streamed = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert streamed == text
+    assert final.stop_reason == "end_turn"
+    assert final.usage.output_tokens == message.usage.output_tokens
+
+
+def test_tools_through_messages(client: anthropic.Anthropic, provider: str) -> None:
+    messages: list[MessageParam] = [{"role": "user", "content": "Use get_weather for Paris."}]
+    message = client.messages.create(
+        model=MODELS[provider], max_tokens=300, messages=messages, tools=[WEATHER]
+    )
+    assert message.stop_reason == "tool_use"
+    calls = [block for block in message.content if block.type == "tool_use"]
+    assert [call.name for call in calls] == ["get_weather"]
+    assert isinstance(calls[0].input, dict)
+    assert calls[0].input.get("city")
+
+    with client.messages.stream(
+        model=MODELS[provider], max_tokens=300, messages=messages, tools=[WEATHER]
+    ) as stream:
+        final = stream.get_final_message()
+    streamed_calls = [block for block in final.content if block.type == "tool_use"]
+    assert [(c.name, c.input) for c in streamed_calls] == [(c.name, c.input) for c in calls]
+    assert final.stop_reason == "tool_use"
+
+    follow_up: list[MessageParam] = [
+        *messages,
+        {"role": "assistant", "content": [block.model_dump(exclude_none=True) for block in message.content]},  # type: ignore[misc]
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": calls[0].id, "content": "18C, sunny"}],
+        },
+    ]
+    answer = client.messages.create(
+        model=MODELS[provider], max_tokens=300, messages=follow_up, tools=[WEATHER]
+    )
+    assert answer.stop_reason == "end_turn"
+    assert any(block.type == "text" and block.text for block in answer.content)
+
+
+def test_auth_by_either_header_and_errors_in_anthropics_shape(gateway: Gateway) -> None:
+    _, key = gateway.project(anthropic=KEYS["anthropic"])
+    body = {"model": MODELS["anthropic"], "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    version = {"anthropic-version": "2023-06-01"}
+    with httpx.Client(base_url=gateway.url, timeout=30) as http:
+        assert http.post("/v1/messages", json=body, headers={"x-api-key": key, **version}).status_code == 200
+        bearer = {"authorization": f"Bearer {key}", **version}
+        assert http.post("/v1/messages", json=body, headers=bearer).status_code == 200
+        denied = http.post("/v1/messages", json=body, headers={"x-api-key": "lgw_proj_wrong", **version})
+        assert denied.status_code == 401
+        assert denied.json()["type"] == "error"
+        assert denied.json()["error"]["type"] == "authentication_error"
+        missing = http.post("/v1/messages", json={**body, "max_tokens": None}, headers=bearer)
+        assert missing.status_code == 400
+        assert missing.json()["error"]["type"] == "invalid_request_error"
+        unknown = http.post("/v1/messages", json={**body, "model": "gpt-4o"}, headers=bearer)
+        assert unknown.status_code == 404  # no OpenAI key in this project
+        assert unknown.json()["error"]["type"] == "not_found_error"
+
+
+def test_the_sdk_raises_its_own_classes(gateway: Gateway) -> None:
+    _, key = gateway.project(anthropic=KEYS["anthropic"][:-4] + "zzzz")
+    with (
+        anthropic.Anthropic(base_url=gateway.url, api_key=key, max_retries=0) as sdk,
+        pytest.raises(anthropic.AuthenticationError, match="Authentication failed with Anthropic"),
+    ):
+        sdk.messages.create(
+            model=MODELS["anthropic"], max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+        )
+
+
+def test_count_tokens_passes_through_for_claude(client: anthropic.Anthropic) -> None:
+    counted = client.messages.count_tokens(
+        model=MODELS["anthropic"], messages=[{"role": "user", "content": "How many tokens is this?"}]
+    )
+    assert counted.input_tokens > 0
+
+
+def test_native_streams_are_relayed_byte_for_byte(
+    gateway: Gateway, upstreams: dict[str, EmulatorServer]
+) -> None:
+    _, key = gateway.project(anthropic=KEYS["anthropic"])
+    body = {
+        "model": MODELS["anthropic"],
+        "max_tokens": 50,
+        "stream": True,
+        "messages": [{"role": "user", "content": "Stream this please."}],
+    }
+    headers = {"anthropic-version": "2023-06-01", "content-type": "application/json"}
+    with httpx.Client(timeout=30) as http:
+        via_gateway = http.post(
+            f"{gateway.url}/v1/messages", json=body, headers={**headers, "x-api-key": key}
+        )
+        direct = http.post(
+            f"{upstreams['anthropic'].base_url.rstrip('/')}/v1/messages",
+            json=body,
+            headers={**headers, "x-api-key": KEYS["anthropic"]},
+        )
+    assert via_gateway.status_code == direct.status_code == 200
+
+    def shape(raw: str) -> list[Any]:  # ids differ per response; everything else must not
+        events = []
+        for event in raw.strip().split("\n\n"):
+            lines = event.split("\n")
+            data = json.loads(lines[1].removeprefix("data: "))
+            if data.get("type") == "message_start":
+                data["message"]["id"] = "msg"
+            events.append((lines[0], data))
+        return events
+
+    assert shape(via_gateway.text) == shape(direct.text)

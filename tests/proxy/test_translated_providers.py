@@ -1,0 +1,207 @@
+"""One conformance suite over every chat provider, through the gateway, with the official OpenAI SDK.
+
+The same scenarios run for OpenAI (pass-through), Anthropic and Gemini (translated) against their emulators
+over real sockets: a client must not be able to tell which API answered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import openai
+import pytest
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
+from pydantic import SecretStr
+
+from byokgate.emulators import EmulatorServer, Fault, build
+from byokgate.settings import Settings
+from tests.proxy.conftest import Gateway, gateway_for
+from tests.support.openapi_spec import assert_valid
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+KEYS = {
+    "openai": "sk-proj-" + "c" * 40,
+    "anthropic": "sk-ant-api03-" + "c" * 80,
+    "gemini": "AIza" + "c" * 35,
+}
+MODELS = {"openai": "gpt-4o", "anthropic": "claude-3-5-sonnet-20241022", "gemini": "gemini-2.5-flash"}
+SETTING = {"openai": "openai_base_url", "anthropic": "anthropic_base_url", "gemini": "gemini_base_url"}
+WEATHER: ChatCompletionToolParam = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+TIME: ChatCompletionToolParam = {
+    "type": "function",
+    "function": {
+        "name": "get_time",
+        "description": "Current time for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+
+
+@dataclass
+class Upstreams:
+    servers: dict[str, EmulatorServer]
+
+
+@pytest.fixture(scope="module")
+def upstreams() -> Iterator[Upstreams]:
+    servers = {name: EmulatorServer(build(name, [key])).start() for name, key in KEYS.items()}
+    try:
+        yield Upstreams(servers)
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+@pytest.fixture
+def gateway(settings: Settings, upstreams: Upstreams) -> Iterator[Gateway]:
+    update: dict[str, Any] = {"openrouter_api_key": SecretStr("sk-or-v1-" + "x" * 64)}
+    for name, server in upstreams.servers.items():
+        server.emulator.reset()
+        update[SETTING[name]] = server.base_url.rstrip("/")
+    yield from gateway_for(settings.model_copy(update=update))
+
+
+@pytest.fixture(params=list(KEYS))
+def provider(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _client(gateway: Gateway, provider: str) -> openai.OpenAI:
+    _, key = gateway.project(**{provider: KEYS[provider]})
+    return gateway.client(key)
+
+
+def test_plain_and_streamed_answers_agree(gateway: Gateway, provider: str) -> None:
+    client = _client(gateway, provider)
+    messages: list[ChatCompletionMessageParam] = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Tell me about the sea."},
+    ]
+    raw = client.chat.completions.with_raw_response.create(model=MODELS[provider], messages=messages)
+    completion = raw.parse()
+    assert raw.headers["x-byokgate-provider"] == provider
+    assert_valid("CreateChatCompletionResponse", json.loads(raw.content))
+    text = completion.choices[0].message.content
+    assert text
+    assert completion.choices[0].finish_reason == "stop"
+    assert completion.usage is not None
+    assert (
+        completion.usage.total_tokens
+        == completion.usage.prompt_tokens + completion.usage.completion_tokens
+        > 0
+    )
+
+    chunks = list(
+        client.chat.completions.create(
+            model=MODELS[provider], messages=messages, stream=True, stream_options={"include_usage": True}
+        )
+    )
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == text
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == [
+        "stop"
+    ]
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens == completion.usage.completion_tokens
+    assert len({c.id for c in chunks}) == 1
+    for chunk in chunks:
+        assert_valid("CreateChatCompletionStreamResponse", chunk.model_dump(mode="json", exclude_unset=True))
+
+
+def test_tool_loop_with_parallel_calls_streamed_or_not(gateway: Gateway, provider: str) -> None:
+    client = _client(gateway, provider)
+    messages: list[ChatCompletionMessageParam] = [
+        {"role": "user", "content": "Use get_weather and get_time for Paris."}
+    ]
+    tools = [WEATHER, TIME]
+    completion = client.chat.completions.create(model=MODELS[provider], messages=messages, tools=tools)
+    choice = completion.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    calls = choice.message.tool_calls or []
+    assert [c.function.name for c in calls] == ["get_weather", "get_time"]  # type: ignore[union-attr]
+    plain_arguments = [json.loads(c.function.arguments) for c in calls]  # type: ignore[union-attr]
+    assert all(isinstance(a, dict) and a.get("city") for a in plain_arguments)
+
+    streamed: dict[int, dict[str, str]] = {}
+    finish: list[str] = []
+    for chunk in client.chat.completions.create(
+        model=MODELS[provider], messages=messages, tools=tools, stream=True
+    ):
+        for choice_delta in chunk.choices:
+            if choice_delta.finish_reason:
+                finish.append(choice_delta.finish_reason)
+            for call in choice_delta.delta.tool_calls or ():
+                entry = streamed.setdefault(call.index, {"id": "", "name": "", "arguments": ""})
+                if call.id:
+                    entry["id"] = call.id
+                if call.function and call.function.name:
+                    entry["name"] = call.function.name
+                if call.function and call.function.arguments:
+                    entry["arguments"] += call.function.arguments
+    assert finish == ["tool_calls"]
+    assert sorted(streamed) == [0, 1]
+    assert [streamed[i]["name"] for i in (0, 1)] == ["get_weather", "get_time"]
+    assert [json.loads(streamed[i]["arguments"]) for i in (0, 1)] == plain_arguments
+    assert all(streamed[i]["id"] for i in (0, 1))
+
+    history: list[ChatCompletionMessageParam] = [
+        *messages,
+        choice.message.model_dump(exclude_none=True),  # type: ignore[list-item]
+        *(
+            {"role": "tool", "tool_call_id": call.id, "content": f"result {index}"}  # type: ignore[misc]
+            for index, call in enumerate(calls)
+        ),
+    ]
+    final = client.chat.completions.create(model=MODELS[provider], messages=history, tools=tools)
+    assert final.choices[0].finish_reason == "stop"
+    assert final.choices[0].message.content
+
+
+def test_errors_raise_the_sdks_classes(gateway: Gateway, upstreams: Upstreams, provider: str) -> None:
+    _, bad = gateway.project("bad", **{provider: KEYS[provider][:-4] + "zzzz"})
+    with pytest.raises(openai.AuthenticationError, match="Authentication failed with"):
+        gateway.client(bad).chat.completions.create(
+            model=MODELS[provider], messages=[{"role": "user", "content": "hi"}]
+        )
+    client = _client(gateway, provider)
+    emulator = upstreams.servers[provider].emulator
+    emulator.arm(Fault("429", retry_after_s=3))
+    with pytest.raises(openai.RateLimitError) as limited:
+        client.chat.completions.create(model=MODELS[provider], messages=[{"role": "user", "content": "hi"}])
+    assert limited.value.response.headers["retry-after"] == "3"
+    emulator.arm(Fault("500"))
+    with pytest.raises(openai.InternalServerError):
+        client.chat.completions.create(model=MODELS[provider], messages=[{"role": "user", "content": "hi"}])
+    emulator.arm(Fault("disconnect_mid_stream", after_chunks=2))
+    with (
+        client.chat.completions.create(
+            model=MODELS[provider],
+            messages=[{"role": "user", "content": "Tell me a long story."}],
+            stream=True,
+        ) as stream,
+        pytest.raises(openai.APIError),
+    ):
+        list(stream)
+
+
+def test_unsupported_requests_are_400s_not_silently_changed(gateway: Gateway, provider: str) -> None:
+    if provider == "openai":
+        pytest.skip("OpenAI itself takes n > 1")
+    client = _client(gateway, provider)
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.chat.completions.create(
+            model=MODELS[provider], messages=[{"role": "user", "content": "hi"}], n=2
+        )
+    assert refused.value.body["param"] == "n"  # type: ignore[index]
