@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import anthropic
 import httpx
@@ -115,7 +115,10 @@ def test_tools_through_messages(client: anthropic.Anthropic, provider: str) -> N
 
     follow_up: list[MessageParam] = [
         *messages,
-        {"role": "assistant", "content": [block.model_dump(exclude_none=True) for block in message.content]},  # type: ignore[misc]
+        cast(
+            MessageParam,
+            {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in message.content]},
+        ),
         {
             "role": "user",
             "content": [{"type": "tool_result", "tool_use_id": calls[0].id, "content": "18C, sunny"}],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import openai
 import pytest
@@ -156,14 +156,12 @@ def test_tool_loop_with_parallel_calls_streamed_or_not(gateway: Gateway, provide
     assert [json.loads(streamed[i]["arguments"]) for i in (0, 1)] == plain_arguments
     assert all(streamed[i]["id"] for i in (0, 1))
 
-    history: list[ChatCompletionMessageParam] = [
-        *messages,
-        choice.message.model_dump(exclude_none=True),  # type: ignore[list-item]
-        *(
-            {"role": "tool", "tool_call_id": call.id, "content": f"result {index}"}  # type: ignore[misc]
-            for index, call in enumerate(calls)
-        ),
+    results: list[ChatCompletionMessageParam] = [
+        {"role": "tool", "tool_call_id": call.id, "content": f"result {index}"}
+        for index, call in enumerate(calls)
     ]
+    assistant = cast(ChatCompletionMessageParam, choice.message.model_dump(exclude_none=True))
+    history: list[ChatCompletionMessageParam] = [*messages, assistant, *results]
     final = client.chat.completions.create(model=MODELS[provider], messages=history, tools=tools)
     assert final.choices[0].finish_reason == "stop"
     assert final.choices[0].message.content
