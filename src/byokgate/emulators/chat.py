@@ -77,7 +77,11 @@ def answer(options: ChatOptions, profile: ProviderProfile) -> ChatAnswer:
                 }
             )
         return ChatAnswer(None, calls, "tool_calls", prompt, used, options.n)
-    reply = content.reply_for(options.messages)
+    if options.response_schema is not None:  # JSON mode: a deterministic object following the schema
+        structured = content.arguments_for(options.response_schema, content.last_user_text(options.messages))
+        reply = orjson.dumps(structured).decode()
+    else:
+        reply = content.reply_for(options.messages)
     finish = "stop"
     if options.max_tokens is not None and content.count_tokens(reply) > options.max_tokens:
         reply = content.truncate_to_tokens(reply, options.max_tokens)

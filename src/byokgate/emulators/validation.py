@@ -82,6 +82,7 @@ class ChatOptions:
     tools: list[dict[str, Any]] = field(default_factory=list)
     tool_choice: Any = None
     parallel_tool_calls: bool = True
+    response_schema: dict[str, Any] | None = None  # JSON mode: the answer is JSON following this schema
 
 
 def _kind(value: Any) -> str:
@@ -334,7 +335,19 @@ def validate_chat(body: Mapping[str, Any], default_model: str | None) -> ChatOpt
         tools=tools,
         tool_choice=choice,
         parallel_tool_calls=_boolean(body, "parallel_tool_calls", True),
+        response_schema=_response_schema(body.get("response_format")),
     )
+
+
+def _response_schema(response_format: Any) -> dict[str, Any] | None:
+    """JSON mode: ``json_schema`` gives its schema; ``json_object`` means any object."""
+    kind = response_format.get("type") if isinstance(response_format, Mapping) else None
+    if kind == "json_object":
+        return {"type": "object"}
+    if kind == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        return dict(schema) if isinstance(schema, Mapping) else {"type": "object"}
+    return None
 
 
 def validate_embeddings(body: Mapping[str, Any]) -> tuple[str, list[str | list[int]], str, int | None]:
