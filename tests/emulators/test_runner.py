@@ -36,7 +36,7 @@ def test_accept_any_key() -> None:
 
 def test_build_rejects_unknown_providers() -> None:
     with pytest.raises(ValueError, match="unknown provider"):
-        build("anthropic")
+        build("mistral")
 
 
 def test_cli_needs_a_key_policy() -> None:

@@ -36,7 +36,7 @@ def emulate(
     no_record: bool,
     stream_delay_ms: int,
 ) -> None:
-    """Serve OpenAI, Groq and/or OpenRouter emulators until interrupted."""
+    """Serve provider emulators (OpenAI, Groq, OpenRouter, Anthropic, Gemini) until interrupted."""
     if not keys and not any_key:
         raise click.UsageError("give at least one --key, or --any-key")
     names = list(PROVIDERS) if "all" in providers else list(dict.fromkeys(providers))

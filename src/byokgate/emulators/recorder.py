@@ -10,6 +10,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 DEFAULT_CAPACITY = 10_000
 
@@ -31,9 +32,16 @@ class RecordedRequest:
 
     @property
     def api_key(self) -> str | None:
-        """The bearer key the request carried, if any."""
+        """The key the request carried, in whichever way its provider takes it: Bearer (OpenAI-format,
+        Anthropic's newer SDKs), ``x-api-key`` (Anthropic), ``x-goog-api-key`` or ``?key=`` (Gemini)."""
         value = self.headers.get("authorization", "")
-        return value[7:] if value[:7].lower() == "bearer " else None
+        if value[:7].lower() == "bearer ":
+            return value[7:]
+        for header in ("x-api-key", "x-goog-api-key"):
+            if self.headers.get(header):
+                return self.headers[header]
+        keys = parse_qs(self.query).get("key")
+        return keys[0] if keys else None
 
     def to_json(self) -> dict[str, Any]:
         return {
