@@ -7,7 +7,9 @@ rule that makes answers predictable and `faults` / `control` for fault injection
 
 from __future__ import annotations
 
+from byokgate.emulators.anthropic import anthropic_emulator
 from byokgate.emulators.faults import Fault
+from byokgate.emulators.gemini import gemini_emulator
 from byokgate.emulators.groq import groq_emulator
 from byokgate.emulators.openai import openai_emulator
 from byokgate.emulators.openai_compat import Emulator
@@ -21,7 +23,9 @@ __all__ = [
     "EmulatorServer",
     "Fault",
     "RecordedRequest",
+    "anthropic_emulator",
     "build",
+    "gemini_emulator",
     "groq_emulator",
     "openai_emulator",
     "openrouter_emulator",

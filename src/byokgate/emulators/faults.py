@@ -3,7 +3,8 @@
 Faults are armed on an emulator (Python: `emulator.arm(Fault(...))`; HTTP: `POST /_emulator/faults`) and
 consumed by the next `count` matching requests, or given on one request in the `x-emulator-fault` header
 (`429:2`, `503`, `slow_first_byte:250`, `disconnect_mid_stream:3`, `malformed_chunk:2`, `latency:100`;
-several separated by commas). Several faults may apply to one request (e.g. latency then a 429).
+several separated by commas). Several faults may apply to one request (e.g. latency then a 429). `529` and
+`error_event:N` are Anthropic's (only its emulator acts on them).
 """
 
 from __future__ import annotations
@@ -14,11 +15,20 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal, get_args
 
 FaultKind = Literal[
-    "429", "500", "502", "503", "slow_first_byte", "disconnect_mid_stream", "malformed_chunk", "latency"
+    "429",
+    "500",
+    "502",
+    "503",
+    "slow_first_byte",
+    "disconnect_mid_stream",
+    "malformed_chunk",
+    "latency",
+    "529",
+    "error_event",
 ]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 ERROR_KINDS = frozenset({"429", "500", "502", "503"})
-Endpoint = Literal["chat", "embeddings", "models"]
+Endpoint = Literal["chat", "embeddings", "models", "count_tokens"]
 
 
 class FaultSpecError(ValueError):
@@ -33,7 +43,9 @@ class Fault:
       429 carries `retry-after: retry_after_s`), `slow_first_byte` / `latency` (wait `delay_ms` before
       answering), `disconnect_mid_stream` (close the connection abruptly after `after_chunks` SSE events;
       for a JSON answer, after half its body), `malformed_chunk` (a broken JSON `data:` line in place of
-      event number `after_chunks`; for a JSON answer, a truncated body).
+      event number `after_chunks`; for a JSON answer, a truncated body). Anthropic emulator only: `529`
+      (`overloaded_error`), `error_event` (an SSE `event: error` after `after_chunks` events; a JSON
+      answer is unaffected).
     - `count`: how many matching requests it applies to; `None` = every one until cleared.
     - `endpoint` / `model`: restrict matching (`None` = any).
     """
@@ -91,6 +103,7 @@ _HEADER_PARAMETER = {
     "latency": "delay_ms",
     "disconnect_mid_stream": "after_chunks",
     "malformed_chunk": "after_chunks",
+    "error_event": "after_chunks",
 }
 
 

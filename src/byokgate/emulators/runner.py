@@ -16,6 +16,8 @@ from typing import Any, Self
 import uvicorn
 
 from byokgate.background import BackgroundServer, uvicorn_config
+from byokgate.emulators.anthropic import anthropic_emulator
+from byokgate.emulators.gemini import gemini_emulator
 from byokgate.emulators.groq import groq_emulator
 from byokgate.emulators.openai import openai_emulator
 from byokgate.emulators.openai_compat import Emulator
@@ -25,6 +27,8 @@ PROVIDERS: dict[str, Callable[..., Emulator]] = {
     "openai": openai_emulator,
     "groq": groq_emulator,
     "openrouter": openrouter_emulator,
+    "gemini": gemini_emulator,
+    "anthropic": anthropic_emulator,
 }
 
 
