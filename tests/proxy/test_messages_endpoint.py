@@ -202,3 +202,18 @@ def test_native_streams_are_relayed_byte_for_byte(
         return events
 
     assert shape(via_gateway.text) == shape(direct.text)
+
+
+def test_the_version_header_is_required_and_upstream_headers_come_back(gateway: Gateway) -> None:
+    _, key = gateway.project(anthropic=KEYS["anthropic"])
+    body = {"model": MODELS["anthropic"], "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    with httpx.Client(base_url=gateway.url, timeout=30) as http:
+        unversioned = http.post("/v1/messages", json=body, headers={"x-api-key": key})
+        assert unversioned.status_code == 400
+        assert unversioned.json()["error"]["message"] == "anthropic-version: header is required"
+        answered = http.post(
+            "/v1/messages", json=body, headers={"x-api-key": key, "anthropic-version": "2023-06-01"}
+        )
+    assert answered.status_code == 200
+    assert answered.headers["request-id"].startswith("req_")
+    assert "anthropic-ratelimit-requests-remaining" in answered.headers

@@ -203,3 +203,72 @@ def test_unsupported_requests_are_400s_not_silently_changed(gateway: Gateway, pr
             model=MODELS[provider], messages=[{"role": "user", "content": "hi"}], n=2
         )
     assert refused.value.body["param"] == "n"  # type: ignore[index]
+
+
+PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+
+
+def test_images_arrive_in_each_providers_own_form(
+    gateway: Gateway, upstreams: Upstreams, provider: str
+) -> None:
+    client = _client(gateway, provider)
+    completion = client.chat.completions.create(
+        model=MODELS[provider],
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is in this image?"},
+                    {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PIXEL}"}},
+                ],
+            }
+        ],
+    )
+    assert completion.choices[0].message.content
+    sent = upstreams.servers[provider].emulator.requests[-1].body
+    assert PIXEL in json.dumps(sent)
+    if provider == "anthropic":
+        image = sent["messages"][0]["content"][1]
+        assert image == {
+            "type": "image",
+            "source": {"type": "base64", "media_type": "image/png", "data": PIXEL},
+        }
+    elif provider == "gemini":
+        assert sent["contents"][0]["parts"][1] == {"inlineData": {"mimeType": "image/png", "data": PIXEL}}
+
+
+def test_json_mode_gives_json(gateway: Gateway, provider: str) -> None:
+    client = _client(gateway, provider)
+    schema: dict[str, object] = {
+        "type": "object",
+        "properties": {"answer": {"type": "string"}},
+        "required": ["answer"],
+    }
+    completion = client.chat.completions.create(
+        model=MODELS[provider],
+        messages=[{"role": "user", "content": "Answer in JSON: what colour is the sky?"}],
+        response_format={"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}},
+    )
+    content = completion.choices[0].message.content
+    assert content is not None
+    assert isinstance(json.loads(content), dict)
+
+
+def test_gemini_3_thought_signatures_survive_the_tool_loop(gateway: Gateway, upstreams: Upstreams) -> None:
+    client = _client(gateway, "gemini")
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Use get_weather for Rome."}]
+    first = client.chat.completions.create(model="gemini-3-pro-preview", messages=messages, tools=[WEATHER])
+    calls = first.choices[0].message.tool_calls or []
+    assert calls
+    call_part = upstreams.servers["gemini"].emulator.requests[-1]
+    assert call_part.status == 200
+    assistant = cast(ChatCompletionMessageParam, first.choices[0].message.model_dump(exclude_none=True))
+    follow_up: list[ChatCompletionMessageParam] = [
+        *messages,
+        assistant,
+        {"role": "tool", "tool_call_id": calls[0].id, "content": "22C"},
+    ]
+    final = client.chat.completions.create(model="gemini-3-pro-preview", messages=follow_up, tools=[WEATHER])
+    assert final.choices[0].finish_reason == "stop"
+    replayed = upstreams.servers["gemini"].emulator.requests[-1].body["contents"][1]["parts"][0]
+    assert replayed.get("thoughtSignature")  # Gemini 3 rejects a replayed call without it

@@ -58,7 +58,8 @@ SSE_HEADERS: Headers = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
-_PASS_HEADERS = ("retry-after", "x-ratelimit-")
+# Upstream headers a client may act on: retry hints, rate-limit state, the provider's own request id.
+_PASS_HEADERS = ("retry-after", "x-ratelimit-", "anthropic-ratelimit-", "x-request-id", "request-id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +263,8 @@ class DataPlane:
         exchange.key = key = authenticate(snapshot, scope["headers"], datetime.now(UTC), x_api_key=True)
         body = parse_json_object(await read_body(receive, self._config.max_body_bytes))
         counting = path.endswith("/count_tokens")
+        if not any(name == b"anthropic-version" for name, _ in scope["headers"]):
+            raise InvalidRequestError("anthropic-version: header is required", param="anthropic-version")
         model = body.get("model")
         if not isinstance(model, str) or not model:
             raise InvalidRequestError("model: Field required", param="model")
