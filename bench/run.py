@@ -1,11 +1,13 @@
-"""Benchmark byokgate's data plane against direct calls to the emulator and against LiteLLM's proxy.
+"""Benchmark byokgate's data plane against direct calls to the emulators and against LiteLLM's proxy.
 
-.venv/bin/python bench/run.py [--duration 10] [--concurrency 1,16,64] [--targets direct,byokgate,litellm]
-                              [--modes json,stream] [--ttft-requests 200]
+.venv/bin/python bench/run.py [--duration 10] [--concurrency 1,16,64] [--modes json,stream]
+    [--targets direct,byokgate,litellm,direct-anthropic,byokgate-anthropic,byokgate-messages]
+    [--ttft-requests 200]
 
-On a 2-core machine the gateway under test (byokgate or LiteLLM) runs alone on CPU 0; the OpenAI emulator,
-wrk and this script share CPU 1. Each target is started, measured and stopped before the next one, so an
-idle gateway never competes with the one being measured. See bench/README.md.
+On a 2-core machine the gateway under test (byokgate or LiteLLM) runs alone on CPU 0; the OpenAI and
+Anthropic emulators, wrk and this script share CPU 1. Gateways are measured one at a time and stopped before
+any other target is measured (consecutive byokgate targets share one gateway process), so an idle gateway
+never competes with the one being measured. See bench/README.md.
 """
 
 # The subprocess calls run fixed argv lists (no shell) built from this script's own paths and options.
@@ -50,9 +52,23 @@ LITELLM_BIN = LITELLM_VENV / "bin" / "litellm"
 GATEWAY_CPU = 0  # byokgate / LiteLLM, alone
 CLIENT_CPU = 1  # emulator, wrk, this script (TTFT client)
 
-TARGETS = ("direct", "byokgate", "litellm")
+TARGETS = ("direct", "byokgate", "litellm", "direct-anthropic", "byokgate-anthropic", "byokgate-messages")
+# A target's added latency and TTFT are measured against its baseline (same mode and concurrency).
+BASELINES = {
+    "byokgate": "direct",
+    "litellm": "direct",
+    "byokgate-anthropic": "direct-anthropic",
+    "byokgate-messages": "direct-anthropic",
+}
+# The targets that need each emulator, and the byokgate targets (one gateway process serves a run of them).
+OPENAI_TARGETS = frozenset({"direct", "byokgate", "litellm"})
+ANTHROPIC_TARGETS = frozenset({"direct-anthropic", "byokgate-anthropic", "byokgate-messages"})
+BYOKGATE_TARGETS = frozenset({"byokgate", "byokgate-anthropic", "byokgate-messages"})
 MODES = ("json", "stream")
 MODEL = "gpt-4o-mini"
+CLAUDE_MODEL = "claude-3-5-haiku-20241022"
+CLAUDE_MAX_TOKENS = 64
+ANTHROPIC_VERSION = "2023-06-01"
 PROMPT = "Say hello"
 RESULT_MARKER = "BENCH_RESULT "
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -66,11 +82,26 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def request_body(stream: bool) -> bytes:
-    body: dict[str, Any] = {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}]}
+def request_body(stream: bool, model: str = MODEL, max_tokens: int | None = None) -> bytes:
+    """A chat body; OpenAI chat completions and Anthropic Messages share these fields.
+
+    `max_tokens` is sent to Claude only: Messages requires it, and byokgate maps an OpenAI request's
+    `max_tokens` to it, so every Claude target asks the Anthropic emulator for the same thing.
+    """
+    body: dict[str, Any] = {"model": model}
+    if max_tokens is not None:
+        body["max_tokens"] = max_tokens
+    body["messages"] = [{"role": "user", "content": PROMPT}]
     if stream:
         body["stream"] = True
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+def api_headers(api: str, key: str) -> dict[str, str]:
+    """The request headers of one API format: OpenAI (bearer) or Anthropic (`x-api-key` + version)."""
+    if api == "anthropic":
+        return {"x-api-key": key, "anthropic-version": ANTHROPIC_VERSION, "Content-Type": "application/json"}
+    return {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
 
 
 def free_port() -> int:
@@ -290,28 +321,72 @@ def wait_http(
 @dataclass
 class Target:
     name: str
-    url: str  # the chat completions URL
+    url: str  # the chat completions or messages URL
     key: str
     service: Service  # the process whose CPU and memory are measured
+    upstream: Service  # the emulator behind it
     startup_s: float
     startup_note: str = ""
+    api: str = "openai"  # the request format: "openai" (chat completions) or "anthropic" (Messages)
+    model: str = MODEL
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return api_headers(self.api, self.key)
+
+    def body(self, stream: bool) -> bytes:
+        max_tokens = CLAUDE_MAX_TOKENS if self.model == CLAUDE_MODEL else None
+        return request_body(stream, self.model, max_tokens)
 
 
-def start_emulator(services: Services, workdir: Path, key: str) -> tuple[Service, str, float]:
+@dataclass
+class Emulator:
+    service: Service
+    base_url: str  # what a client uses as its base URL (OpenAI: .../v1; Anthropic: the root)
+    key: str
+    startup_s: float
+
+
+def start_emulator(services: Services, workdir: Path, provider: str, key: str) -> Emulator:
     port = free_port()
-    argv = [str(BYOKGATE_BIN), "emulate", "--provider", "openai", "--port", str(port)]
+    argv = [str(BYOKGATE_BIN), "emulate", "--provider", provider, "--port", str(port)]
     argv += ["--key", key, "--no-record"]
     env = dict(os.environ)
-    service = services.start(Service("emulator", pinned(CLIENT_CPU, argv), env, workdir))
+    name = "emulator" if provider == "openai" else f"emulator-{provider}"
+    service = services.start(Service(name, pinned(CLIENT_CPU, argv), env, workdir))
     startup = wait_http(service, f"http://127.0.0.1:{port}/_emulator/health", timeout_s=60)
-    log(f"emulator up on :{port} in {startup:.2f} s (pid {service.pid})")
-    return service, f"http://127.0.0.1:{port}/v1", startup
+    log(f"{provider} emulator up on :{port} in {startup:.2f} s (pid {service.pid})")
+    base_url = f"http://127.0.0.1:{port}" + ("/v1" if provider == "openai" else "")
+    return Emulator(service, base_url, key, startup)
 
 
-def start_byokgate(services: Services, workdir: Path, upstream: str, provider_key: str) -> Target:
+@dataclass
+class Gateway:
+    """A running byokgate with one project that holds a key for every emulator."""
+
+    service: Service
+    base: str
+    api_key: str  # the project key (lgw_proj_...)
+    startup_s: float
+
+    def target(self, name: str, emulators: dict[str, Emulator]) -> Target:
+        note = "spawn until GET /healthz = 200"
+        if name == "byokgate":
+            url, api, model, provider = f"{self.base}/v1/chat/completions", "openai", MODEL, "openai"
+        elif name == "byokgate-anthropic":
+            url, api, model = f"{self.base}/v1/chat/completions", "openai", CLAUDE_MODEL
+            provider = "anthropic"
+        else:  # byokgate-messages
+            url, api, model, provider = f"{self.base}/v1/messages", "anthropic", CLAUDE_MODEL, "anthropic"
+        upstream = emulators[provider].service
+        return Target(name, url, self.api_key, self.service, upstream, self.startup_s, note, api, model)
+
+
+def start_byokgate(services: Services, workdir: Path, name: str, emulators: dict[str, Emulator]) -> Gateway:
+    """`byokgate serve` on a fresh database, with a project holding the key of each emulator running."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    data_dir = workdir / "byokgate-data"
+    data_dir = workdir / f"{name}-data"
     data_dir.mkdir()
     admin_token = secrets.token_urlsafe(32)
     env = {k: v for k, v in os.environ.items() if not k.startswith("BYOKGATE_")}
@@ -319,31 +394,40 @@ def start_byokgate(services: Services, workdir: Path, upstream: str, provider_ke
         BYOKGATE_DATA_DIR=str(data_dir),
         BYOKGATE_ADMIN_TOKEN=admin_token,
         BYOKGATE_MASTER_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
-        BYOKGATE_OPENAI_BASE_URL=upstream,
         BYOKGATE_LOG_LEVEL="warning",
     )
+    for provider, emulator in emulators.items():
+        env[f"BYOKGATE_{provider.upper()}_BASE_URL"] = emulator.base_url
     argv = pinned(GATEWAY_CPU, [str(BYOKGATE_BIN), "serve", "--port", str(port)])
-    service = services.start(Service("byokgate", argv, env, workdir))
+    service = services.start(Service(name, argv, env, workdir))
     startup = wait_http(service, f"{base}/healthz", timeout_s=120)
-    log(f"byokgate up on :{port} in {startup:.2f} s (pid {service.pid})")
+    log(f"byokgate ({name}) up on :{port} in {startup:.2f} s (pid {service.pid})")
 
     admin_url, admin = f"{base}/admin/v1", {"Authorization": f"Bearer {admin_token}"}
     project = call_json(f"{admin_url}/projects", "POST", admin, {"name": "bench"})
     project_id = str(project["id"])
     created = call_json(f"{admin_url}/projects/{project_id}/api-keys", "POST", admin, {"name": "bench"})
     api_key = str(created["key"])
-    stored = f"{admin_url}/projects/{project_id}/provider-keys/openai"
-    call_json(stored, "PUT", admin, {"api_key": provider_key})
+    for provider, emulator in emulators.items():
+        stored = f"{admin_url}/projects/{project_id}/provider-keys/{provider}"
+        call_json(stored, "PUT", admin, {"api_key": emulator.key})
 
-    # The data plane serves from a snapshot that is refreshed in the background: wait until the new key works.
-    url = f"{base}/v1/chat/completions"
-    auth = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+    # The data plane serves from a snapshot that is refreshed in the background: wait until the new keys work.
+    gateway = Gateway(service, base, api_key, startup)
     ready = time.perf_counter()
-    waited = wait_http(
-        service, url, method="POST", headers=auth, body=request_body(False), timeout_s=30, since=ready
-    )
-    log(f"byokgate project {project_id} serving after {waited:.2f} s")
-    return Target("byokgate", url, api_key, service, startup, "spawn until GET /healthz = 200")
+    for provider in emulators:
+        probe = gateway.target("byokgate" if provider == "openai" else "byokgate-anthropic", emulators)
+        waited = wait_http(
+            service,
+            probe.url,
+            method="POST",
+            headers=probe.headers,
+            body=probe.body(False),
+            timeout_s=30,
+            since=ready,
+        )
+        log(f"byokgate project {project_id} serving {provider} after {waited:.2f} s")
+    return gateway
 
 
 def ensure_litellm() -> None:
@@ -364,7 +448,7 @@ def litellm_version() -> str | None:
     return done.stdout.strip() or None
 
 
-def start_litellm(services: Services, workdir: Path, upstream: str, provider_key: str) -> Target:
+def start_litellm(services: Services, workdir: Path, emulator: Emulator) -> Target:
     ensure_litellm()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -379,8 +463,8 @@ def start_litellm(services: Services, workdir: Path, upstream: str, provider_key
                         "model_name": MODEL,
                         "litellm_params": {
                             "model": f"openai/{MODEL}",
-                            "api_base": upstream,
-                            "api_key": provider_key,
+                            "api_base": emulator.base_url,
+                            "api_key": emulator.key,
                         },
                     }
                 ],
@@ -401,23 +485,57 @@ def start_litellm(services: Services, workdir: Path, upstream: str, provider_key
     startup = wait_http(service, f"{base}/health/liveliness", timeout_s=300)
     log(f"litellm up on :{port} in {startup:.2f} s (pid {service.pid})")
     url = f"{base}/v1/chat/completions"
-    return Target("litellm", url, master_key, service, startup, "spawn until GET /health/liveliness = 200")
+    note = "spawn until GET /health/liveliness = 200"
+    return Target("litellm", url, master_key, service, emulator.service, startup, note)
+
+
+def sse_data(raw: bytes) -> list[str]:
+    """The payloads of an SSE body's `data:` lines, in order."""
+    lines = raw.decode(errors="replace").splitlines()
+    return [line[5:].strip() for line in lines if line.startswith("data:")]
 
 
 def verify_chat(target: Target) -> None:
-    """One request per mode must succeed, with an answer, before wrk hammers the target."""
-    headers = {"Authorization": f"Bearer {target.key}", "Content-Type": "application/json"}
-    status, raw = http_call(target.url, method="POST", headers=headers, body=request_body(False))
+    """One request per mode must succeed, with an answer, before wrk hammers the target.
+
+    OpenAI format: `choices[0].message.content`, and a stream with a content delta that ends with
+    `data: [DONE]`. Anthropic format: a text block, and a stream with a `text_delta` whose last event is
+    `message_stop` (Anthropic streams have no `[DONE]`). A Claude target must answer for a Claude model.
+    """
+    status, raw = http_call(target.url, method="POST", headers=target.headers, body=target.body(False))
     if status != 200:
-        raise BenchError(f"{target.name}: chat completion HTTP {status}: {raw[:300]!r}")
-    if not json.loads(raw)["choices"][0]["message"]["content"]:
-        raise BenchError(f"{target.name}: empty chat completion")
-    status, raw = http_call(target.url, method="POST", headers=headers, body=request_body(True))
-    lines = raw.decode(errors="replace").splitlines()
+        raise BenchError(f"{target.name}: {target.api} answer HTTP {status}: {raw[:300]!r}")
+    try:
+        answer = json.loads(raw)
+        if target.api == "anthropic":
+            text = "".join(b.get("text", "") for b in answer["content"] if b.get("type") == "text")
+        else:
+            text = answer["choices"][0]["message"]["content"]
+        model = answer["model"]
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise BenchError(f"{target.name}: unexpected {target.api} answer ({exc!r}): {raw[:300]!r}") from None
+    if not isinstance(text, str) or not text:
+        raise BenchError(f"{target.name}: empty {target.api} answer: {raw[:300]!r}")
+    if target.model == CLAUDE_MODEL and not str(model).startswith("claude-"):
+        raise BenchError(f"{target.name}: answered for model {model!r}, not {CLAUDE_MODEL}")
+
+    status, raw = http_call(target.url, method="POST", headers=target.headers, body=target.body(True))
     if status != 200:
         raise BenchError(f"{target.name}: streaming HTTP {status}: {raw[:300]!r}")
-    if not any(delta_content(line) for line in lines) or "data: [DONE]" not in lines:
-        raise BenchError(f"{target.name}: stream without content or [DONE]: {raw[:300]!r}")
+    data = sse_data(raw)
+    has_content = any(CONTENT_DELTA[target.api]("data: " + payload) for payload in data)
+    if target.api == "anthropic":
+        last = data[-1] if data else ""
+        try:
+            ended = json.loads(last).get("type") == "message_stop" and "[DONE]" not in data
+        except (ValueError, AttributeError):
+            ended = False
+        if not has_content or not ended:
+            raise BenchError(
+                f"{target.name}: stream without text_delta or final message_stop: {raw[-300:]!r}"
+            )
+    elif not has_content or not data or data[-1] != "[DONE]":
+        raise BenchError(f"{target.name}: stream without content or final [DONE]: {raw[-300:]!r}")
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -426,8 +544,7 @@ def verify_chat(target: Target) -> None:
 LUA_TEMPLATE = """\
 -- generated by bench/run.py
 wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = [==[Bearer {key}]==]
+{headers}
 wrk.body = [==[{body}]==]
 
 -- wrk itself counts only status >= 400 as errors; count every non-2xx answer, per thread.
@@ -462,8 +579,9 @@ end
 
 def write_lua(workdir: Path, target: Target, mode: str) -> Path:
     path = workdir / f"wrk-{target.name}-{mode}.lua"
-    body = request_body(mode == "stream").decode()
-    path.write_text(LUA_TEMPLATE.format(key=target.key, body=body, marker=RESULT_MARKER))
+    body = target.body(mode == "stream").decode()
+    headers = "\n".join(f'wrk.headers["{name}"] = [==[{value}]==]' for name, value in target.headers.items())
+    path.write_text(LUA_TEMPLATE.format(headers=headers, body=body, marker=RESULT_MARKER))
     return path
 
 
@@ -485,6 +603,7 @@ class WrkRun:
     cpu_us_per_req: float | None
     upstream_cpu_us_per_req: float | None
     added_p50_ms: float | None = None
+    baseline: str | None = None  # the target added_p50_ms is measured against
     wrk_raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -507,7 +626,6 @@ def run_wrk(lua: Path, url: str, concurrency: int, duration_s: int, timeout_s: i
 
 def measure(
     target: Target,
-    upstream: Service,
     lua: Path,
     mode: str,
     concurrency: int,
@@ -515,7 +633,7 @@ def measure(
     timeout_s: int,
 ) -> WrkRun:
     target.service.check_alive()
-    measured_pid, upstream_pid = target.service.pid, upstream.pid
+    measured_pid, upstream_pid = target.service.pid, target.upstream.pid
     cpu_before, upstream_before = cpu_seconds(measured_pid), cpu_seconds(upstream_pid)
     raw = run_wrk(lua, target.url, concurrency, duration_s, timeout_s)
     cpu_after, upstream_after = cpu_seconds(measured_pid), cpu_seconds(upstream_pid)
@@ -543,13 +661,13 @@ def measure(
         error_total=sum(errors.values()),
         cpu_us_per_req=per_req(cpu_after - cpu_before),
         upstream_cpu_us_per_req=None
-        if target.name == "direct"
+        if target.service is target.upstream
         else per_req(upstream_after - upstream_before),
         wrk_raw=raw,
     )
     flag = f"  ERRORS {errors}" if run.error_total else ""
     log(
-        f"{target.name:8} {mode:6} c={concurrency:<3} {run.rps:8.0f} req/s  p50 {run.p50_ms:7.2f} ms  "
+        f"{target.name:18} {mode:6} c={concurrency:<3} {run.rps:8.0f} req/s  p50 {run.p50_ms:7.2f} ms  "
         f"p99 {run.p99_ms:7.2f} ms  cpu {_fmt(run.cpu_us_per_req, 0)} us/req{flag}"
     )
     return run
@@ -574,6 +692,23 @@ def delta_content(line: str) -> bool:
     return isinstance(content, str) and content != ""
 
 
+def anthropic_text_delta(line: str) -> bool:
+    """Whether an SSE line is the `data:` of a `content_block_delta` carrying a non-empty `text_delta`."""
+    if not line.startswith("data:"):
+        return False
+    try:
+        event = json.loads(line[5:])
+        delta = event["delta"] if event.get("type") == "content_block_delta" else None
+        text = delta.get("text") if isinstance(delta, dict) and delta.get("type") == "text_delta" else None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False
+    return isinstance(text, str) and text != ""
+
+
+# Per request format: does this SSE line carry the first content?
+CONTENT_DELTA: dict[str, Callable[[str], bool]] = {"openai": delta_content, "anthropic": anthropic_text_delta}
+
+
 class SseConnection:
     """A minimal keep-alive HTTP/1.1 client on asyncio streams, for timing SSE answers precisely."""
 
@@ -590,8 +725,11 @@ class SseConnection:
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
 
-    async def first_content_s(self, headers: dict[str, str], body: bytes) -> float:
-        """POST, read the whole answer; return the seconds from sending to the first content delta."""
+    async def first_content_s(
+        self, headers: dict[str, str], body: bytes, is_content: Callable[[str], bool]
+    ) -> float:
+        """POST, read the whole answer; return the seconds from sending to the first line `is_content`
+        accepts (an SSE `data:` line with the first piece of text)."""
         if self._reader is None or self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         reader, writer = self._reader, self._writer
@@ -622,7 +760,7 @@ class SseConnection:
             *complete, pending = pending.split(b"\n")
             if first is None:
                 for raw_line in complete:
-                    if delta_content(raw_line.decode(errors="replace").rstrip("\r")):
+                    if is_content(raw_line.decode(errors="replace").rstrip("\r")):
                         first = time.perf_counter() - started
                         break
 
@@ -649,14 +787,15 @@ class SseConnection:
 
 async def ttft_samples(target: Target, count: int, warmup: int) -> list[float]:
     """Sequential streaming requests over one kept-alive connection; seconds to the first content delta."""
-    headers = {"Authorization": f"Bearer {target.key}", "Content-Type": "application/json"}
-    body = request_body(True)
+    headers, body, is_content = target.headers, target.body(True), CONTENT_DELTA[target.api]
     samples: list[float] = []
     connection = SseConnection(target.url)
     try:
         for index in range(warmup + count):
             try:
-                elapsed = await asyncio.wait_for(connection.first_content_s(headers, body), timeout=60)
+                elapsed = await asyncio.wait_for(
+                    connection.first_content_s(headers, body, is_content), timeout=60
+                )
             except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
                 raise BenchError(f"{target.name}: TTFT request failed ({type(exc).__name__}: {exc})") from exc
             if index >= warmup:
@@ -688,6 +827,7 @@ class TargetSummary:
     ttft_mean_ms: float | None = None
     ttft_samples: int = 0
     added_ttft_p50_ms: float | None = None
+    baseline: str | None = None
     version: str | None = None
 
 
@@ -709,16 +849,18 @@ def _signed(value: float | None, digits: int = 2) -> str:
 
 
 def fill_added(results: Results) -> None:
-    direct_runs = {(r.mode, r.concurrency): r for r in results.runs if r.target == "direct"}
+    """Added p50 and TTFT: each target against its baseline (`BASELINES`) at the same mode and concurrency."""
+    runs = {(r.target, r.mode, r.concurrency): r for r in results.runs}
     for run in results.runs:
-        base = direct_runs.get((run.mode, run.concurrency))
-        if run.target != "direct" and base is not None:
+        run.baseline = BASELINES.get(run.target)
+        base = runs.get((run.baseline or "", run.mode, run.concurrency))
+        if base is not None:
             run.added_p50_ms = run.p50_ms - base.p50_ms
-    direct = next((t for t in results.targets if t.target == "direct"), None)
+    summaries = {t.target: t for t in results.targets}
     for summary in results.targets:
-        if summary.target == "direct" or direct is None:
-            continue
-        if summary.ttft_p50_ms is not None and direct.ttft_p50_ms is not None:
+        summary.baseline = BASELINES.get(summary.target)
+        direct = summaries.get(summary.baseline or "")
+        if direct is not None and summary.ttft_p50_ms is not None and direct.ttft_p50_ms is not None:
             summary.added_ttft_p50_ms = summary.ttft_p50_ms - direct.ttft_p50_ms
 
 
@@ -736,7 +878,7 @@ def markdown(results: Results) -> str:
     ]
     order = {name: index for index, name in enumerate(TARGETS)}
     for run in sorted(results.runs, key=lambda r: (MODES.index(r.mode), r.concurrency, order[r.target])):
-        added = "—" if run.target == "direct" else _signed(run.added_p50_ms)
+        added = "—" if run.target not in BASELINES else _signed(run.added_p50_ms)
         lines.append(
             f"| {run.target} | {run.mode} | {run.concurrency} | {run.rps:.0f} | {run.p50_ms:.2f} | "
             f"{run.p99_ms:.2f} | {added} | {_fmt(run.cpu_us_per_req, 0)} | {_errors_cell(run)} |"
@@ -747,8 +889,8 @@ def markdown(results: Results) -> str:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for summary in sorted(results.targets, key=lambda t: order[t.target]):
-        name = "direct (emulator)" if summary.target == "direct" else summary.target
-        added = "—" if summary.target == "direct" else _signed(summary.added_ttft_p50_ms)
+        name = summary.target if summary.target in BASELINES else f"{summary.target} (emulator)"
+        added = "—" if summary.target not in BASELINES else _signed(summary.added_ttft_p50_ms)
         lines.append(
             f"| {name} | {summary.startup_s:.2f} | {summary.peak_rss_mb:.1f} | "
             f"{_fmt(summary.ttft_p50_ms)} | {_fmt(summary.ttft_p99_ms)} | {added} |"
@@ -866,19 +1008,15 @@ def preflight(args: argparse.Namespace) -> None:
         )
 
 
-def bench_target(
-    target: Target, emulator: Service, args: argparse.Namespace, workdir: Path, results: Results
-) -> None:
+def bench_target(target: Target, args: argparse.Namespace, workdir: Path, results: Results) -> None:
     verify_chat(target)
-    log(f"{target.name}: chat completion and stream verified")
+    log(f"{target.name}: {target.api}-format answer and stream verified")
     for mode in args.modes:
         lua = write_lua(workdir, target, mode)
         if args.warmup > 0:
             run_wrk(lua, target.url, max(args.concurrency), args.warmup, args.timeout)
         for concurrency in args.concurrency:
-            results.runs.append(
-                measure(target, emulator, lua, mode, concurrency, args.duration, args.timeout)
-            )
+            results.runs.append(measure(target, lua, mode, concurrency, args.duration, args.timeout))
     summary = TargetSummary(
         target=target.name,
         startup_s=target.startup_s,
@@ -897,31 +1035,56 @@ def bench_target(
     results.targets.append(summary)
 
 
+def direct_target(name: str, emulator: Emulator) -> Target:
+    note = "emulator: spawn until GET /_emulator/health = 200"
+    if name == "direct":
+        url, api, model = f"{emulator.base_url}/chat/completions", "openai", MODEL
+    else:  # direct-anthropic
+        url, api, model = f"{emulator.base_url}/v1/messages", "anthropic", CLAUDE_MODEL
+    service = emulator.service
+    return Target(name, url, emulator.key, service, service, emulator.startup_s, note, api, model)
+
+
 def run(args: argparse.Namespace, workdir: Path, services: Services, results: Results) -> None:
-    provider_key = "sk-bench-" + secrets.token_urlsafe(24)
-    emulator, upstream, emulator_startup = start_emulator(services, workdir, provider_key)
+    emulators: dict[str, Emulator] = {}
+    if OPENAI_TARGETS.intersection(args.targets):
+        emulators["openai"] = start_emulator(
+            services, workdir, "openai", "sk-bench-" + secrets.token_urlsafe(24)
+        )
+    if ANTHROPIC_TARGETS.intersection(args.targets):
+        key = "sk-ant-api03-" + secrets.token_hex(40)  # the real format: a prefix and 80+ characters
+        emulators["anthropic"] = start_emulator(services, workdir, "anthropic", key)
+    # Consecutive byokgate targets share one gateway (its project holds every emulator's key); any other
+    # target stops it first, so that a gateway is only ever running while it is being measured.
+    gateway: Gateway | None = None
+    gateway_name = ""
     for name in args.targets:
-        if name == "direct":
-            target = Target(
-                "direct",
-                f"{upstream}/chat/completions",
-                provider_key,
-                emulator,
-                emulator_startup,
-                "emulator: spawn until GET /_emulator/health = 200",
-            )
-            bench_target(target, emulator, args, workdir, results)
+        if name in BYOKGATE_TARGETS:
+            if gateway is None:
+                gateway, gateway_name = start_byokgate(services, workdir, name, emulators), name
+            target = gateway.target(name, emulators)
+            if gateway_name != name:
+                target.startup_note += f" (the gateway process started for {gateway_name})"
+            bench_target(target, args, workdir, results)
             continue
-        start = start_byokgate if name == "byokgate" else start_litellm
-        target = start(services, workdir, upstream, provider_key)
-        try:
-            bench_target(target, emulator, args, workdir, results)
-        finally:
-            services.stop(target.service)
+        if gateway is not None:
+            services.stop(gateway.service)
+            gateway = None
+        if name == "litellm":
+            target = start_litellm(services, workdir, emulators["openai"])
+            try:
+                bench_target(target, args, workdir, results)
+            finally:
+                services.stop(target.service)
+        else:
+            provider = "openai" if name == "direct" else "anthropic"
+            bench_target(direct_target(name, emulators[provider]), args, workdir, results)
+    if gateway is not None:
+        services.stop(gateway.service)
     for summary in results.targets:
         if summary.target == "litellm":
             summary.version = results.environment.get("litellm_version")
-        elif summary.target == "byokgate":
+        elif summary.target in BYOKGATE_TARGETS:
             summary.version = results.environment.get("byokgate_git")
 
 
