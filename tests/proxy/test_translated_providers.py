@@ -272,3 +272,19 @@ def test_gemini_3_thought_signatures_survive_the_tool_loop(gateway: Gateway, ups
     assert final.choices[0].finish_reason == "stop"
     replayed = upstreams.servers["gemini"].emulator.requests[-1].body["contents"][1]["parts"][0]
     assert replayed.get("thoughtSignature")  # Gemini 3 rejects a replayed call without it
+
+
+def test_an_anthropic_error_event_mid_stream_reaches_the_openai_sdk(
+    gateway: Gateway, upstreams: Upstreams
+) -> None:
+    client = _client(gateway, "anthropic")
+    upstreams.servers["anthropic"].emulator.arm(Fault("error_event", after_chunks=3))
+    with (
+        client.chat.completions.create(
+            model=MODELS["anthropic"],
+            messages=[{"role": "user", "content": "Tell me a long story."}],
+            stream=True,
+        ) as stream,
+        pytest.raises(openai.APIError, match=r"(?i)overloaded"),
+    ):
+        list(stream)
