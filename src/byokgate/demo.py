@@ -1,8 +1,9 @@
 """`byokgate demo`: the product end to end on a machine with no provider keys and no network.
 
-Starts the OpenAI, Groq and OpenRouter emulators and the gateway on the embedded default (a throwaway SQLite
-file), creates a project through the admin API with emulated provider keys, sends requests through the
-official OpenAI SDK and prints what the gateway reported for each: provider, lane, cache, cost, latency.
+Starts the OpenAI, Groq, Anthropic, Gemini and OpenRouter emulators and the gateway on the embedded default
+(a throwaway SQLite file), creates a project through the admin API with emulated provider keys, sends
+requests through the official OpenAI SDK and prints what the gateway reported for each: provider, lane,
+cache, cost, latency.
 """
 
 from __future__ import annotations
@@ -33,8 +34,11 @@ if TYPE_CHECKING:
 DEMO_KEYS = {
     "openai": "sk-proj-demo" + "0" * 36,
     "groq": "gsk_demo" + "0" * 44,
+    "anthropic": "sk-ant-api03-demo" + "0" * 76,
+    "gemini": "AIzaSyDemo" + "0" * 29,
     "openrouter": "sk-or-v1-demo" + "0" * 51,
 }
+PROJECT_PROVIDERS = ("openai", "groq", "anthropic", "gemini")  # the project's own keys (BYOK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +55,10 @@ STEPS = (
         "streamed, BYOK on the project's Groq key", "llama-3.3-70b-versatile", "Count to five.", stream=True
     ),
     Step("the first request again (repeat)", "gpt-4o-mini", "What is a gateway?"),
+    Step("Claude, answered in OpenAI's format (translated both ways)", "claude-3-5-haiku-20241022", "Hi!"),
+    Step("Gemini, streamed in OpenAI's format", "gemini-2.5-flash", "Name three rivers.", stream=True),
     Step("OpenRouter-style name, provider key held: BYOK wins", "openai/gpt-4o-mini", "Say hi."),
-    Step("OpenRouter-style name, no provider key: pooled lane", "anthropic/claude-3.5-sonnet", "Say hi."),
+    Step("OpenRouter-style name, no provider key: pooled lane", "mistralai/mistral-large", "Say hi."),
 )
 
 
@@ -83,6 +89,8 @@ def demo_stack(data_dir: Path, port: int = 0) -> Iterator[tuple[str, str]]:
             openai_base_url=servers["openai"].base_url,
             groq_base_url=servers["groq"].base_url,
             openrouter_base_url=servers["openrouter"].base_url,
+            anthropic_base_url=servers["anthropic"].base_url.rstrip("/"),
+            gemini_base_url=servers["gemini"].base_url.rstrip("/"),
             openrouter_api_key=DEMO_KEYS["openrouter"],
             snapshot_poll_interval_s=0.2,
             log_level="warning",
@@ -92,11 +100,11 @@ def demo_stack(data_dir: Path, port: int = 0) -> Iterator[tuple[str, str]]:
 
 
 def create_demo_project(admin: httpx.Client) -> tuple[str, str]:
-    """A project holding emulated OpenAI and Groq keys (no Anthropic key); returns (id, project key)."""
+    """A project holding emulated OpenAI, Groq, Anthropic and Gemini keys; returns (id, project key)."""
     created = admin.post("/projects", json={"name": "demo"})
     created.raise_for_status()
     project = created.json()
-    for provider in ("openai", "groq"):
+    for provider in PROJECT_PROVIDERS:
         stored = admin.put(
             f"/projects/{project['id']}/provider-keys/{provider}", json={"api_key": DEMO_KEYS[provider]}
         )
@@ -189,7 +197,7 @@ def run_demo(echo: Callable[[str], None], *, keep_serving: bool = False, port: i
         admin_headers = {"authorization": f"Bearer {admin_token}"}
         with httpx.Client(base_url=f"{url}/admin/v1", headers=admin_headers, timeout=30) as admin:
             project_id, project_key = create_demo_project(admin)
-            echo(f"project {project_id}: provider keys for openai and groq (emulated), none for anthropic")
+            echo(f"project {project_id}: its own (emulated) keys for {', '.join(PROJECT_PROVIDERS)}")
             with openai.OpenAI(base_url=f"{url}/v1", api_key=project_key, max_retries=0) as client:
                 wait_until_served(client)
                 outcomes = []
