@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import openai
 import pytest
 
 from byokgate.app import create_app
+from byokgate.emulators import EmulatorServer, build
 from byokgate.settings import Settings
 from tests.conftest import ADMIN_TOKEN
 from tests.support.server import running_server
@@ -52,3 +54,44 @@ def gateway_for(settings: Settings) -> Iterator[Gateway]:
 @pytest.fixture
 def gateway(settings: Settings) -> Iterator[Gateway]:
     yield from gateway_for(settings)
+
+
+# --- every chat provider behind the gateway (the conformance suite and the /v1/messages tests) ---------
+
+CHAT_KEYS = {
+    "openai": "sk-proj-" + "c" * 40,
+    "anthropic": "sk-ant-api03-" + "c" * 80,
+    "gemini": "AIza" + "c" * 35,
+}
+CHAT_MODELS = {"openai": "gpt-4o", "anthropic": "claude-3-5-sonnet-20241022", "gemini": "gemini-2.5-flash"}
+_BASE_URL_SETTINGS = {
+    "openai": "openai_base_url",
+    "anthropic": "anthropic_base_url",
+    "gemini": "gemini_base_url",
+}
+
+
+@pytest.fixture(scope="module")
+def chat_upstreams() -> Iterator[dict[str, EmulatorServer]]:
+    """The OpenAI, Anthropic and Gemini emulators, one set per test module."""
+    servers = {name: EmulatorServer(build(name, [key])).start() for name, key in CHAT_KEYS.items()}
+    try:
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+@pytest.fixture
+def chat_gateway(settings: Settings, chat_upstreams: dict[str, EmulatorServer]) -> Iterator[Gateway]:
+    """A gateway wired to those emulators (their request logs and faults reset)."""
+    update: dict[str, Any] = {}
+    for name, server in chat_upstreams.items():
+        server.emulator.reset()
+        update[_BASE_URL_SETTINGS[name]] = server.base_url.rstrip("/")
+    yield from gateway_for(settings.model_copy(update=update))
+
+
+@pytest.fixture(params=list(CHAT_KEYS))
+def provider(request: pytest.FixtureRequest) -> str:
+    return str(request.param)

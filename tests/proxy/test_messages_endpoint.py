@@ -15,19 +15,13 @@ import httpx
 import pytest
 from anthropic.types import MessageParam, ToolParam
 
-from byokgate.emulators import EmulatorServer, build
-from byokgate.settings import Settings
-from tests.proxy.conftest import Gateway, gateway_for
+from byokgate.emulators import EmulatorServer
+from tests.proxy.conftest import CHAT_KEYS as KEYS
+from tests.proxy.conftest import CHAT_MODELS as MODELS
+from tests.proxy.conftest import Gateway
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
-KEYS = {
-    "openai": "sk-proj-" + "m" * 40,
-    "anthropic": "sk-ant-api03-" + "m" * 80,
-    "gemini": "AIza" + "m" * 35,
-}
-MODELS = {"anthropic": "claude-3-5-sonnet-20241022", "openai": "gpt-4o", "gemini": "gemini-2.5-flash"}
-SETTING = {"openai": "openai_base_url", "anthropic": "anthropic_base_url", "gemini": "gemini_base_url"}
 WEATHER: ToolParam = {
     "name": "get_weather",
     "description": "Current weather for a city",
@@ -35,39 +29,15 @@ WEATHER: ToolParam = {
 }
 
 
-@pytest.fixture(scope="module")
-def upstreams() -> Iterator[dict[str, EmulatorServer]]:
-    servers = {name: EmulatorServer(build(name, [key])).start() for name, key in KEYS.items()}
-    try:
-        yield servers
-    finally:
-        for server in servers.values():
-            server.stop()
-
-
 @pytest.fixture
-def gateway(settings: Settings, upstreams: dict[str, EmulatorServer]) -> Iterator[Gateway]:
-    update: dict[str, Any] = {}
-    for name, server in upstreams.items():
-        server.emulator.reset()
-        update[SETTING[name]] = server.base_url.rstrip("/")
-    yield from gateway_for(settings.model_copy(update=update))
-
-
-@pytest.fixture(params=list(MODELS))
-def provider(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def client(gateway: Gateway) -> Iterator[anthropic.Anthropic]:
-    _, key = gateway.project(**KEYS)
-    with anthropic.Anthropic(base_url=gateway.url, api_key=key, max_retries=0) as sdk:
+def client(chat_gateway: Gateway) -> Iterator[anthropic.Anthropic]:
+    _, key = chat_gateway.project(**KEYS)
+    with anthropic.Anthropic(base_url=chat_gateway.url, api_key=key, max_retries=0) as sdk:
         yield sdk
 
 
 def test_messages_plain_and_streamed(
-    client: anthropic.Anthropic, provider: str, upstreams: dict[str, EmulatorServer]
+    client: anthropic.Anthropic, provider: str, chat_upstreams: dict[str, EmulatorServer]
 ) -> None:
     messages: list[MessageParam] = [{"role": "user", "content": "Tell me about the sea."}]
     raw = client.messages.with_raw_response.create(
@@ -81,7 +51,7 @@ def test_messages_plain_and_streamed(
     text = "".join(block.text for block in message.content if block.type == "text")
     assert text
     assert message.usage.output_tokens > 0
-    sent = upstreams[provider].emulator.requests[-1]
+    sent = chat_upstreams[provider].emulator.requests[-1]
     assert sent.api_key == KEYS[provider]  # the project's own key went upstream
 
     with client.messages.stream(
@@ -131,11 +101,11 @@ def test_tools_through_messages(client: anthropic.Anthropic, provider: str) -> N
     assert any(block.type == "text" and block.text for block in answer.content)
 
 
-def test_auth_by_either_header_and_errors_in_anthropics_shape(gateway: Gateway) -> None:
-    _, key = gateway.project(anthropic=KEYS["anthropic"])
+def test_auth_by_either_header_and_errors_in_anthropics_shape(chat_gateway: Gateway) -> None:
+    _, key = chat_gateway.project(anthropic=KEYS["anthropic"])
     body = {"model": MODELS["anthropic"], "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
     version = {"anthropic-version": "2023-06-01"}
-    with httpx.Client(base_url=gateway.url, timeout=30) as http:
+    with httpx.Client(base_url=chat_gateway.url, timeout=30) as http:
         assert http.post("/v1/messages", json=body, headers={"x-api-key": key, **version}).status_code == 200
         bearer = {"authorization": f"Bearer {key}", **version}
         assert http.post("/v1/messages", json=body, headers=bearer).status_code == 200
@@ -151,10 +121,10 @@ def test_auth_by_either_header_and_errors_in_anthropics_shape(gateway: Gateway) 
         assert unknown.json()["error"]["type"] == "not_found_error"
 
 
-def test_the_sdk_raises_its_own_classes(gateway: Gateway) -> None:
-    _, key = gateway.project(anthropic=KEYS["anthropic"][:-4] + "zzzz")
+def test_the_sdk_raises_its_own_classes(chat_gateway: Gateway) -> None:
+    _, key = chat_gateway.project(anthropic=KEYS["anthropic"][:-4] + "zzzz")
     with (
-        anthropic.Anthropic(base_url=gateway.url, api_key=key, max_retries=0) as sdk,
+        anthropic.Anthropic(base_url=chat_gateway.url, api_key=key, max_retries=0) as sdk,
         pytest.raises(anthropic.AuthenticationError, match="Authentication failed with Anthropic"),
     ):
         sdk.messages.create(
@@ -170,9 +140,9 @@ def test_count_tokens_passes_through_for_claude(client: anthropic.Anthropic) -> 
 
 
 def test_native_streams_are_relayed_byte_for_byte(
-    gateway: Gateway, upstreams: dict[str, EmulatorServer]
+    chat_gateway: Gateway, chat_upstreams: dict[str, EmulatorServer]
 ) -> None:
-    _, key = gateway.project(anthropic=KEYS["anthropic"])
+    _, key = chat_gateway.project(anthropic=KEYS["anthropic"])
     body = {
         "model": MODELS["anthropic"],
         "max_tokens": 50,
@@ -182,10 +152,10 @@ def test_native_streams_are_relayed_byte_for_byte(
     headers = {"anthropic-version": "2023-06-01", "content-type": "application/json"}
     with httpx.Client(timeout=30) as http:
         via_gateway = http.post(
-            f"{gateway.url}/v1/messages", json=body, headers={**headers, "x-api-key": key}
+            f"{chat_gateway.url}/v1/messages", json=body, headers={**headers, "x-api-key": key}
         )
         direct = http.post(
-            f"{upstreams['anthropic'].base_url.rstrip('/')}/v1/messages",
+            f"{chat_upstreams['anthropic'].base_url.rstrip('/')}/v1/messages",
             json=body,
             headers={**headers, "x-api-key": KEYS["anthropic"]},
         )
@@ -204,10 +174,10 @@ def test_native_streams_are_relayed_byte_for_byte(
     assert shape(via_gateway.text) == shape(direct.text)
 
 
-def test_the_version_header_is_required_and_upstream_headers_come_back(gateway: Gateway) -> None:
-    _, key = gateway.project(anthropic=KEYS["anthropic"])
+def test_the_version_header_is_required_and_upstream_headers_come_back(chat_gateway: Gateway) -> None:
+    _, key = chat_gateway.project(anthropic=KEYS["anthropic"])
     body = {"model": MODELS["anthropic"], "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
-    with httpx.Client(base_url=gateway.url, timeout=30) as http:
+    with httpx.Client(base_url=chat_gateway.url, timeout=30) as http:
         unversioned = http.post("/v1/messages", json=body, headers={"x-api-key": key})
         assert unversioned.status_code == 400
         assert unversioned.json()["error"]["message"] == "anthropic-version: header is required"

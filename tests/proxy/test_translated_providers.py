@@ -7,29 +7,20 @@ over real sockets: a client must not be able to tell which API answered.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
-from pydantic import SecretStr
 
-from byokgate.emulators import EmulatorServer, Fault, build
-from byokgate.settings import Settings
-from tests.proxy.conftest import Gateway, gateway_for
+from byokgate.emulators import EmulatorServer, Fault
+from tests.proxy.conftest import CHAT_KEYS as KEYS
+from tests.proxy.conftest import CHAT_MODELS as MODELS
+from tests.proxy.conftest import Gateway
 from tests.support.openapi_spec import assert_valid
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
-KEYS = {
-    "openai": "sk-proj-" + "c" * 40,
-    "anthropic": "sk-ant-api03-" + "c" * 80,
-    "gemini": "AIza" + "c" * 35,
-}
-MODELS = {"openai": "gpt-4o", "anthropic": "claude-3-5-sonnet-20241022", "gemini": "gemini-2.5-flash"}
-SETTING = {"openai": "openai_base_url", "anthropic": "anthropic_base_url", "gemini": "gemini_base_url"}
 WEATHER: ChatCompletionToolParam = {
     "type": "function",
     "function": {
@@ -48,42 +39,13 @@ TIME: ChatCompletionToolParam = {
 }
 
 
-@dataclass
-class Upstreams:
-    servers: dict[str, EmulatorServer]
-
-
-@pytest.fixture(scope="module")
-def upstreams() -> Iterator[Upstreams]:
-    servers = {name: EmulatorServer(build(name, [key])).start() for name, key in KEYS.items()}
-    try:
-        yield Upstreams(servers)
-    finally:
-        for server in servers.values():
-            server.stop()
-
-
-@pytest.fixture
-def gateway(settings: Settings, upstreams: Upstreams) -> Iterator[Gateway]:
-    update: dict[str, Any] = {"openrouter_api_key": SecretStr("sk-or-v1-" + "x" * 64)}
-    for name, server in upstreams.servers.items():
-        server.emulator.reset()
-        update[SETTING[name]] = server.base_url.rstrip("/")
-    yield from gateway_for(settings.model_copy(update=update))
-
-
-@pytest.fixture(params=list(KEYS))
-def provider(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def _client(gateway: Gateway, provider: str) -> openai.OpenAI:
     _, key = gateway.project(**{provider: KEYS[provider]})
     return gateway.client(key)
 
 
-def test_plain_and_streamed_answers_agree(gateway: Gateway, provider: str) -> None:
-    client = _client(gateway, provider)
+def test_plain_and_streamed_answers_agree(chat_gateway: Gateway, provider: str) -> None:
+    client = _client(chat_gateway, provider)
     messages: list[ChatCompletionMessageParam] = [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "Tell me about the sea."},
@@ -120,8 +82,8 @@ def test_plain_and_streamed_answers_agree(gateway: Gateway, provider: str) -> No
         assert_valid("CreateChatCompletionStreamResponse", chunk.model_dump(mode="json", exclude_unset=True))
 
 
-def test_tool_loop_with_parallel_calls_streamed_or_not(gateway: Gateway, provider: str) -> None:
-    client = _client(gateway, provider)
+def test_tool_loop_with_parallel_calls_streamed_or_not(chat_gateway: Gateway, provider: str) -> None:
+    client = _client(chat_gateway, provider)
     messages: list[ChatCompletionMessageParam] = [
         {"role": "user", "content": "Use get_weather and get_time for Paris."}
     ]
@@ -167,14 +129,16 @@ def test_tool_loop_with_parallel_calls_streamed_or_not(gateway: Gateway, provide
     assert final.choices[0].message.content
 
 
-def test_errors_raise_the_sdks_classes(gateway: Gateway, upstreams: Upstreams, provider: str) -> None:
-    _, bad = gateway.project("bad", **{provider: KEYS[provider][:-4] + "zzzz"})
+def test_errors_raise_the_sdks_classes(
+    chat_gateway: Gateway, chat_upstreams: dict[str, EmulatorServer], provider: str
+) -> None:
+    _, bad = chat_gateway.project("bad", **{provider: KEYS[provider][:-4] + "zzzz"})
     with pytest.raises(openai.AuthenticationError, match="Authentication failed with"):
-        gateway.client(bad).chat.completions.create(
+        chat_gateway.client(bad).chat.completions.create(
             model=MODELS[provider], messages=[{"role": "user", "content": "hi"}]
         )
-    client = _client(gateway, provider)
-    emulator = upstreams.servers[provider].emulator
+    client = _client(chat_gateway, provider)
+    emulator = chat_upstreams[provider].emulator
     emulator.arm(Fault("429", retry_after_s=3))
     with pytest.raises(openai.RateLimitError) as limited:
         client.chat.completions.create(model=MODELS[provider], messages=[{"role": "user", "content": "hi"}])
@@ -194,10 +158,10 @@ def test_errors_raise_the_sdks_classes(gateway: Gateway, upstreams: Upstreams, p
         list(stream)
 
 
-def test_unsupported_requests_are_400s_not_silently_changed(gateway: Gateway, provider: str) -> None:
+def test_unsupported_requests_are_400s_not_silently_changed(chat_gateway: Gateway, provider: str) -> None:
     if provider == "openai":
         pytest.skip("OpenAI itself takes n > 1")
-    client = _client(gateway, provider)
+    client = _client(chat_gateway, provider)
     with pytest.raises(openai.BadRequestError) as refused:
         client.chat.completions.create(
             model=MODELS[provider], messages=[{"role": "user", "content": "hi"}], n=2
@@ -209,9 +173,9 @@ PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjC
 
 
 def test_images_arrive_in_each_providers_own_form(
-    gateway: Gateway, upstreams: Upstreams, provider: str
+    chat_gateway: Gateway, chat_upstreams: dict[str, EmulatorServer], provider: str
 ) -> None:
-    client = _client(gateway, provider)
+    client = _client(chat_gateway, provider)
     completion = client.chat.completions.create(
         model=MODELS[provider],
         messages=[
@@ -225,7 +189,7 @@ def test_images_arrive_in_each_providers_own_form(
         ],
     )
     assert completion.choices[0].message.content
-    sent = upstreams.servers[provider].emulator.requests[-1].body
+    sent = chat_upstreams[provider].emulator.requests[-1].body
     assert PIXEL in json.dumps(sent)
     if provider == "anthropic":
         image = sent["messages"][0]["content"][1]
@@ -237,8 +201,8 @@ def test_images_arrive_in_each_providers_own_form(
         assert sent["contents"][0]["parts"][1] == {"inlineData": {"mimeType": "image/png", "data": PIXEL}}
 
 
-def test_json_mode_gives_json(gateway: Gateway, provider: str) -> None:
-    client = _client(gateway, provider)
+def test_json_mode_gives_json(chat_gateway: Gateway, provider: str) -> None:
+    client = _client(chat_gateway, provider)
     schema: dict[str, object] = {
         "type": "object",
         "properties": {"answer": {"type": "string"}},
@@ -254,13 +218,15 @@ def test_json_mode_gives_json(gateway: Gateway, provider: str) -> None:
     assert isinstance(json.loads(content), dict)
 
 
-def test_gemini_3_thought_signatures_survive_the_tool_loop(gateway: Gateway, upstreams: Upstreams) -> None:
-    client = _client(gateway, "gemini")
+def test_gemini_3_thought_signatures_survive_the_tool_loop(
+    chat_gateway: Gateway, chat_upstreams: dict[str, EmulatorServer]
+) -> None:
+    client = _client(chat_gateway, "gemini")
     messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Use get_weather for Rome."}]
     first = client.chat.completions.create(model="gemini-3-pro-preview", messages=messages, tools=[WEATHER])
     calls = first.choices[0].message.tool_calls or []
     assert calls
-    call_part = upstreams.servers["gemini"].emulator.requests[-1]
+    call_part = chat_upstreams["gemini"].emulator.requests[-1]
     assert call_part.status == 200
     assistant = cast(ChatCompletionMessageParam, first.choices[0].message.model_dump(exclude_none=True))
     follow_up: list[ChatCompletionMessageParam] = [
@@ -270,15 +236,15 @@ def test_gemini_3_thought_signatures_survive_the_tool_loop(gateway: Gateway, ups
     ]
     final = client.chat.completions.create(model="gemini-3-pro-preview", messages=follow_up, tools=[WEATHER])
     assert final.choices[0].finish_reason == "stop"
-    replayed = upstreams.servers["gemini"].emulator.requests[-1].body["contents"][1]["parts"][0]
+    replayed = chat_upstreams["gemini"].emulator.requests[-1].body["contents"][1]["parts"][0]
     assert replayed.get("thoughtSignature")  # Gemini 3 rejects a replayed call without it
 
 
 def test_an_anthropic_error_event_mid_stream_reaches_the_openai_sdk(
-    gateway: Gateway, upstreams: Upstreams
+    chat_gateway: Gateway, chat_upstreams: dict[str, EmulatorServer]
 ) -> None:
-    client = _client(gateway, "anthropic")
-    upstreams.servers["anthropic"].emulator.arm(Fault("error_event", after_chunks=3))
+    client = _client(chat_gateway, "anthropic")
+    chat_upstreams["anthropic"].emulator.arm(Fault("error_event", after_chunks=3))
     with (
         client.chat.completions.create(
             model=MODELS["anthropic"],

@@ -7,8 +7,10 @@ upstream through the transport, answer, and hand a record to the batch writer. N
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -219,11 +221,9 @@ class DataPlane:
         except TranslationError as exc:
             raise InvalidRequestError(exc.message, param=exc.param, code=exc.code) from None
         exchange.upstream_started = time.perf_counter()
-        try:
+        with _upstream_failures(adapter.title, exchange):
             async with self._transport.open(upstream) as response:  # the client's default timeouts
-                exchange.upstream_request_id = response.headers.get("x-request-id") or response.headers.get(
-                    "x-generation-id"
-                )
+                exchange.upstream_request_id = _upstream_request_id(response)
                 if response.status >= 400:
                     body = await response.read()
                     exchange.upstream_done()
@@ -244,14 +244,6 @@ class DataPlane:
                     exchange.status = response.status
                     headers = [JSON_CONTENT, *_passed_headers(response), *exchange.gateway_headers()]
                     await send_bytes(send, response.status, body, headers)
-        except UpstreamTimeoutError as exc:
-            exchange.upstream_done()
-            raise GatewayTimeoutError(f"{adapter.title} did not answer in time: {exc}.") from None
-        except UpstreamUnreachableError as exc:
-            exchange.upstream_done()
-            raise BadGatewayError(f"Could not reach {adapter.title}: {exc}") from None
-        except UpstreamFormatError as exc:
-            raise BadGatewayError(f"{exc}.") from None
 
     # --- the Anthropic-format front door -------------------------------------------------------------
 
@@ -307,11 +299,9 @@ class DataPlane:
             except TranslationError as exc:
                 raise InvalidRequestError(exc.message, param=exc.param, code=exc.code) from None
         exchange.upstream_started = time.perf_counter()
-        try:
+        with _upstream_failures(adapter.title, exchange):
             async with self._transport.open(upstream) as response:
-                exchange.upstream_request_id = response.headers.get("request-id") or response.headers.get(
-                    "x-request-id"
-                )
+                exchange.upstream_request_id = _upstream_request_id(response)
                 if response.status >= 400:
                     answer = await response.read()
                     exchange.upstream_done()
@@ -337,14 +327,6 @@ class DataPlane:
                 exchange.status = response.status
                 headers = [JSON_CONTENT, *_passed_headers(response), *exchange.gateway_headers()]
                 await send_bytes(send, response.status, answer, headers)
-        except UpstreamTimeoutError as exc:
-            exchange.upstream_done()
-            raise GatewayTimeoutError(f"{adapter.title} did not answer in time: {exc}.") from None
-        except UpstreamUnreachableError as exc:
-            exchange.upstream_done()
-            raise BadGatewayError(f"Could not reach {adapter.title}: {exc}") from None
-        except (UpstreamFormatError, orjson.JSONDecodeError) as exc:
-            raise BadGatewayError(f"{adapter.title} sent an unreadable answer: {exc}.") from None
 
     def _api_key(self, route: Route, project_id: str, exchange: Exchange) -> Secret:
         if route.lane is Lane.POOLED:
@@ -508,6 +490,26 @@ class DataPlane:
                     at=now,
                 )
             )
+
+
+@contextlib.contextmanager
+def _upstream_failures(title: str, exchange: Exchange) -> Iterator[None]:
+    """Transport failures and unreadable answers, as the errors the client sees (504 or 502)."""
+    try:
+        yield
+    except UpstreamTimeoutError as exc:
+        exchange.upstream_done()
+        raise GatewayTimeoutError(f"{title} did not answer in time: {exc}.") from None
+    except UpstreamUnreachableError as exc:
+        exchange.upstream_done()
+        raise BadGatewayError(f"Could not reach {title}: {exc}") from None
+    except (UpstreamFormatError, orjson.JSONDecodeError) as exc:
+        raise BadGatewayError(f"{title} sent an unreadable answer: {exc}.") from None
+
+
+def _upstream_request_id(response: UpstreamStream) -> str | None:
+    headers = response.headers
+    return headers.get("x-request-id") or headers.get("request-id") or headers.get("x-generation-id")
 
 
 class _Responded:
