@@ -14,7 +14,14 @@ from typing import Any
 import orjson
 
 from byokgate.providers.anthropic_chat import FINISH_REASONS, openai_usage
-from byokgate.providers.translation import DONE_EVENT, ChunkWriter, SSEEvents, StreamTally, error_event
+from byokgate.providers.translation import (
+    DONE_EVENT,
+    ChunkWriter,
+    RawEvents,
+    SSEEvents,
+    StreamTally,
+    error_event,
+)
 
 
 class AnthropicChatStream:
@@ -125,22 +132,17 @@ class AnthropicRelay:
 
     def __init__(self) -> None:
         self.tally = StreamTally()
-        self._buffer = b""
+        self._events = RawEvents()
         self._usage: dict[str, Any] = {}
 
     def finish(self) -> list[bytes]:
         return []
 
     def feed(self, chunk: bytes) -> list[bytes]:
-        data = self._buffer + chunk
-        if b"\r\n" in data:
-            data = data.replace(b"\r\n", b"\n")
-        raw_events = data.split(b"\n\n")
-        self._buffer = raw_events.pop()
         out: list[bytes] = []
-        for raw in raw_events:
-            if not raw or self.tally.error is not None:
-                continue
+        for raw in self._events.feed(chunk):
+            if self.tally.error is not None:
+                break
             payload = b"".join(line[5:].lstrip() for line in raw.split(b"\n") if line.startswith(b"data:"))
             try:
                 event = orjson.loads(payload) if payload else {}

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from byokgate.providers.translation import DONE_EVENT, StreamTally, error_event
+from byokgate.providers.translation import DONE_EVENT, RawEvents, StreamTally, error_event
 
 
 @dataclass(slots=True)
@@ -19,21 +19,14 @@ class SSERelay:
     """Feed raw upstream bytes; get back complete events to forward."""
 
     tally: StreamTally = field(default_factory=StreamTally)
-    _buffer: bytes = b""
+    _events: RawEvents = field(default_factory=RawEvents)
 
     def finish(self) -> list[bytes]:
         return []  # the stream's own end marker closed it (or it is interrupted)
 
     def feed(self, chunk: bytes) -> list[bytes]:
-        data = self._buffer + chunk
-        if b"\r\n" in data:
-            data = data.replace(b"\r\n", b"\n")
-        events = data.split(b"\n\n")
-        self._buffer = events.pop()
         out: list[bytes] = []
-        for event in events:
-            if not event:
-                continue
+        for event in self._events.feed(chunk):
             checked = self._check(event)
             if checked is not None:
                 out.append(checked)

@@ -105,22 +105,34 @@ class ChunkWriter:
         return b"data: " + orjson.dumps(body) + b"\n\n"
 
 
-class SSEEvents:
-    """Splits a byte stream into server-sent events: (event name or None, joined data) per event."""
+class RawEvents:
+    """Splits a byte stream into complete server-sent events, as raw bytes (no trailing blank line)."""
 
     __slots__ = ("_buffer",)
 
     def __init__(self) -> None:
         self._buffer = b""
 
-    def feed(self, chunk: bytes) -> list[tuple[str | None, bytes]]:
+    def feed(self, chunk: bytes) -> list[bytes]:
         data = self._buffer + chunk
         if b"\r" in data:
             data = data.replace(b"\r\n", b"\n")
-        raw_events = data.split(b"\n\n")
-        self._buffer = raw_events.pop()
+        events = data.split(b"\n\n")
+        self._buffer = events.pop()
+        return [event for event in events if event]
+
+
+class SSEEvents:
+    """Splits a byte stream into server-sent events: (event name or None, joined data) per event."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self) -> None:
+        self._raw = RawEvents()
+
+    def feed(self, chunk: bytes) -> list[tuple[str | None, bytes]]:
         events: list[tuple[str | None, bytes]] = []
-        for raw in raw_events:
+        for raw in self._raw.feed(chunk):
             name: str | None = None
             payload: list[bytes] = []
             for line in raw.split(b"\n"):

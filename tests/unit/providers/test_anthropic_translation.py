@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,23 +13,17 @@ from byokgate.providers.anthropic import AnthropicProvider
 from byokgate.providers.anthropic_chat import to_chat_completion, to_messages_request
 from byokgate.providers.anthropic_stream import AnthropicChatStream
 from byokgate.providers.translation import TranslationError
+from tests.support.golden import golden_cases
 
 GOLDEN = Path(__file__).parent / "golden" / "anthropic"
 
 
-def _cases(prefix: str) -> list[Any]:
-    return [
-        pytest.param(json.loads(path.read_text()), id=path.stem)
-        for path in sorted(GOLDEN.glob(f"{prefix}_*.json"))
-    ]
-
-
-@pytest.mark.parametrize("case", _cases("request"))
+@pytest.mark.parametrize("case", golden_cases(GOLDEN, "request"))
 def test_requests(case: dict[str, Any]) -> None:
     assert to_messages_request(case["openai"]) == case["anthropic"]
 
 
-@pytest.mark.parametrize("case", _cases("response"))
+@pytest.mark.parametrize("case", golden_cases(GOLDEN, "response"))
 def test_responses(case: dict[str, Any]) -> None:
     converted = to_chat_completion(case["anthropic"])
     assert converted.pop("id").startswith("chatcmpl-")

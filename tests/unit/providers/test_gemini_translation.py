@@ -16,23 +16,17 @@ from byokgate.providers.gemini import GeminiProvider, SignatureMemory
 from byokgate.providers.gemini_chat import to_chat_completion, to_generate_request
 from byokgate.providers.gemini_stream import GeminiChatStream
 from byokgate.providers.translation import TranslationError
+from tests.support.golden import golden_cases
 
 GOLDEN = Path(__file__).parent / "golden" / "gemini"
 
 
-def _cases(prefix: str) -> list[Any]:
-    return [
-        pytest.param(json.loads(path.read_text()), id=path.stem)
-        for path in sorted(GOLDEN.glob(f"{prefix}_*.json"))
-    ]
-
-
-@pytest.mark.parametrize("case", _cases("request"))
+@pytest.mark.parametrize("case", golden_cases(GOLDEN, "request"))
 def test_requests(case: dict[str, Any]) -> None:
     assert to_generate_request(case["openai"], case["signatures"]) == case["gemini"]
 
 
-@pytest.mark.parametrize("case", _cases("response"))
+@pytest.mark.parametrize("case", golden_cases(GOLDEN, "response"))
 def test_responses(case: dict[str, Any]) -> None:
     remembered: dict[str, str] = {}
     converted = to_chat_completion(case["gemini"], "requested-model", remembered)
