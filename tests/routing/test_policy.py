@@ -29,6 +29,18 @@ def test_native_names_go_byok_with_the_name_unchanged(model: str, provider: str)
     assert POLICY.resolve(model, ALL) == Route(Lane.BYOK, provider, model, model)
 
 
+@pytest.mark.parametrize(
+    ("model", "native"),
+    [
+        ("claude-3-opus", "claude-3-opus-20240229"),
+        ("claude-3-5-sonnet", "claude-3-5-sonnet-20241022"),
+        ("claude-3-5-sonnet-latest", "claude-3-5-sonnet-latest"),  # Anthropic's own alias: left to Anthropic
+    ],
+)
+def test_short_native_names_resolve_to_dated_ids(model: str, native: str) -> None:
+    assert POLICY.resolve(model, ALL) == Route(Lane.BYOK, "anthropic", native, model)
+
+
 def test_native_name_without_the_key_says_which_key_to_add() -> None:
     result = POLICY.resolve("gpt-4o", frozenset({"groq"}))
     assert isinstance(result, RoutingError)

@@ -58,6 +58,16 @@ class AnthropicProvider:
             "anthropic/claude-sonnet-4": "claude-sonnet-4-20250514",
             "anthropic/claude-opus-4": "claude-opus-4-20250514",
         },
+        native_aliases={
+            "claude-3-opus": "claude-3-opus-20240229",
+            "claude-3-sonnet": "claude-3-sonnet-20240229",
+            "claude-3-haiku": "claude-3-haiku-20240307",
+            "claude-3-5-sonnet": "claude-3-5-sonnet-20241022",
+            "claude-3-5-haiku": "claude-3-5-haiku-20241022",
+            "claude-3-7-sonnet": "claude-3-7-sonnet-20250219",
+            "claude-sonnet-4": "claude-sonnet-4-20250514",
+            "claude-opus-4": "claude-opus-4-20250514",
+        },
     )
 
     def auth_headers(self, api_key: Secret) -> dict[str, str]:

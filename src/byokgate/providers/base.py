@@ -22,7 +22,8 @@ class ModelCatalog:
     ``models``: known native ids; ``pattern``: native ids not listed yet (new releases); ``vendors``: the
     OpenRouter ``vendor/`` prefixes this provider can serve directly with the rest of the name as the
     native id; ``aliases``: OpenRouter names whose native id differs (``anthropic/claude-3-opus`` ->
-    ``claude-3-opus-20240229``).
+    ``claude-3-opus-20240229``); ``native_aliases``: undated native names the provider itself does not
+    take (``claude-3-opus`` -> ``claude-3-opus-20240229``).
     """
 
     models: tuple[str, ...] = ()
@@ -30,6 +31,7 @@ class ModelCatalog:
     vendors: tuple[str, ...] = ()
     aliases: Mapping[str, str] = field(default_factory=dict)
     embedding_models: tuple[str, ...] = ()
+    native_aliases: Mapping[str, str] = field(default_factory=dict)  # short native names -> dated ids
 
     def serves(self, model: str) -> bool:
         return model in self.models or (self.pattern is not None and self.pattern.match(model) is not None)

@@ -67,7 +67,8 @@ class RoutingPolicy:
         native = self.native_provider(model)
         if native is not None:
             if native in project_providers:
-                return Route(Lane.BYOK, native, model, model)
+                upstream = self.registry[native].catalog.native_aliases.get(model, model)
+                return Route(Lane.BYOK, native, upstream, model)
             if "/" not in model:
                 return RoutingError(self._missing_key_message(model, native))
         if "/" in model:
