@@ -60,15 +60,17 @@ def gateway(settings: Settings) -> Iterator[Gateway]:
 
 CHAT_KEYS = {
     "openai": "sk-proj-" + "c" * 40,
+    "groq": "gsk_" + "c" * 52,
     "anthropic": "sk-ant-api03-" + "c" * 80,
     "gemini": "AIza" + "c" * 35,
 }
-CHAT_MODELS = {"openai": "gpt-4o", "anthropic": "claude-3-5-sonnet-20241022", "gemini": "gemini-2.5-flash"}
-_BASE_URL_SETTINGS = {
-    "openai": "openai_base_url",
-    "anthropic": "anthropic_base_url",
-    "gemini": "gemini_base_url",
+CHAT_MODELS = {
+    "openai": "gpt-4o",
+    "groq": "llama-3.3-70b-versatile",
+    "anthropic": "claude-3-5-sonnet-20241022",
+    "gemini": "gemini-2.5-flash",
 }
+_BASE_URL_SETTINGS = {name: f"{name}_base_url" for name in CHAT_KEYS}
 
 
 @pytest.fixture(scope="module")

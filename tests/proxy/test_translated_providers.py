@@ -1,7 +1,7 @@
 """One conformance suite over every chat provider, through the gateway, with the official OpenAI SDK.
 
-The same scenarios run for OpenAI (pass-through), Anthropic and Gemini (translated) against their emulators
-over real sockets: a client must not be able to tell which API answered.
+The same scenarios run for OpenAI and Groq (pass-through), Anthropic and Gemini (translated) against their
+emulators over real sockets: a client must not be able to tell which API answered.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ from tests.support.openapi_spec import assert_valid
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
+# Bodies the gateway writes (translations) and OpenAI's own must match OpenAI's spec to the letter. Groq's
+# are relayed byte for byte with Groq's own deviations (no `refusal`, `service_tier: "on_demand"`), which
+# the SDK accepts; normalising them is a separate decision (see the issue notes).
+SPEC_CHECKED = {"openai", "anthropic", "gemini"}
 WEATHER: ChatCompletionToolParam = {
     "type": "function",
     "function": {
@@ -53,7 +57,8 @@ def test_plain_and_streamed_answers_agree(chat_gateway: Gateway, provider: str) 
     raw = client.chat.completions.with_raw_response.create(model=MODELS[provider], messages=messages)
     completion = raw.parse()
     assert raw.headers["x-byokgate-provider"] == provider
-    assert_valid("CreateChatCompletionResponse", json.loads(raw.content))
+    if provider in SPEC_CHECKED:
+        assert_valid("CreateChatCompletionResponse", json.loads(raw.content))
     text = completion.choices[0].message.content
     assert text
     assert completion.choices[0].finish_reason == "stop"
@@ -79,7 +84,10 @@ def test_plain_and_streamed_answers_agree(chat_gateway: Gateway, provider: str) 
     assert chunks[-1].usage.completion_tokens == completion.usage.completion_tokens
     assert len({c.id for c in chunks}) == 1
     for chunk in chunks:
-        assert_valid("CreateChatCompletionStreamResponse", chunk.model_dump(mode="json", exclude_unset=True))
+        if provider in SPEC_CHECKED:
+            assert_valid(
+                "CreateChatCompletionStreamResponse", chunk.model_dump(mode="json", exclude_unset=True)
+            )
 
 
 def test_tool_loop_with_parallel_calls_streamed_or_not(chat_gateway: Gateway, provider: str) -> None:
@@ -159,8 +167,8 @@ def test_errors_raise_the_sdks_classes(
 
 
 def test_unsupported_requests_are_400s_not_silently_changed(chat_gateway: Gateway, provider: str) -> None:
-    if provider == "openai":
-        pytest.skip("OpenAI itself takes n > 1")
+    if provider in ("openai", "groq"):
+        pytest.skip("OpenAI-format providers judge n themselves")
     client = _client(chat_gateway, provider)
     with pytest.raises(openai.BadRequestError) as refused:
         client.chat.completions.create(
