@@ -13,6 +13,7 @@ from byokgate.admin.keyring import check_keyring
 from byokgate.admin.services import ControlPlane
 from byokgate.admintoken import resolve_admin_token
 from byokgate.asgi import JSON_CONTENT, send_bytes, send_error
+from byokgate.cache.store import CacheStore, MemoryStore
 from byokgate.domain.secret import Secret
 from byokgate.errors import NotFoundError
 from byokgate.masterkey import resolve_keyring
@@ -44,6 +45,7 @@ class Components:
     snapshot: SnapshotHolder
     credentials: CredentialOpener
     writer: BatchWriter
+    cache: CacheStore
 
     async def start(self) -> None:
         """Start the background work of a serving instance (the CLI never calls this)."""
@@ -56,6 +58,7 @@ class Components:
         await self.bus.aclose()
         await self.snapshot.aclose()
         await self.transport.aclose()
+        await self.cache.aclose()
         await self.store.close()
 
 
@@ -76,8 +79,15 @@ def build_components(settings: Settings) -> Components:
         bus = RedisChangeBus(settings.redis_url)
     else:
         bus = LocalChangeBus()
+    cache: CacheStore
+    if settings.redis_url:
+        from byokgate.cache.redis_store import RedisStore  # only Redis deployments import the client
+
+        cache = RedisStore(settings.redis_url)
+    else:
+        cache = MemoryStore(settings.cache_memory_bytes)
     control = ControlPlane(
-        store, vault, registry, transport, settings.provider_base_url, on_committed=bus.publish
+        store, vault, registry, transport, settings.provider_base_url, on_committed=bus.publish, cache=cache
     )
     return Components(
         settings=settings,
@@ -90,6 +100,7 @@ def build_components(settings: Settings) -> Components:
         snapshot=SnapshotHolder(store, poll_interval_s=settings.snapshot_poll_interval_s),
         credentials=CredentialOpener(vault),
         writer=BatchWriter(store),
+        cache=cache,
     )
 
 
@@ -173,6 +184,7 @@ def build_data_plane(components: Components) -> DataPlane:
         transport=components.transport,
         writer=components.writer,
         config=config,
+        cache=components.cache,
     )
 
 

@@ -20,6 +20,9 @@ from byokgate.admin.schemas import (
     ApiKeyOut,
     AuditEventOut,
     AuditList,
+    CachePurged,
+    CacheSettingsBody,
+    CacheSettingsOut,
     ErrorBody,
     ProjectCreate,
     ProjectCreated,
@@ -34,6 +37,7 @@ from byokgate.admin.schemas import (
     Verification,
 )
 from byokgate.admin.services import ControlPlane
+from byokgate.domain.entities import CacheSettings
 from byokgate.domain.secret import Secret
 from byokgate.errors import (
     ApiError,
@@ -213,6 +217,19 @@ def build_admin_api(control: ControlPlane, admin_token: Secret, max_body_bytes: 
     async def delete_provider_key(project_id: ProjectId, provider: Provider) -> Response:
         await control.delete_provider_key(project_id, provider, actor=ACTOR)
         return Response(status_code=204)
+
+    @router.get("/projects/{project_id}/cache", response_model=CacheSettingsOut)
+    async def get_cache_settings(project_id: ProjectId) -> CacheSettingsOut:
+        return CacheSettingsOut.of(await control.cache_settings(project_id))
+
+    @router.put("/projects/{project_id}/cache", response_model=CacheSettingsOut)
+    async def set_cache_settings(project_id: ProjectId, body: CacheSettingsBody) -> CacheSettingsOut:
+        settings = CacheSettings(body.enabled, body.ttl_s, body.max_entry_bytes)
+        return CacheSettingsOut.of(await control.set_cache_settings(project_id, settings, actor=ACTOR))
+
+    @router.delete("/projects/{project_id}/cache/entries", response_model=CachePurged)
+    async def purge_cache(project_id: ProjectId) -> CachePurged:
+        return CachePurged(purged=await control.purge_cache(project_id, actor=ACTOR))
 
     @router.get("/projects/{project_id}/audit", response_model=AuditList)
     async def audit_log(

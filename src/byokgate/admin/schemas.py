@@ -6,9 +6,16 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, StrictStr
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, StrictBool, StrictInt, StrictStr
 
-from byokgate.domain.entities import AuditEvent, Project, ProjectApiKey, ProviderCredential, RequestRecord
+from byokgate.domain.entities import (
+    AuditEvent,
+    CacheSettings,
+    Project,
+    ProjectApiKey,
+    ProviderCredential,
+    RequestRecord,
+)
 
 # At least one non-space character and no C0/C1 control characters (the same rule as services.clean_name).
 NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
@@ -94,6 +101,30 @@ class Verification(BaseModel):
     outcome: Literal["valid", "invalid", "rate_limited", "unreachable", "upstream_error"]
     http_status: int | None
     detail: str
+
+
+class CacheSettingsBody(StrictBody):
+    enabled: StrictBool = Field(description="Serve identical requests from the response cache")
+    ttl_s: StrictInt = Field(default=3600, ge=1, le=30 * 24 * 3600, description="How long an answer is kept")
+    max_entry_bytes: StrictInt = Field(
+        default=1024 * 1024, ge=1024, le=16 * 1024 * 1024, description="Larger answers are not stored"
+    )
+
+
+class CacheSettingsOut(BaseModel):
+    object: Literal["project.cache_settings"] = "project.cache_settings"
+    enabled: bool
+    ttl_s: int
+    max_entry_bytes: int
+
+    @classmethod
+    def of(cls, settings: CacheSettings) -> CacheSettingsOut:
+        return cls(enabled=settings.enabled, ttl_s=settings.ttl_s, max_entry_bytes=settings.max_entry_bytes)
+
+
+class CachePurged(BaseModel):
+    object: Literal["project.cache_purge"] = "project.cache_purge"
+    purged: int = Field(description="Entries removed")
 
 
 class ProviderKeyOut(BaseModel):

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from byokgate.apikeys import display_prefix, generate_project_key, hash_project_key
+from byokgate.cache.store import CacheStore
 from byokgate.domain.entities import (
     AuditEvent,
+    CacheSettings,
     NewAuditEvent,
     Project,
     ProjectApiKey,
@@ -81,8 +83,10 @@ class ControlPlane:
         base_url: Callable[[str], str],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_committed: Callable[[int], Awaitable[None]] | None = None,
+        cache: CacheStore | None = None,
     ) -> None:
         self.store = store
+        self._cache = cache
         self.vault = vault
         self.registry = registry
         self._transport = transport
@@ -132,6 +136,41 @@ class ControlPlane:
             await tx.projects.shred_and_delete(project_id)
             detail = {"name": project.name, "data_key": "shredded"}
             await self._changed(tx, NewAuditEvent(actor, "project.delete", project_id, detail=detail))
+
+    # --- response cache ---------------------------------------------------------------------------------
+
+    async def cache_settings(self, project_id: str) -> CacheSettings:
+        async with self.store.transaction() as tx:
+            await self._project(tx, project_id)
+            return await tx.cache_settings.get(project_id)
+
+    async def set_cache_settings(
+        self, project_id: str, settings: CacheSettings, *, actor: str
+    ) -> CacheSettings:
+        now = self._now()
+        async with self._mutation() as tx:
+            await self._project(tx, project_id)
+            await tx.cache_settings.put(project_id, settings, now)
+            detail = {
+                "enabled": settings.enabled,
+                "ttl_s": settings.ttl_s,
+                "max_entry_bytes": settings.max_entry_bytes,
+            }
+            await self._changed(
+                tx, NewAuditEvent(actor, "project.cache_settings", project_id, detail=detail, at=now)
+            )
+        return settings
+
+    async def purge_cache(self, project_id: str, *, actor: str) -> int:
+        """Drop every cached answer of the project (all instances share them when the cache is in Redis)."""
+        async with self.store.transaction() as tx:
+            await self._project(tx, project_id)
+        purged = await self._cache.purge(project_id) if self._cache is not None else 0
+        async with self.store.transaction() as tx:
+            await tx.audit.append(
+                NewAuditEvent(actor, "project.cache_purge", project_id, detail={"purged": purged})
+            )
+        return purged
 
     # --- project API keys ------------------------------------------------------------------------------
 

@@ -16,6 +16,18 @@ class Project:
 
 
 @dataclass(frozen=True, slots=True)
+class CacheSettings:
+    """A project's response-cache settings; projects without a row use ``DEFAULT`` (the cache off)."""
+
+    enabled: bool = False
+    ttl_s: int = 3600
+    max_entry_bytes: int = 1024 * 1024
+
+
+DEFAULT_CACHE_SETTINGS = CacheSettings()
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectKeyMaterial:
     """A project's wrapped data key, as stored."""
 

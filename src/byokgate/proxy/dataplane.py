@@ -27,6 +27,12 @@ from byokgate.asgi import (
     send_bytes,
     send_error,
 )
+from byokgate.cache.controls import CachePlan, plan_for
+from byokgate.cache.flight import SingleFlight
+from byokgate.cache.keys import public_key, request_key
+from byokgate.cache.recording import RecordingStream
+from byokgate.cache.replay import replay_stream, storable
+from byokgate.cache.store import CacheStore
 from byokgate.domain.entities import NewAuditEvent, RequestRecord
 from byokgate.domain.ids import new_request_id
 from byokgate.domain.secret import Secret
@@ -69,6 +75,7 @@ class DataPlaneConfig:
     base_urls: dict[str, str]
     pooled_key: Secret | None
     max_body_bytes: int = 32 * 1024 * 1024
+    flight_wait_s: float = 60.0  # how long an identical miss waits for the first one before going itself
 
 
 @dataclass(slots=True)
@@ -89,6 +96,8 @@ class Exchange:
     usage: dict[str, Any] = field(default_factory=dict)
     upstream_request_id: str | None = None
     anthropic_format: bool = False  # /v1/messages: errors and streams in Anthropic's shapes
+    cache: str = "BYPASS"  # x-byokgate-cache: HIT, MISS, REFRESH or BYPASS
+    cache_key: str | None = None  # the opaque x-byokgate-cache-key
 
     def upstream_done(self) -> None:
         """Note the time spent waiting on upstream so far (excluded from the overhead figure)."""
@@ -104,7 +113,10 @@ class Exchange:
                 (b"x-byokgate-model", self.route.upstream_model.encode()),
                 (b"x-byokgate-lane", self.route.lane.value.encode()),
             ]
-        headers += [(b"x-byokgate-cache", b"BYPASS"), (b"x-byokgate-overhead-ms", f"{overhead:.3f}".encode())]
+        headers.append((b"x-byokgate-cache", self.cache.encode()))
+        if self.cache_key is not None:
+            headers.append((b"x-byokgate-cache-key", self.cache_key.encode()))
+        headers.append((b"x-byokgate-overhead-ms", f"{overhead:.3f}".encode()))
         return headers
 
 
@@ -119,6 +131,7 @@ class DataPlane:
         transport: Transport,
         writer: BatchWriter,
         config: DataPlaneConfig,
+        cache: CacheStore | None = None,
     ) -> None:
         self._snapshot = snapshot
         self._credentials = credentials
@@ -127,6 +140,8 @@ class DataPlane:
         self._transport = transport
         self._writer = writer
         self._config = config
+        self._cache = cache
+        self._flight = SingleFlight()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
@@ -210,7 +225,78 @@ class DataPlane:
                 param="model",
                 code="provider_not_supported",
             )
-        api_key = self._api_key(routed, key.project_id, exchange)
+        plan: CachePlan | None = None
+        if kind == "chat" and self._cache is not None:
+            try:
+                plan = plan_for(scope["headers"], snapshot.cache_of(key.project_id))
+            except TranslationError as exc:
+                raise InvalidRequestError(exc.message, param=exc.param, code=exc.code) from None
+        if plan is None:
+            await self._call_upstream(receive, send, exchange, adapter, payload, kind, None, "")
+            return
+        storage_key = request_key(
+            project_id=key.project_id,
+            lane=routed.lane.value,
+            provider=routed.provider,
+            model=routed.upstream_model,
+            namespace=plan.namespace,
+            payload=payload,
+        )
+        exchange.cache, exchange.cache_key = plan.label, public_key(key.project_id, storage_key)
+        leading = False
+        if plan.read:
+            if await self._serve_cached(send, exchange, storage_key, payload):
+                return
+            if plan.write:  # single flight: identical misses wait for the first one's answer
+                waiter = self._flight.lead(storage_key)
+                leading = waiter is None
+                if waiter is not None:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(waiter.wait(), timeout=self._config.flight_wait_s)
+                    if await self._serve_cached(send, exchange, storage_key, payload):
+                        return
+        try:
+            await self._call_upstream(receive, send, exchange, adapter, payload, kind, plan, storage_key)
+        finally:
+            if leading:
+                self._flight.land(storage_key)
+
+    async def _serve_cached(
+        self, send: _Responded, exchange: Exchange, storage_key: str, payload: dict[str, Any]
+    ) -> bool:
+        assert self._cache is not None
+        entry = await self._cache.get(storage_key)
+        if entry is None:
+            return False
+        exchange.cache = "HIT"
+        exchange.status = 200
+        if not exchange.stream:
+            await send_bytes(send, 200, entry, [JSON_CONTENT, *exchange.gateway_headers()])
+            return True
+        completion = orjson.loads(entry)
+        options = payload.get("stream_options")
+        include_usage = isinstance(options, dict) and options.get("include_usage") is True
+        headers = [*SSE_HEADERS, *exchange.gateway_headers()]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        body = b"".join(replay_stream(completion, include_usage=include_usage))
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+        return True
+
+    async def _call_upstream(
+        self,
+        receive: Receive,
+        send: _Responded,
+        exchange: Exchange,
+        adapter: ProviderAdapter,
+        payload: dict[str, Any],
+        kind: str,
+        plan: CachePlan | None,
+        storage_key: str,
+    ) -> None:
+        assert exchange.key is not None
+        assert exchange.route is not None
+        routed, stream = exchange.route, exchange.stream
+        api_key = self._api_key(routed, exchange.key.project_id, exchange)
         payload["model"] = routed.upstream_model
         base_url = self._config.base_urls[routed.provider]
         try:
@@ -232,7 +318,14 @@ class DataPlane:
                     options = payload.get("stream_options")
                     include_usage = isinstance(options, dict) and options.get("include_usage") is True
                     translator = adapter.chat_stream(routed.upstream_model, include_usage=include_usage)
-                    await self._relay_stream(receive, send, exchange, response, translator)
+                    if plan is None or not plan.write:
+                        await self._relay_stream(receive, send, exchange, response, translator)
+                        return
+                    recording = RecordingStream(translator)
+                    await self._relay_stream(receive, send, exchange, response, recording)
+                    completion = recording.assembler.completion()
+                    if completion is not None and exchange.status == 200:
+                        await self._store(storage_key, orjson.dumps(completion), plan)
                 else:
                     body = await response.read()
                     exchange.upstream_done()
@@ -244,6 +337,12 @@ class DataPlane:
                     exchange.status = response.status
                     headers = [JSON_CONTENT, *_passed_headers(response), *exchange.gateway_headers()]
                     await send_bytes(send, response.status, body, headers)
+                    if plan is not None and plan.write and response.status == 200 and storable(body):
+                        await self._store(storage_key, body, plan)
+
+    async def _store(self, storage_key: str, body: bytes, plan: CachePlan) -> None:
+        if self._cache is not None and len(body) <= plan.max_entry_bytes:
+            await self._cache.set(storage_key, body, plan.ttl_s)
 
     # --- the Anthropic-format front door -------------------------------------------------------------
 

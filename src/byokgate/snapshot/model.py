@@ -9,6 +9,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from byokgate.apikeys import hash_project_key, looks_like_project_key
+from byokgate.domain.entities import DEFAULT_CACHE_SETTINGS, CacheSettings
 from byokgate.store.database import Store
 from byokgate.store.state import CONFIG_VERSION
 
@@ -35,6 +36,7 @@ class Snapshot:
     credentials: Mapping[tuple[str, str], CredentialRef]
     wrapped_data_keys: Mapping[str, bytes]
     providers: Mapping[str, frozenset[str]]  # project id -> providers it holds keys for
+    cache: Mapping[str, CacheSettings] = field(default_factory=dict)  # projects that changed the defaults
 
     def authenticate(self, presented: str, now: datetime) -> KeyEntry | None:
         """The usable project key matching ``presented``, or None. No I/O."""
@@ -54,6 +56,9 @@ class Snapshot:
     def providers_of(self, project_id: str) -> frozenset[str]:
         return self.providers.get(project_id, _NONE)
 
+    def cache_of(self, project_id: str) -> CacheSettings:
+        return self.cache.get(project_id, DEFAULT_CACHE_SETTINGS)
+
 
 _NONE: frozenset[str] = frozenset()
 EMPTY = Snapshot(0, MappingProxyType({}), MappingProxyType({}), MappingProxyType({}), MappingProxyType({}))
@@ -66,6 +71,7 @@ async def load_snapshot(store: Store) -> Snapshot:
         keys = await tx.api_keys.all_with_hashes()
         credentials = await tx.credentials.list_all()
         wrapped = await tx.projects.all_key_material()
+        cache = await tx.cache_settings.all()
     api_keys = {
         key_hash: KeyEntry(key.id, key.project_id, key.expires_at)
         for key_hash, key in keys
@@ -84,4 +90,5 @@ async def load_snapshot(store: Store) -> Snapshot:
         credentials=MappingProxyType(refs),
         wrapped_data_keys=MappingProxyType({m.project_id: m.wrapped_data_key for m in wrapped}),
         providers=MappingProxyType({pid: frozenset(names) for pid, names in providers.items()}),
+        cache=MappingProxyType(cache),
     )

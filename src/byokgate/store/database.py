@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from byokgate.store.api_keys import ApiKeyRepository
 from byokgate.store.audit import AuditRepository
+from byokgate.store.cache_settings import CacheSettingsRepository
 from byokgate.store.credentials import CredentialRepository
 from byokgate.store.engine import create_engine
 from byokgate.store.projects import ProjectRepository
@@ -25,6 +26,7 @@ class Transaction:
         self.audit = AuditRepository(conn)
         self.state = StateRepository(conn)
         self.requests = RequestLogRepository(conn)
+        self.cache_settings = CacheSettingsRepository(conn)
 
 
 class Store:

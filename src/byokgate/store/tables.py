@@ -69,6 +69,16 @@ projects = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+project_cache_settings = Table(
+    "project_cache_settings",
+    metadata,
+    Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("ttl_s", Integer, nullable=False),
+    Column("max_entry_bytes", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 project_api_keys = Table(
     "project_api_keys",
     metadata,

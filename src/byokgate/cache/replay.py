@@ -1,0 +1,154 @@
+"""Between the two answer modes: a stored completion replayed as a chunk stream, a stream assembled into one.
+
+A cache entry is always a ``chat.completion`` body. A streamed miss is assembled into one (content, tool
+calls, finish reason, usage) as it is relayed and stored only when the stream ended cleanly and every tool
+call's arguments parse as JSON; a streamed hit replays the entry as a proper stream: role chunk, content
+deltas, tool calls, the finish chunk, the usage chunk when asked for, ``[DONE]``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+
+from byokgate.providers.translation import DONE_EVENT, ChunkWriter
+
+_PIECE = re.compile(r"\S+\s*|\s+")
+_WORDS_PER_CHUNK = 4
+
+
+def replay_stream(completion: dict[str, Any], *, include_usage: bool) -> list[bytes]:
+    writer = ChunkWriter(model=str(completion.get("model") or ""), include_usage=include_usage)
+    choice = (completion.get("choices") or [{}])[0]
+    message = choice.get("message") or {}
+    events = [writer.chunk({"role": "assistant", "content": ""})]
+    if isinstance(message.get("reasoning_content"), str) and message["reasoning_content"]:
+        events.append(writer.chunk({"reasoning_content": message["reasoning_content"]}))
+    content = message.get("content")
+    if isinstance(content, str) and content:
+        pieces = _PIECE.findall(content)
+        for start in range(0, len(pieces), _WORDS_PER_CHUNK):
+            events.append(writer.chunk({"content": "".join(pieces[start : start + _WORDS_PER_CHUNK])}))
+    for index, call in enumerate(message.get("tool_calls") or ()):
+        delta = {"index": index, "id": call.get("id"), "type": "function", "function": call.get("function")}
+        events.append(writer.chunk({"tool_calls": [delta]}))
+    events.append(writer.chunk({}, finish_reason=choice.get("finish_reason") or "stop"))
+    if include_usage and isinstance(completion.get("usage"), dict):
+        events.append(writer.usage_chunk(completion["usage"]))
+    events.append(DONE_EVENT)
+    return events
+
+
+class StreamAssembler:
+    """Watches the OpenAI chunk events a client is sent and rebuilds the completion they add up to."""
+
+    def __init__(self) -> None:
+        self._id: str | None = None
+        self._model: str | None = None
+        self._created: int | None = None
+        self._content: list[str] = []
+        self._reasoning: list[str] = []
+        self._calls: dict[int, dict[str, Any]] = {}
+        self._finish: str | None = None
+        self._usage: dict[str, Any] | None = None
+        self._done = False
+        self._broken = False
+
+    def feed(self, events: list[bytes]) -> None:
+        for event in events:
+            payload = event.removeprefix(b"data: ").rstrip(b"\n")
+            if payload == b"[DONE]":
+                self._done = True
+                continue
+            if not payload.startswith(b"{"):
+                continue  # comments, keep-alives
+            try:
+                chunk = orjson.loads(payload)
+            except orjson.JSONDecodeError:
+                self._broken = True
+                continue
+            self._take(chunk)
+
+    def _take(self, chunk: dict[str, Any]) -> None:
+        if "error" in chunk or len(chunk.get("choices") or ()) > 1:
+            self._broken = True  # an error, or n > 1: not something to replay
+            return
+        self._id = self._id or chunk.get("id")
+        self._model = self._model or chunk.get("model")
+        self._created = self._created or chunk.get("created")
+        if isinstance(chunk.get("usage"), dict):
+            self._usage = chunk["usage"]
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") or {}
+            if isinstance(delta.get("content"), str):
+                self._content.append(delta["content"])
+            if isinstance(delta.get("reasoning_content"), str):
+                self._reasoning.append(delta["reasoning_content"])
+            for call in delta.get("tool_calls") or ():
+                entry = self._calls.setdefault(
+                    int(call.get("index", 0)), {"id": None, "type": "function", "name": "", "arguments": ""}
+                )
+                entry["id"] = call.get("id") or entry["id"]
+                function = call.get("function") or {}
+                entry["name"] += function.get("name") or ""
+                entry["arguments"] += function.get("arguments") or ""
+            if choice.get("finish_reason"):
+                self._finish = choice["finish_reason"]
+
+    def completion(self) -> dict[str, Any] | None:
+        """The assembled ``chat.completion``, or None when the stream must not be stored."""
+        if not self._done or self._broken or self._finish is None:
+            return None
+        calls = []
+        for index in sorted(self._calls):
+            call = self._calls[index]
+            try:
+                orjson.loads(call["arguments"] or "{}")
+            except orjson.JSONDecodeError:
+                return None  # unparseable tool arguments are never stored
+            calls.append(
+                {
+                    "id": call["id"],
+                    "type": "function",
+                    "function": {"name": call["name"], "arguments": call["arguments"]},
+                }
+            )
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": "".join(self._content) if self._content or not calls else None,
+            "refusal": None,
+            "annotations": [],
+        }
+        if calls:
+            message["tool_calls"] = calls
+        if self._reasoning:
+            message["reasoning_content"] = "".join(self._reasoning)
+        completion: dict[str, Any] = {
+            "id": self._id,
+            "object": "chat.completion",
+            "created": self._created,
+            "model": self._model,
+            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": self._finish}],
+        }
+        if self._usage is not None:
+            completion["usage"] = self._usage
+        return completion
+
+
+def storable(body: bytes) -> dict[str, Any] | None:
+    """A non-streamed answer worth storing: one choice, tool arguments that parse; else None."""
+    try:
+        completion = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    choices = completion.get("choices") if isinstance(completion, dict) else None
+    if not isinstance(choices, list) or len(choices) != 1:
+        return None
+    for call in (choices[0].get("message") or {}).get("tool_calls") or ():
+        try:
+            orjson.loads((call.get("function") or {}).get("arguments") or "{}")
+        except orjson.JSONDecodeError:
+            return None
+    return completion  # type: ignore[no-any-return]

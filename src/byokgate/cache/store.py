@@ -1,0 +1,67 @@
+"""Where cache entries live: the contract, and the in-process LRU bounded by bytes (the embedded default)."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from typing import Protocol
+
+
+class CacheStore(Protocol):
+    """Entries are opaque bytes under string keys; every failure is a miss, never an error."""
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(self, key: str, value: bytes, ttl_s: float) -> None: ...
+
+    async def purge(self, project_id: str) -> int:
+        """Drop every entry of one project; returns how many went."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class MemoryStore:
+    """Least-recently-used entries go first once ``max_bytes`` is reached; expired ones on access."""
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._max_bytes = max_bytes
+        self.size = 0
+
+    async def get(self, key: str) -> bytes | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires, value = entry
+        if expires <= time.monotonic():
+            self._drop(key)
+            return None
+        self._entries.move_to_end(key)
+        return value
+
+    async def set(self, key: str, value: bytes, ttl_s: float) -> None:
+        if len(value) > self._max_bytes:
+            return
+        self._drop(key)
+        self._entries[key] = (time.monotonic() + ttl_s, value)
+        self.size += len(value)
+        while self.size > self._max_bytes:
+            oldest = next(iter(self._entries))
+            self._drop(oldest)
+
+    async def purge(self, project_id: str) -> int:
+        prefix = f"{project_id}:"
+        doomed = [key for key in self._entries if key.startswith(prefix)]
+        for key in doomed:
+            self._drop(key)
+        return len(doomed)
+
+    def _drop(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self.size -= len(entry[1])
+
+    async def aclose(self) -> None:
+        self._entries.clear()
+        self.size = 0

@@ -1,0 +1,106 @@
+"""Cache keys (what makes two requests the same) and per-request controls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from byokgate.cache.controls import plan_for
+from byokgate.cache.keys import public_key, request_key
+from byokgate.domain.entities import CacheSettings
+from byokgate.providers.translation import TranslationError
+
+BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "temperature": 0}
+
+
+def key(payload: dict[str, Any], **scope: str) -> str:
+    base = {"project_id": "proj_a", "lane": "byok", "provider": "openai", "model": "gpt-4o", "namespace": ""}
+    return request_key(payload=payload, **{**base, **scope})
+
+
+def test_key_order_and_delivery_fields_do_not_matter() -> None:
+    reordered = {"temperature": 0, "messages": [{"content": "hi", "role": "user"}], "model": "gpt-4o"}
+    delivered = {
+        **BODY,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "user": "u1",
+        "metadata": {"a": "b"},
+    }
+    assert key(BODY) == key(reordered) == key(delivered)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"temperature": 1},
+        {"seed": 3},
+        {"tools": []},
+        {"messages": [{"role": "user", "content": "hi!"}]},
+        {"new_param": 1},
+    ],
+)
+def test_anything_else_in_the_body_matters(change: dict[str, Any]) -> None:
+    assert key({**BODY, **change}) != key(BODY)
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        {"project_id": "proj_b"},
+        {"lane": "pooled"},
+        {"provider": "openrouter"},
+        {"model": "gpt-4o-2024-08-06"},
+        {"namespace": "x"},
+    ],
+)
+def test_the_server_side_scope_matters(scope: dict[str, str]) -> None:
+    assert key(BODY, **scope) != key(BODY)
+
+
+def test_the_public_key_is_salted_per_project() -> None:
+    same_request = key(BODY)
+    assert public_key("proj_a", same_request) != public_key("proj_b", same_request)
+    assert same_request.split(":")[1] not in public_key("proj_a", same_request)
+
+
+ON = CacheSettings(enabled=True, ttl_s=600, max_entry_bytes=4096)
+
+
+def headers(**values: str) -> list[tuple[bytes, bytes]]:
+    return [(name.replace("_", "-").encode(), value.encode()) for name, value in values.items()]
+
+
+def test_plans() -> None:
+    assert plan_for([], CacheSettings(enabled=False)) is None
+    default = plan_for([], ON)
+    assert default is not None
+    assert (default.read, default.write, default.label, default.ttl_s) == (True, True, "MISS", 600)
+    assert plan_for(headers(x_byokgate_cache="bypass"), ON) is None
+    refresh = plan_for(headers(x_byokgate_cache="refresh"), ON)
+    assert refresh is not None
+    assert (refresh.read, refresh.write, refresh.label) == (False, True, "REFRESH")
+    no_store = plan_for(headers(cache_control="max-age=0, no-store"), ON)
+    assert no_store is not None
+    assert (no_store.read, no_store.write) == (True, False)
+    no_cache = plan_for(headers(cache_control="no-cache"), ON)
+    assert no_cache is not None
+    assert (no_cache.read, no_cache.write) == (False, True)
+    custom = plan_for(headers(x_byokgate_cache_ttl="5", x_byokgate_cache_namespace="run-7"), ON)
+    assert custom is not None
+    assert (custom.ttl_s, custom.namespace) == (5, "run-7")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"x_byokgate_cache": "sometimes"},
+        {"x_byokgate_cache_ttl": "0"},
+        {"x_byokgate_cache_ttl": "1.5"},
+        {"x_byokgate_cache_namespace": "n" * 129},
+    ],
+)
+def test_bad_controls_are_400s(bad: dict[str, str]) -> None:
+    with pytest.raises(TranslationError):
+        plan_for(headers(**bad), ON)

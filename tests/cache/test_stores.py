@@ -1,0 +1,68 @@
+"""The in-process LRU and the Redis store, for real (Redis legs on the real Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from byokgate.cache.redis_store import RedisStore
+from byokgate.cache.store import MemoryStore
+
+
+async def test_memory_store_ttl_lru_and_purge() -> None:
+    store = MemoryStore(max_bytes=1024 * 1024)
+    await store.set("proj_a:1", b"one", ttl_s=60)
+    await store.set("proj_b:1", b"two", ttl_s=60)
+    await store.set("proj_a:short", b"brief", ttl_s=0.05)
+    assert await store.get("proj_a:1") == b"one"
+    await asyncio.sleep(0.1)
+    assert await store.get("proj_a:short") is None
+    assert await store.purge("proj_a") == 1
+    assert await store.get("proj_a:1") is None
+    assert await store.get("proj_b:1") == b"two"
+
+
+async def test_memory_store_is_bounded_by_bytes_least_recently_used_first() -> None:
+    store = MemoryStore(max_bytes=1024 * 1024)
+    chunk = b"x" * (400 * 1024)
+    await store.set("p:a", chunk, 60)
+    await store.set("p:b", chunk, 60)
+    assert await store.get("p:a") == chunk  # a is now the most recently used
+    await store.set("p:c", chunk, 60)
+    assert await store.get("p:b") is None
+    assert await store.get("p:a") == chunk
+    assert store.size <= 1024 * 1024
+    await store.set("p:huge", b"y" * (2 * 1024 * 1024), 60)  # larger than the whole cache: not stored
+    assert await store.get("p:huge") is None
+
+
+@pytest.mark.redis
+async def test_redis_store_shares_entries_and_purges_one_project(redis_url: str) -> None:
+    project = f"proj_{uuid.uuid4().hex}"
+    first, second = RedisStore(redis_url), RedisStore(redis_url)
+    try:
+        await first.set(f"{project}:k", b"answer", ttl_s=60)
+        await first.set(f"{project}_other:k", b"other", ttl_s=60)
+        assert await second.get(f"{project}:k") == b"answer"
+        await first.set(f"{project}:brief", b"gone soon", ttl_s=0.05)
+        await asyncio.sleep(0.15)
+        assert await second.get(f"{project}:brief") is None
+        assert await second.purge(project) == 1
+        assert await first.get(f"{project}:k") is None
+        assert await first.get(f"{project}_other:k") == b"other"
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+
+async def test_redis_down_is_a_miss_not_an_error() -> None:
+    store = RedisStore("redis://127.0.0.1:1/0")  # nothing listens there
+    try:
+        assert await store.get("p:k") is None
+        await store.set("p:k", b"v", 60)
+        assert await store.purge("p") == 0
+        assert store.errors == 3
+    finally:
+        await store.aclose()
