@@ -79,7 +79,7 @@ def test_off_by_default_then_a_hit_returns_the_same_body(gateway: Gateway, upstr
     raw = gateway.client(plain).chat.completions.with_raw_response.create(model="gpt-4o", messages=USER)
     assert raw.headers["x-byokgate-cache"] == "BYPASS"
 
-    _, key = cached_project(gateway)
+    project_id, key = cached_project(gateway)
     client = gateway.client(key)
     before = upstream_chats(upstream)
     miss = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=USER)
@@ -88,6 +88,18 @@ def test_off_by_default_then_a_hit_returns_the_same_body(gateway: Gateway, upstr
     assert miss.content == hit.content  # byte for byte: the same body, same format
     assert miss.headers["x-byokgate-cache-key"] == hit.headers["x-byokgate-cache-key"]
     assert upstream_chats(upstream) == before + 1
+
+    records: list[dict[str, Any]] = []
+    for _ in range(100):
+        records = gateway.admin.get(f"/projects/{project_id}/requests").json()["data"]
+        if any(r["id"] == hit.headers["x-byokgate-request-id"] for r in records):
+            break
+        time.sleep(0.05)
+    logged = {r["id"]: r for r in records}
+    assert logged[miss.headers["x-byokgate-request-id"]]["cache"] == "MISS"
+    hit_record = logged[hit.headers["x-byokgate-request-id"]]
+    assert hit_record["cache"] == "HIT"
+    assert hit_record["credential_id"] is None  # a hit is not a use of the provider key
 
 
 def test_projects_never_share_entries(gateway: Gateway, upstream: EmulatorServer) -> None:

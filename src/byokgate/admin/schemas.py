@@ -188,6 +188,7 @@ class RequestOut(BaseModel):
     completion_tokens: int | None
     total_tokens: int | None
     upstream_request_id: str | None
+    cache: str | None = Field(default=None, description="HIT, MISS, REFRESH or BYPASS")
 
     @classmethod
     def of(cls, record: RequestRecord) -> RequestOut:

@@ -120,3 +120,4 @@ class RequestRecord:
     completion_tokens: int | None = None
     total_tokens: int | None = None
     upstream_request_id: str | None = None
+    cache: str | None = None  # HIT, MISS, REFRESH or BYPASS (chat completions)

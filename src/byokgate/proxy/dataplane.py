@@ -567,6 +567,7 @@ class DataPlane:
                 completion_tokens=_int(exchange.usage.get("completion_tokens")),
                 total_tokens=_int(exchange.usage.get("total_tokens")),
                 upstream_request_id=exchange.upstream_request_id,
+                cache=exchange.cache if exchange.endpoint == "chat/completions" else None,
             )
         )
         if exchange.credential_id is not None and route is not None:

@@ -147,6 +147,7 @@ request_log = Table(
     Column("completion_tokens", Integer, nullable=True),
     Column("total_tokens", Integer, nullable=True),
     Column("upstream_request_id", String(128), nullable=True),
+    Column("cache", String(16), nullable=True),
     Index("ix_request_log_project_id_created_at", "project_id", "created_at"),
 )
 

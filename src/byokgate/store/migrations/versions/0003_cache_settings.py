@@ -1,4 +1,4 @@
-"""Per-project response-cache settings.
+"""Per-project response-cache settings; the cache outcome of each logged request.
 
 Revision ID: 0003
 Revises: 0002
@@ -29,7 +29,11 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("project_id"),
     )
+    with op.batch_alter_table("request_log") as batch:
+        batch.add_column(sa.Column("cache", sa.String(16), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("request_log") as batch:
+        batch.drop_column("cache")
     op.drop_table("project_cache_settings")
