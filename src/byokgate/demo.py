@@ -54,7 +54,7 @@ STEPS = (
     Step(
         "streamed, BYOK on the project's Groq key", "llama-3.3-70b-versatile", "Count to five.", stream=True
     ),
-    Step("the first request again (repeat)", "gpt-4o-mini", "What is a gateway?"),
+    Step("the first request again: answered from the cache", "gpt-4o-mini", "What is a gateway?"),
     Step("Claude, answered in OpenAI's format (translated both ways)", "claude-3-5-haiku-20241022", "Hi!"),
     Step("Gemini, streamed in OpenAI's format", "gemini-2.5-flash", "Name three rivers.", stream=True),
     Step("OpenRouter-style name, provider key held: BYOK wins", "openai/gpt-4o-mini", "Say hi."),
@@ -100,10 +100,13 @@ def demo_stack(data_dir: Path, port: int = 0) -> Iterator[tuple[str, str]]:
 
 
 def create_demo_project(admin: httpx.Client) -> tuple[str, str]:
-    """A project holding emulated OpenAI, Groq, Anthropic and Gemini keys; returns (id, project key)."""
+    """A project with the response cache on, holding emulated OpenAI, Groq, Anthropic and Gemini keys;
+    returns (id, project key)."""
     created = admin.post("/projects", json={"name": "demo"})
     created.raise_for_status()
     project = created.json()
+    cache = admin.put(f"/projects/{project['id']}/cache", json={"enabled": True, "ttl_s": 600})
+    cache.raise_for_status()
     for provider in PROJECT_PROVIDERS:
         stored = admin.put(
             f"/projects/{project['id']}/provider-keys/{provider}", json={"api_key": DEMO_KEYS[provider]}
@@ -197,7 +200,10 @@ def run_demo(echo: Callable[[str], None], *, keep_serving: bool = False, port: i
         admin_headers = {"authorization": f"Bearer {admin_token}"}
         with httpx.Client(base_url=f"{url}/admin/v1", headers=admin_headers, timeout=30) as admin:
             project_id, project_key = create_demo_project(admin)
-            echo(f"project {project_id}: its own (emulated) keys for {', '.join(PROJECT_PROVIDERS)}")
+            echo(
+                f"project {project_id}: response cache on, its own (emulated) keys for "
+                + ", ".join(PROJECT_PROVIDERS)
+            )
             with openai.OpenAI(base_url=f"{url}/v1", api_key=project_key, max_retries=0) as client:
                 wait_until_served(client)
                 outcomes = []

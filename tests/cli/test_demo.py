@@ -20,8 +20,10 @@ def test_the_demo_shows_byok_and_pooled_lanes() -> None:
         ("openrouter", "pooled"),  # no Mistral key: the pooled lane
     ]
     assert all(o.text for o in outcomes)
+    assert [o.headers["x-byokgate-cache"] for o in outcomes[:3]] == ["MISS", "MISS", "HIT"]
+    assert outcomes[2].text == outcomes[0].text
     assert outcomes[1].ttft_ms is not None  # the streamed steps really streamed
     assert outcomes[4].ttft_ms is not None
     output = "\n".join(lines)
     assert "mistralai/mistral-large" in output
-    assert f"request log: {len(STEPS)} chat completions; audit log: 6 provider-key uses" in output
+    assert f"request log: {len(STEPS)} chat completions; audit log: 5 provider-key uses" in output  # 6 served upstream: the cache hit used no key
