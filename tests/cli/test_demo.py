@@ -26,5 +26,5 @@ def test_the_demo_shows_byok_and_pooled_lanes() -> None:
     assert outcomes[4].ttft_ms is not None
     output = "\n".join(lines)
     assert "mistralai/mistral-large" in output
-    # Six answers came from upstream on the project's keys; the cache hit used none.
+    # Five answers used the project's own keys: the pooled one used the platform key, the cache hit none.
     assert f"request log: {len(STEPS)} chat completions; audit log: 5 provider-key uses" in output
