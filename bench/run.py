@@ -1,13 +1,16 @@
 """Benchmark byokgate's data plane against direct calls to the emulators and against LiteLLM's proxy.
 
 .venv/bin/python bench/run.py [--duration 10] [--concurrency 1,16,64] [--modes json,stream]
-    [--targets direct,byokgate,litellm,direct-anthropic,byokgate-anthropic,byokgate-messages]
-    [--ttft-requests 200]
+    [--targets direct,byokgate,litellm,direct-anthropic,byokgate-anthropic,byokgate-messages,
+               cache-hit-memory,cache-hit-redis,cache-miss,cache-off]
+    [--ttft-requests 200] [--redis-url redis://127.0.0.1:6379/14]
 
 On a 2-core machine the gateway under test (byokgate or LiteLLM) runs alone on CPU 0; the OpenAI and
 Anthropic emulators, wrk and this script share CPU 1. Gateways are measured one at a time and stopped before
 any other target is measured (consecutive byokgate targets share one gateway process), so an idle gateway
-never competes with the one being measured. See bench/README.md.
+never competes with the one being measured. The cache targets measure byokgate's response cache: answers
+served from it (memory or Redis), and misses next to the same requests with the cache off. See
+bench/README.md.
 """
 
 # The subprocess calls run fixed argv lists (no shell) built from this script's own paths and options.
@@ -22,6 +25,7 @@ import contextlib
 import datetime as dt
 import http.client
 import importlib.metadata
+import itertools
 import json
 import math
 import os
@@ -52,24 +56,55 @@ LITELLM_BIN = LITELLM_VENV / "bin" / "litellm"
 GATEWAY_CPU = 0  # byokgate / LiteLLM, alone
 CLIENT_CPU = 1  # emulator, wrk, this script (TTFT client)
 
-TARGETS = ("direct", "byokgate", "litellm", "direct-anthropic", "byokgate-anthropic", "byokgate-messages")
+TARGETS = (
+    "direct",
+    "byokgate",
+    "litellm",
+    "direct-anthropic",
+    "byokgate-anthropic",
+    "byokgate-messages",
+    "cache-hit-memory",
+    "cache-hit-redis",
+    "cache-miss",
+    "cache-off",
+)
 # A target's added latency and TTFT are measured against its baseline (same mode and concurrency).
 BASELINES = {
     "byokgate": "direct",
     "litellm": "direct",
     "byokgate-anthropic": "direct-anthropic",
     "byokgate-messages": "direct-anthropic",
+    "cache-hit-memory": "direct",
+    "cache-hit-redis": "direct",
+    "cache-miss": "direct",
+    "cache-off": "direct",
 }
+# The response-cache targets and the x-byokgate-cache value every one of their answers must carry (any other
+# value is counted as an error). cache-miss and cache-off send a different prompt with every request.
+CACHE_EXPECT = {
+    "cache-hit-memory": "HIT",
+    "cache-hit-redis": "HIT",
+    "cache-miss": "MISS",
+    "cache-off": "BYPASS",
+}
+CACHE_TARGETS = frozenset(CACHE_EXPECT)
+UNIQUE_TARGETS = frozenset({"cache-miss", "cache-off"})
+REDIS_TARGETS = frozenset({"cache-hit-redis"})  # served by a gateway of their own, with BYOKGATE_REDIS_URL
 # The targets that need each emulator, and the byokgate targets (one gateway process serves a run of them).
-OPENAI_TARGETS = frozenset({"direct", "byokgate", "litellm"})
+OPENAI_TARGETS = frozenset({"direct", "byokgate", "litellm", *CACHE_TARGETS})
 ANTHROPIC_TARGETS = frozenset({"direct-anthropic", "byokgate-anthropic", "byokgate-messages"})
-BYOKGATE_TARGETS = frozenset({"byokgate", "byokgate-anthropic", "byokgate-messages"})
+BYOKGATE_TARGETS = frozenset({"byokgate", "byokgate-anthropic", "byokgate-messages", *CACHE_TARGETS})
 MODES = ("json", "stream")
 MODEL = "gpt-4o-mini"
 CLAUDE_MODEL = "claude-3-5-haiku-20241022"
 CLAUDE_MAX_TOKENS = 64
 ANTHROPIC_VERSION = "2023-06-01"
 PROMPT = "Say hello"
+CACHE_TTL_S = 3600
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
+UNIQUE_MARK = "@@UNIQUE@@"  # where the Lua script of a unique-body target puts its per-request tag
+RUN_TAG = secrets.token_hex(4)  # makes this run's unique prompts differ from any earlier run's
+_unique_ids = itertools.count(1)
 RESULT_MARKER = "BENCH_RESULT "
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -82,7 +117,9 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def request_body(stream: bool, model: str = MODEL, max_tokens: int | None = None) -> bytes:
+def request_body(
+    stream: bool, model: str = MODEL, max_tokens: int | None = None, prompt: str = PROMPT
+) -> bytes:
     """A chat body; OpenAI chat completions and Anthropic Messages share these fields.
 
     `max_tokens` is sent to Claude only: Messages requires it, and byokgate maps an OpenAI request's
@@ -91,10 +128,15 @@ def request_body(stream: bool, model: str = MODEL, max_tokens: int | None = None
     body: dict[str, Any] = {"model": model}
     if max_tokens is not None:
         body["max_tokens"] = max_tokens
-    body["messages"] = [{"role": "user", "content": PROMPT}]
+    body["messages"] = [{"role": "user", "content": prompt}]
     if stream:
         body["stream"] = True
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+def unique_prompt() -> str:
+    """A prompt no other request of this run (or of an earlier one) has sent: a guaranteed cache miss."""
+    return f"{PROMPT} {RUN_TAG}p{next(_unique_ids)}"
 
 
 def api_headers(api: str, key: str) -> dict[str, str]:
@@ -251,6 +293,30 @@ def peak_rss_bytes(pid: int) -> int:
     return total
 
 
+def http_exchange(
+    url: str,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    timeout_s: float = 30.0,
+) -> tuple[int, dict[str, str], bytes]:
+    """One blocking HTTP/1.1 request (stdlib only); returns the status, the response headers (names in lower
+    case) and the whole (de-chunked) body."""
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    connection = http.client.HTTPConnection(
+        parts.hostname or "127.0.0.1", parts.port or 80, timeout=timeout_s
+    )
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        answer_headers = {name.lower(): value for name, value in response.getheaders()}
+        return response.status, answer_headers, response.read()
+    finally:
+        connection.close()
+
+
 def http_call(
     url: str,
     *,
@@ -260,25 +326,18 @@ def http_call(
     timeout_s: float = 30.0,
 ) -> tuple[int, bytes]:
     """One blocking HTTP/1.1 request (stdlib only); returns the status and the whole (de-chunked) body."""
-    parts = urlsplit(url)
-    path = parts.path + (f"?{parts.query}" if parts.query else "")
-    connection = http.client.HTTPConnection(
-        parts.hostname or "127.0.0.1", parts.port or 80, timeout=timeout_s
-    )
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
+    status, _, raw = http_exchange(url, method=method, headers=headers, body=body, timeout_s=timeout_s)
+    return status, raw
 
 
-def call_json(url: str, method: str, headers: dict[str, str], payload: dict[str, Any]) -> dict[str, Any]:
+def call_json(
+    url: str, method: str, headers: dict[str, str], payload: dict[str, Any] | None = None
+) -> dict[str, Any]:
     status, raw = http_call(
         url,
         method=method,
-        headers={**headers, "Content-Type": "application/json"},
-        body=json.dumps(payload).encode(),
+        headers={**headers, "Content-Type": "application/json"} if payload is not None else headers,
+        body=json.dumps(payload).encode() if payload is not None else None,
     )
     if status not in (200, 201):
         raise BenchError(f"{method} {url}: HTTP {status} {raw[:300]!r}")
@@ -315,6 +374,99 @@ def wait_http(
 
 
 # --------------------------------------------------------------------------------------------------------
+# Redis (for the cache-hit-redis target): a few commands over RESP, so the harness stays stdlib-only
+
+
+def _resp_encode(args: Sequence[str]) -> bytes:
+    parts = [f"*{len(args)}\r\n".encode()]
+    for arg in args:
+        data = arg.encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
+def _resp_read(reader: Any) -> Any:
+    line: bytes = reader.readline()
+    if not line.endswith(b"\r\n"):
+        raise BenchError(f"Redis: connection closed or malformed reply ({line[:100]!r})")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return rest.decode()
+    if kind == b"-":
+        raise BenchError(f"Redis error: {rest.decode(errors='replace')}")
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        size = int(rest)
+        if size < 0:
+            return None
+        data: bytes = reader.read(size + 2)
+        return data[:-2]
+    if kind == b"*":
+        count = int(rest)
+        return None if count < 0 else [_resp_read(reader) for _ in range(count)]
+    raise BenchError(f"Redis: unexpected reply {line[:100]!r}")
+
+
+def redis_command(url: str, *args: str, timeout_s: float = 5.0) -> Any:
+    """One command against the database of a `redis://[[user]:password@]host[:port][/db]` URL."""
+    parts = urlsplit(url)
+    if parts.scheme != "redis":
+        raise BenchError(f"--redis-url: only redis:// URLs are supported, got {url!r}")
+    database = parts.path.strip("/") or "0"
+    commands: list[list[str]] = []
+    if parts.password:
+        commands.append(["AUTH", *([parts.username] if parts.username else []), parts.password])
+    commands += [["SELECT", database], list(args)]
+    address = (parts.hostname or "127.0.0.1", parts.port or 6379)
+    try:
+        with socket.create_connection(address, timeout=timeout_s) as sock, sock.makefile("rb") as reader:
+            reply: Any = None
+            for command in commands:
+                sock.sendall(_resp_encode(command))
+                reply = _resp_read(reader)
+            return reply
+    except OSError as exc:
+        raise BenchError(f"Redis at {address[0]}:{address[1]}: {type(exc).__name__}: {exc}") from None
+
+
+def redis_info(url: str, section: str) -> dict[str, str]:
+    raw = redis_command(url, "INFO", section)
+    text = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+    info = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition(":")
+        if sep and not name.startswith("#"):
+            info[name.strip()] = value.strip()
+    return info
+
+
+def redis_cpu_seconds(url: str) -> float:
+    """The Redis server's own user + system CPU time (INFO cpu; microsecond resolution)."""
+    info = redis_info(url, "cpu")
+    return float(info.get("used_cpu_user", 0)) + float(info.get("used_cpu_sys", 0))
+
+
+def redis_environment(url: str) -> dict[str, Any]:
+    try:
+        server = redis_info(url, "server")
+    except BenchError as exc:
+        return {"url": url, "error": str(exc)}
+    info: dict[str, Any] = {
+        "url": url,
+        "version": server.get("redis_version"),
+        "process_id": server.get("process_id"),
+    }
+    # Not started (so not pinned) by the harness; note which CPUs it may use, when this machine can tell.
+    with contextlib.suppress(OSError, ValueError):
+        status = Path(f"/proc/{int(server.get('process_id', ''))}/status").read_text()
+        for line in status.splitlines():
+            if line.startswith("Cpus_allowed_list:"):
+                info["cpus_allowed"] = line.split(":", 1)[1].strip()
+    return info
+
+
+# --------------------------------------------------------------------------------------------------------
 # Targets
 
 
@@ -329,14 +481,20 @@ class Target:
     startup_note: str = ""
     api: str = "openai"  # the request format: "openai" (chat completions) or "anthropic" (Messages)
     model: str = MODEL
+    unique: bool = False  # every request a different prompt (cache-miss, cache-off)
+    expect_cache: str | None = None  # the x-byokgate-cache every answer must carry (cache targets)
+    redis_url: str | None = None  # the Redis behind the gateway, whose CPU is measured too
 
     @property
     def headers(self) -> dict[str, str]:
         return api_headers(self.api, self.key)
 
-    def body(self, stream: bool) -> bytes:
+    def body(self, stream: bool, prompt: str | None = None) -> bytes:
+        """The request body; a unique target's prompt is new at every call."""
         max_tokens = CLAUDE_MAX_TOKENS if self.model == CLAUDE_MODEL else None
-        return request_body(stream, self.model, max_tokens)
+        if prompt is None:
+            prompt = unique_prompt() if self.unique else PROMPT
+        return request_body(stream, self.model, max_tokens, prompt)
 
 
 @dataclass
@@ -362,15 +520,35 @@ def start_emulator(services: Services, workdir: Path, provider: str, key: str) -
 
 @dataclass
 class Gateway:
-    """A running byokgate with one project that holds a key for every emulator."""
+    """A running byokgate with one project that holds a key for every emulator (cache off), and the cache
+    projects the cache targets create when they first need them."""
 
     service: Service
     base: str
     api_key: str  # the project key (lgw_proj_...)
     startup_s: float
+    admin_token: str
+    redis_url: str | None = None  # BYOKGATE_REDIS_URL: cache entries in Redis, not in memory
+    # cache enabled (True) or disabled (False) -> (project id, project key)
+    cache_projects: dict[bool, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def admin(self) -> tuple[str, dict[str, str]]:
+        return f"{self.base}/admin/v1", {"Authorization": f"Bearer {self.admin_token}"}
 
     def target(self, name: str, emulators: dict[str, Emulator]) -> Target:
         note = "spawn until GET /healthz = 200"
+        if name in CACHE_TARGETS:
+            _, key = self.cache_project(name != "cache-off", emulators["openai"])
+            upstream = emulators["openai"].service
+            target = Target(
+                name, f"{self.base}/v1/chat/completions", key, self.service, upstream, self.startup_s
+            )
+            target.startup_note = note
+            target.unique = name in UNIQUE_TARGETS
+            target.expect_cache = CACHE_EXPECT[name]
+            target.redis_url = self.redis_url
+            return target
         if name == "byokgate":
             url, api, model, provider = f"{self.base}/v1/chat/completions", "openai", MODEL, "openai"
         elif name == "byokgate-anthropic":
@@ -381,9 +559,67 @@ class Gateway:
         upstream = emulators[provider].service
         return Target(name, url, self.api_key, self.service, upstream, self.startup_s, note, api, model)
 
+    def cache_project(self, enabled: bool, emulator: Emulator) -> tuple[str, str]:
+        """A project with the OpenAI emulator's key and its response cache on (or explicitly off), once the
+        data plane serves it with that setting: (project id, project key)."""
+        if enabled in self.cache_projects:
+            return self.cache_projects[enabled]
+        admin_url, admin = self.admin
+        label = "bench-cache-on" if enabled else "bench-cache-off"
+        project_id = str(call_json(f"{admin_url}/projects", "POST", admin, {"name": label})["id"])
+        created = call_json(f"{admin_url}/projects/{project_id}/api-keys", "POST", admin, {"name": label})
+        key = str(created["key"])
+        stored = f"{admin_url}/projects/{project_id}/provider-keys/openai"
+        call_json(stored, "PUT", admin, {"api_key": emulator.key})
+        settings = {"enabled": enabled, "ttl_s": CACHE_TTL_S}
+        call_json(f"{admin_url}/projects/{project_id}/cache", "PUT", admin, settings)
+        # The data plane reads a snapshot refreshed in the background (up to ~2 s): poll until the key works
+        # and, with the cache on, the answers say anything but BYPASS. Unique prompts: nothing is reused.
+        url = f"{self.base}/v1/chat/completions"
+        ready, deadline, last = time.perf_counter(), time.perf_counter() + 30, "no answer"
+        while True:
+            self.service.check_alive()
+            body = request_body(False, prompt=unique_prompt())
+            try:
+                status, headers, raw = http_exchange(
+                    url, method="POST", headers=api_headers("openai", key), body=body, timeout_s=5
+                )
+                cache = headers.get("x-byokgate-cache")
+                if status == 200 and (cache != "BYPASS") == enabled:
+                    break
+                last = f"HTTP {status}, x-byokgate-cache {cache}: {raw[:200]!r}"
+            except (OSError, http.client.HTTPException) as exc:
+                last = type(exc).__name__
+            if time.perf_counter() > deadline:
+                raise BenchError(f"{label}: the data plane did not serve it in 30 s ({last})")
+            time.sleep(0.05)
+        state = "on" if enabled else "off"
+        log(
+            f"byokgate project {project_id} (cache {state}) serving after {time.perf_counter() - ready:.2f} s"
+        )
+        self.cache_projects[enabled] = (project_id, key)
+        return project_id, key
 
-def start_byokgate(services: Services, workdir: Path, name: str, emulators: dict[str, Emulator]) -> Gateway:
-    """`byokgate serve` on a fresh database, with a project holding the key of each emulator running."""
+    def purge_caches(self) -> int:
+        """Empty the cache of every cache-enabled project (DELETE .../cache/entries); entries removed."""
+        admin_url, admin = self.admin
+        removed = 0
+        for enabled, (project_id, _) in self.cache_projects.items():
+            if enabled:
+                purged = call_json(f"{admin_url}/projects/{project_id}/cache/entries", "DELETE", admin)
+                removed += int(purged.get("purged", 0))
+        return removed
+
+
+def start_byokgate(
+    services: Services,
+    workdir: Path,
+    name: str,
+    emulators: dict[str, Emulator],
+    redis_url: str | None = None,
+) -> Gateway:
+    """`byokgate serve` on a fresh database, with a project holding the key of each emulator running; with
+    `redis_url`, the gateway keeps its cache entries (and sends its change notices) there."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     data_dir = workdir / f"{name}-data"
@@ -396,12 +632,15 @@ def start_byokgate(services: Services, workdir: Path, name: str, emulators: dict
         BYOKGATE_MASTER_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
         BYOKGATE_LOG_LEVEL="warning",
     )
+    if redis_url is not None:
+        env["BYOKGATE_REDIS_URL"] = redis_url
     for provider, emulator in emulators.items():
         env[f"BYOKGATE_{provider.upper()}_BASE_URL"] = emulator.base_url
     argv = pinned(GATEWAY_CPU, [str(BYOKGATE_BIN), "serve", "--port", str(port)])
     service = services.start(Service(name, argv, env, workdir))
     startup = wait_http(service, f"{base}/healthz", timeout_s=120)
-    log(f"byokgate ({name}) up on :{port} in {startup:.2f} s (pid {service.pid})")
+    backend = f", cache in Redis {redis_url}" if redis_url else ""
+    log(f"byokgate ({name}) up on :{port} in {startup:.2f} s (pid {service.pid}{backend})")
 
     admin_url, admin = f"{base}/admin/v1", {"Authorization": f"Bearer {admin_token}"}
     project = call_json(f"{admin_url}/projects", "POST", admin, {"name": "bench"})
@@ -413,7 +652,7 @@ def start_byokgate(services: Services, workdir: Path, name: str, emulators: dict
         call_json(stored, "PUT", admin, {"api_key": emulator.key})
 
     # The data plane serves from a snapshot that is refreshed in the background: wait until the new keys work.
-    gateway = Gateway(service, base, api_key, startup)
+    gateway = Gateway(service, base, api_key, startup, admin_token, redis_url)
     ready = time.perf_counter()
     for provider in emulators:
         probe = gateway.target("byokgate" if provider == "openai" else "byokgate-anthropic", emulators)
@@ -501,10 +740,14 @@ def verify_chat(target: Target) -> None:
     OpenAI format: `choices[0].message.content`, and a stream with a content delta that ends with
     `data: [DONE]`. Anthropic format: a text block, and a stream with a `text_delta` whose last event is
     `message_stop` (Anthropic streams have no `[DONE]`). A Claude target must answer for a Claude model.
+    A cache target's answers must both say `x-byokgate-cache: <expected>` (HIT, MISS or BYPASS).
     """
-    status, raw = http_call(target.url, method="POST", headers=target.headers, body=target.body(False))
+    status, headers, raw = http_exchange(
+        target.url, method="POST", headers=target.headers, body=target.body(False)
+    )
     if status != 200:
         raise BenchError(f"{target.name}: {target.api} answer HTTP {status}: {raw[:300]!r}")
+    check_cache_header(target, "answer", headers)
     try:
         answer = json.loads(raw)
         if target.api == "anthropic":
@@ -519,9 +762,12 @@ def verify_chat(target: Target) -> None:
     if target.model == CLAUDE_MODEL and not str(model).startswith("claude-"):
         raise BenchError(f"{target.name}: answered for model {model!r}, not {CLAUDE_MODEL}")
 
-    status, raw = http_call(target.url, method="POST", headers=target.headers, body=target.body(True))
+    status, headers, raw = http_exchange(
+        target.url, method="POST", headers=target.headers, body=target.body(True)
+    )
     if status != 200:
         raise BenchError(f"{target.name}: streaming HTTP {status}: {raw[:300]!r}")
+    check_cache_header(target, "stream", headers)
     data = sse_data(raw)
     has_content = any(CONTENT_DELTA[target.api]("data: " + payload) for payload in data)
     if target.api == "anthropic":
@@ -538,6 +784,40 @@ def verify_chat(target: Target) -> None:
         raise BenchError(f"{target.name}: stream without content or final [DONE]: {raw[-300:]!r}")
 
 
+def check_cache_header(target: Target, what: str, headers: dict[str, str]) -> None:
+    if target.expect_cache is None:
+        return
+    got = headers.get("x-byokgate-cache")
+    if got != target.expect_cache:
+        raise BenchError(f"{target.name}: {what} says x-byokgate-cache: {got}, not {target.expect_cache}")
+
+
+def prime_cache(target: Target) -> None:
+    """A hit target's entry: the first plain request stores it (MISS); then both modes must say HIT.
+
+    A streamed request is answered from the entry a plain one filled, so one entry serves both modes.
+    """
+    if target.expect_cache != "HIT":
+        return
+    deadline = time.perf_counter() + 10
+    seen: dict[bool, str | None] = {}
+    while True:
+        for stream in (False, True):
+            status, headers, raw = http_exchange(
+                target.url, method="POST", headers=target.headers, body=target.body(stream)
+            )
+            if status != 200:
+                raise BenchError(f"{target.name}: priming the cache: HTTP {status}: {raw[:300]!r}")
+            seen[stream] = headers.get("x-byokgate-cache")
+        if seen[False] == seen[True] == "HIT":
+            return
+        if time.perf_counter() > deadline:
+            raise BenchError(
+                f"{target.name}: no cache hit after 10 s (plain: {seen[False]}, stream: {seen[True]})"
+            )
+        time.sleep(0.05)
+
+
 # --------------------------------------------------------------------------------------------------------
 # wrk
 
@@ -546,9 +826,12 @@ LUA_TEMPLATE = """\
 wrk.method = "POST"
 {headers}
 wrk.body = [==[{body}]==]
-
--- wrk itself counts only status >= 400 as errors; count every non-2xx answer, per thread.
+{unique}
+-- wrk itself counts only status >= 400 as errors; count every non-2xx answer, per thread. A cache target
+-- also counts every 2xx answer whose x-byokgate-cache is not the expected value.
 non2xx = 0
+cache_mismatch = 0
+local expect_cache = {expect_cache}
 local threads = {{}}
 
 function setup(thread)
@@ -558,31 +841,71 @@ end
 function response(status, headers, body)
   if status < 200 or status > 299 then
     non2xx = non2xx + 1
+  elseif expect_cache then
+    local got = headers["x-byokgate-cache"] or headers["X-Byokgate-Cache"]
+    if got ~= expect_cache then
+      cache_mismatch = cache_mismatch + 1
+    end
   end
 end
 
 function done(summary, latency, requests)
   local e = summary.errors
-  local bad = 0
+  local bad, mismatch = 0, 0
   for _, thread in ipairs(threads) do
     bad = bad + (thread:get("non2xx") or 0)
+    mismatch = mismatch + (thread:get("cache_mismatch") or 0)
   end
   io.write(string.format(
     '{marker}{{"requests":%d,"duration_us":%d,"bytes":%d,"connect":%d,"read":%d,"write":%d,' ..
-    '"status":%d,"timeout":%d,"non2xx":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"mean_us":%f,' ..
-    '"max_us":%d}}\\n',
+    '"status":%d,"timeout":%d,"non2xx":%d,"cache_mismatch":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,' ..
+    '"mean_us":%f,"max_us":%d}}\\n',
     summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
-    bad, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean, latency.max))
+    bad, mismatch, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean,
+    latency.max))
+end
+"""
+
+# A unique-body target (cache-miss, cache-off) builds every request itself: the prompt ends with a tag from
+# the command line (new for each wrk run) and a per-thread counter, e.g. "Say hello 3f9a0c1bw4-12345".
+LUA_UNIQUE = """
+local body_head = [==[{head}]==]
+local body_tail = [==[{tail}]==]
+local run_tag = "x"
+local counter = 0
+
+function init(args)
+  run_tag = args[1] or run_tag
+end
+
+function request()
+  counter = counter + 1
+  return wrk.format(nil, nil, nil, body_head .. run_tag .. "-" .. counter .. body_tail)
 end
 """
 
 
 def write_lua(workdir: Path, target: Target, mode: str) -> Path:
     path = workdir / f"wrk-{target.name}-{mode}.lua"
-    body = target.body(mode == "stream").decode()
+    stream = mode == "stream"
+    body = target.body(stream, PROMPT).decode()
+    unique = ""
+    if target.unique:
+        head, tail = target.body(stream, f"{PROMPT} {UNIQUE_MARK}").decode().split(UNIQUE_MARK)
+        unique = LUA_UNIQUE.format(head=head, tail=tail)
+    expect_cache = f'"{target.expect_cache}"' if target.expect_cache else "nil"
     headers = "\n".join(f'wrk.headers["{name}"] = [==[{value}]==]' for name, value in target.headers.items())
-    path.write_text(LUA_TEMPLATE.format(headers=headers, body=body, marker=RESULT_MARKER))
+    path.write_text(
+        LUA_TEMPLATE.format(
+            headers=headers, body=body, unique=unique, expect_cache=expect_cache, marker=RESULT_MARKER
+        )
+    )
     return path
+
+
+def wrk_tag() -> str:
+    """The tag a unique-body Lua script puts in its prompts: new for every wrk run (warm-ups included)."""
+    return f"{RUN_TAG}w{next(_unique_ids)}"
 
 
 @dataclass
@@ -602,6 +925,7 @@ class WrkRun:
     error_total: int
     cpu_us_per_req: float | None
     upstream_cpu_us_per_req: float | None
+    redis_cpu_us_per_req: float | None = None  # the Redis server's own CPU (cache-hit-redis)
     added_p50_ms: float | None = None
     baseline: str | None = None  # the target added_p50_ms is measured against
     wrk_raw: dict[str, Any] = field(default_factory=dict)
@@ -609,7 +933,7 @@ class WrkRun:
 
 def run_wrk(lua: Path, url: str, concurrency: int, duration_s: int, timeout_s: int) -> dict[str, Any]:
     argv = ["wrk", "-t1", f"-c{concurrency}", f"-d{duration_s}s", "--latency"]
-    argv += ["--timeout", f"{timeout_s}s", "-s", str(lua), url]
+    argv += ["--timeout", f"{timeout_s}s", "-s", str(lua), url, "--", wrk_tag()]
     done = subprocess.run(
         pinned(CLIENT_CPU, argv),
         capture_output=True,
@@ -634,13 +958,17 @@ def measure(
 ) -> WrkRun:
     target.service.check_alive()
     measured_pid, upstream_pid = target.service.pid, target.upstream.pid
+    redis_before = redis_cpu_seconds(target.redis_url) if target.redis_url else 0.0
     cpu_before, upstream_before = cpu_seconds(measured_pid), cpu_seconds(upstream_pid)
     raw = run_wrk(lua, target.url, concurrency, duration_s, timeout_s)
     cpu_after, upstream_after = cpu_seconds(measured_pid), cpu_seconds(upstream_pid)
+    redis_after = redis_cpu_seconds(target.redis_url) if target.redis_url else 0.0
     target.service.check_alive()
     requests = int(raw["requests"])
-    # "non2xx" (our count) includes wrk's "status" (>= 400), so the latter is kept out of the total.
-    errors = {name: int(raw[name]) for name in ("non2xx", "connect", "read", "write", "timeout")}
+    # "non2xx" (our count) includes wrk's "status" (>= 400), so the latter is kept out of the total;
+    # "cache_mismatch" counts 2xx answers of a cache target without the expected x-byokgate-cache.
+    names = ("non2xx", "cache_mismatch", "connect", "read", "write", "timeout")
+    errors = {name: int(raw[name]) for name in names}
 
     def per_req(delta_s: float) -> float | None:
         return delta_s * 1e6 / requests if requests else None
@@ -663,9 +991,12 @@ def measure(
         upstream_cpu_us_per_req=None
         if target.service is target.upstream
         else per_req(upstream_after - upstream_before),
+        redis_cpu_us_per_req=per_req(redis_after - redis_before) if target.redis_url else None,
         wrk_raw=raw,
     )
     flag = f"  ERRORS {errors}" if run.error_total else ""
+    if run.redis_cpu_us_per_req is not None:
+        flag = f"  redis {run.redis_cpu_us_per_req:.0f} us/req{flag}"
     log(
         f"{target.name:18} {mode:6} c={concurrency:<3} {run.rps:8.0f} req/s  p50 {run.p50_ms:7.2f} ms  "
         f"p99 {run.p99_ms:7.2f} ms  cpu {_fmt(run.cpu_us_per_req, 0)} us/req{flag}"
@@ -717,6 +1048,7 @@ class SseConnection:
         self.host, self.port, self.path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self.last_headers: dict[str, str] = {}  # the last answer's headers (names and values in lower case)
 
     async def close(self) -> None:
         writer, self._reader, self._writer = self._writer, None, None
@@ -750,6 +1082,7 @@ class SseConnection:
         while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
             response_headers[name.strip().lower()] = value.strip().lower()
+        self.last_headers = response_headers
 
         first: float | None = None
         pending = b""
@@ -786,18 +1119,29 @@ class SseConnection:
 
 
 async def ttft_samples(target: Target, count: int, warmup: int) -> list[float]:
-    """Sequential streaming requests over one kept-alive connection; seconds to the first content delta."""
-    headers, body, is_content = target.headers, target.body(True), CONTENT_DELTA[target.api]
+    """Sequential streaming requests over one kept-alive connection; seconds to the first content delta.
+
+    A unique-body target sends a new prompt each time; a cache target's answers must carry the expected
+    `x-byokgate-cache`.
+    """
+    headers, is_content = target.headers, CONTENT_DELTA[target.api]
     samples: list[float] = []
     connection = SseConnection(target.url)
     try:
         for index in range(warmup + count):
+            body = target.body(True)
             try:
                 elapsed = await asyncio.wait_for(
                     connection.first_content_s(headers, body, is_content), timeout=60
                 )
             except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
                 raise BenchError(f"{target.name}: TTFT request failed ({type(exc).__name__}: {exc})") from exc
+            if target.expect_cache is not None:
+                got = connection.last_headers.get("x-byokgate-cache", "")
+                if got != target.expect_cache.lower():
+                    raise BenchError(
+                        f"{target.name}: TTFT answer says x-byokgate-cache: {got}, not {target.expect_cache}"
+                    )
             if index >= warmup:
                 samples.append(elapsed)
     finally:
@@ -895,10 +1239,41 @@ def markdown(results: Results) -> str:
             f"| {name} | {summary.startup_s:.2f} | {summary.peak_rss_mb:.1f} | "
             f"{_fmt(summary.ttft_p50_ms)} | {_fmt(summary.ttft_p99_ms)} | {added} |"
         )
+    comparison = miss_vs_off(results)
+    if comparison:
+        lines += ["", "Cache miss against cache off (Δ = miss relative to off):", "", *comparison]
     return "\n".join(lines)
 
 
-def environment_info(targets: Sequence[str]) -> dict[str, Any]:
+def _percent(value: float | None, base: float | None) -> str:
+    if value is None or base is None or base == 0:
+        return "n/a"
+    return f"{(value - base) / base * 100:+.1f}%"
+
+
+def miss_vs_off(results: Results) -> list[str]:
+    """cache-miss next to cache-off at each mode and concurrency: what a miss costs over no cache at all."""
+    runs = {(r.target, r.mode, r.concurrency): r for r in results.runs}
+    lines = [
+        "| mode | concurrency | req/s off | req/s miss | Δ req/s | p50 ms off | p50 ms miss | Δ p50 | "
+        "CPU µs/req off | CPU µs/req miss | Δ CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    cells = {(r.mode, r.concurrency) for r in results.runs}
+    for mode, concurrency in sorted(cells, key=lambda cell: (MODES.index(cell[0]), cell[1])):
+        off, miss = runs.get(("cache-off", mode, concurrency)), runs.get(("cache-miss", mode, concurrency))
+        if off is None or miss is None:
+            continue
+        lines.append(
+            f"| {mode} | {concurrency} | {off.rps:.0f} | {miss.rps:.0f} | {_percent(miss.rps, off.rps)} | "
+            f"{off.p50_ms:.2f} | {miss.p50_ms:.2f} | {_percent(miss.p50_ms, off.p50_ms)} | "
+            f"{_fmt(off.cpu_us_per_req, 0)} | {_fmt(miss.cpu_us_per_req, 0)} | "
+            f"{_percent(miss.cpu_us_per_req, off.cpu_us_per_req)} |"
+        )
+    return lines if len(lines) > 2 else []
+
+
+def environment_info(targets: Sequence[str], redis_url: str | None = None) -> dict[str, Any]:
     cpu_model = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -926,6 +1301,8 @@ def environment_info(targets: Sequence[str]) -> dict[str, Any]:
     }
     if "litellm" in targets:
         info["litellm_version"] = litellm_version()
+    if redis_url is not None and REDIS_TARGETS.intersection(targets):
+        info["redis"] = redis_environment(redis_url)
     return info
 
 
@@ -972,6 +1349,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--keep-temp", action="store_true", help="keep the temporary directory (logs, configs)"
     )
     parser.add_argument("--no-json", action="store_true", help="do not write bench/results/<timestamp>.json")
+    parser.add_argument(
+        "--redis-url",
+        default=DEFAULT_REDIS_URL,
+        help=f"Redis database for cache-hit-redis; FLUSHDB'd before use (default {DEFAULT_REDIS_URL})",
+    )
     return parser.parse_args(argv)
 
 
@@ -1006,11 +1388,20 @@ def preflight(args: argparse.Namespace) -> None:
         raise BenchError(
             "--duration and --timeout must be >= 1 and --warmup >= 0 (whole seconds: wrk takes no fractions)"
         )
+    if REDIS_TARGETS.intersection(args.targets):
+        try:
+            pong = redis_command(args.redis_url, "PING")
+        except BenchError as exc:
+            raise BenchError(f"cache-hit-redis needs Redis at --redis-url {args.redis_url}: {exc}") from None
+        if pong != "PONG":
+            raise BenchError(f"Redis at {args.redis_url} answered PING with {pong!r}")
 
 
 def bench_target(target: Target, args: argparse.Namespace, workdir: Path, results: Results) -> None:
+    prime_cache(target)
     verify_chat(target)
-    log(f"{target.name}: {target.api}-format answer and stream verified")
+    cache = f", both x-byokgate-cache: {target.expect_cache}" if target.expect_cache else ""
+    log(f"{target.name}: {target.api}-format answer and stream verified{cache}")
     for mode in args.modes:
         lua = write_lua(workdir, target, mode)
         if args.warmup > 0:
@@ -1055,17 +1446,29 @@ def run(args: argparse.Namespace, workdir: Path, services: Services, results: Re
         key = "sk-ant-api03-" + secrets.token_hex(40)  # the real format: a prefix and 80+ characters
         emulators["anthropic"] = start_emulator(services, workdir, "anthropic", key)
     # Consecutive byokgate targets share one gateway (its project holds every emulator's key); any other
-    # target stops it first, so that a gateway is only ever running while it is being measured.
+    # target stops it first, so that a gateway is only ever running while it is being measured. The Redis
+    # target needs a gateway of its own (BYOKGATE_REDIS_URL), so it neither shares nor reuses one.
     gateway: Gateway | None = None
     gateway_name = ""
     for name in args.targets:
         if name in BYOKGATE_TARGETS:
+            redis_url = args.redis_url if name in REDIS_TARGETS else None
+            if gateway is not None and gateway.redis_url != redis_url:
+                services.stop(gateway.service)
+                gateway = None
             if gateway is None:
-                gateway, gateway_name = start_byokgate(services, workdir, name, emulators), name
+                if redis_url is not None:
+                    flushed = redis_command(redis_url, "FLUSHDB")
+                    log(f"Redis {redis_url}: FLUSHDB {flushed}")
+                gateway = start_byokgate(services, workdir, name, emulators, redis_url)
+                gateway_name = name
             target = gateway.target(name, emulators)
             if gateway_name != name:
                 target.startup_note += f" (the gateway process started for {gateway_name})"
             bench_target(target, args, workdir, results)
+            if name in CACHE_TARGETS:
+                # Each cache target starts from an empty cache (the next one may share this process).
+                log(f"{name}: {gateway.purge_caches()} cache entries purged")
             continue
         if gateway is not None:
             services.stop(gateway.service)
@@ -1108,7 +1511,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = Results(
         started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         options=dict(vars(args)),
-        environment=environment_info(args.targets),
+        environment=environment_info(args.targets, args.redis_url),
     )
     workdir = Path(tempfile.mkdtemp(prefix="byokgate-bench-"))
     services = Services()

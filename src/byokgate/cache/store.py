@@ -21,8 +21,13 @@ class CacheStore(Protocol):
     async def aclose(self) -> None: ...
 
 
+_ENTRY_OVERHEAD = 240  # bytes per entry beyond key and value (dict slot, tuple, float, bytes headers)
+
+
 class MemoryStore:
-    """Least-recently-used entries go first once ``max_bytes`` is reached; expired ones on access."""
+    """Least-recently-used entries go first once ``max_bytes`` is reached; expired ones on access.
+
+    ``max_bytes`` bounds what the entries really take: value, key and a measured per-entry overhead."""
 
     def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
@@ -41,11 +46,12 @@ class MemoryStore:
         return value
 
     async def set(self, key: str, value: bytes, ttl_s: float) -> None:
-        if len(value) > self._max_bytes:
+        cost = _cost(key, value)
+        if cost > self._max_bytes:
             return
         self._drop(key)
         self._entries[key] = (time.monotonic() + ttl_s, value)
-        self.size += len(value)
+        self.size += cost
         while self.size > self._max_bytes:
             oldest = next(iter(self._entries))
             self._drop(oldest)
@@ -60,8 +66,12 @@ class MemoryStore:
     def _drop(self, key: str) -> None:
         entry = self._entries.pop(key, None)
         if entry is not None:
-            self.size -= len(entry[1])
+            self.size -= _cost(key, entry[1])
 
     async def aclose(self) -> None:
         self._entries.clear()
         self.size = 0
+
+
+def _cost(key: str, value: bytes) -> int:
+    return len(value) + len(key) + _ENTRY_OVERHEAD
