@@ -15,7 +15,7 @@ import asyncio
 import ssl
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import cast
@@ -84,6 +84,7 @@ class _Connection(asyncio.Protocol):
         self.reused = False
         self._exchange: _Exchange | None = None
         self._write_paused: asyncio.Future[None] | None = None
+        self.on_close: Callable[[_Connection], None] | None = None
 
     # asyncio.Protocol ------------------------------------------------------------------------------
 
@@ -102,6 +103,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.on_close is not None:
+            self.on_close(self)
         if self._exchange is not None:
             self._exchange.connection_lost()
         if self._write_paused is not None and not self._write_paused.done():
@@ -332,6 +335,7 @@ class Transport:
         self._idle_expiry_s = idle_expiry_s
         self._max_idle = max_idle_per_origin
         self._idle: dict[_Origin, list[_Connection]] = {}
+        self._open: set[_Connection] = set()  # every live connection, idle or busy, for a clean shutdown
         self._targets: dict[str, tuple[_Origin, str, str]] = {}
         self._closed = False
 
@@ -415,6 +419,8 @@ class Transport:
             raise UpstreamTimeoutError(f"timed out connecting to {host}") from None
         except (OSError, ssl.SSLError) as exc:
             raise UpstreamUnreachableError(f"could not reach {host}: {type(exc).__name__}") from None
+        self._open.add(connection)
+        connection.on_close = self._open.discard
         return connection
 
     def _acquire(self, origin: _Origin) -> _Connection | None:
@@ -462,11 +468,12 @@ class Transport:
         return resolved
 
     async def aclose(self) -> None:
+        """Close every connection, busy ones included, and let the loop finish closing them."""
         self._closed = True
-        for idle in self._idle.values():
-            for connection in idle:
-                connection.close()
+        for connection in list(self._open):
+            connection.close()
         self._idle.clear()
+        await asyncio.sleep(0)
 
     async def __aenter__(self) -> Transport:
         return self

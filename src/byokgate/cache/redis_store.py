@@ -57,3 +57,4 @@ class RedisStore:
 
     async def aclose(self) -> None:
         await self._redis.aclose()
+        await self._redis.connection_pool.disconnect()
