@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=32 * 1024 * 1024, ge=1024, description="data-plane body cap")
     snapshot_poll_interval_s: float = Field(default=2.0, gt=0)
     cache_memory_bytes: int = Field(
-        default=64 * 1024 * 1024, ge=1024 * 1024, description="in-process response cache size (without Redis)"
+        default=32 * 1024 * 1024, ge=1024 * 1024, description="in-process response cache size (without Redis)"
     )
 
     @classmethod

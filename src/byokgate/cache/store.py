@@ -29,7 +29,7 @@ class MemoryStore:
 
     ``max_bytes`` bounds what the entries really take: value, key and a measured per-entry overhead."""
 
-    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._max_bytes = max_bytes
         self.size = 0
