@@ -10,8 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,17 +46,27 @@ from byokgate.providers.anthropic_ingress import ToAnthropicStream, error_body, 
 from byokgate.providers.anthropic_stream import anthropic_error_event
 from byokgate.providers.base import NativeMessages, ProviderAdapter, error_type_for
 from byokgate.providers.registry import ProviderRegistry
-from byokgate.providers.translation import ChatStream, TranslationError, UpstreamFormatError
+from byokgate.providers.translation import ChatStream, TranslationError
 from byokgate.providers.translation import error_event as openai_error_event
 from byokgate.proxy.auth import authenticate
-from byokgate.proxy.errors import BadGatewayError, GatewayTimeoutError, UpstreamApiError
+from byokgate.proxy.errors import UpstreamApiError
+from byokgate.proxy.exchange import (
+    Exchange,
+    Responded,
+    as_int,
+    disconnected,
+    passed_headers,
+    upstream_failures,
+    upstream_request_id,
+    usage_of,
+    validate,
+)
 from byokgate.proxy.models import models_list
 from byokgate.routing.policy import Lane, Route, RoutingError, RoutingPolicy
 from byokgate.snapshot.credentials import CredentialOpener
 from byokgate.snapshot.holder import SnapshotHolder
-from byokgate.snapshot.model import KeyEntry
 from byokgate.telemetry.writer import BatchWriter
-from byokgate.transport import Transport, UpstreamStream, UpstreamTimeoutError, UpstreamUnreachableError
+from byokgate.transport import Transport, UpstreamStream, UpstreamUnreachableError
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +75,6 @@ SSE_HEADERS: Headers = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
-# Upstream headers a client may act on: retry hints, rate-limit state, the provider's own request id.
-_PASS_HEADERS = ("retry-after", "x-ratelimit-", "anthropic-ratelimit-", "x-request-id", "request-id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,48 +83,6 @@ class DataPlaneConfig:
     pooled_key: Secret | None
     max_body_bytes: int = 32 * 1024 * 1024
     flight_wait_s: float = 60.0  # how long an identical miss waits for the first one before going itself
-
-
-@dataclass(slots=True)
-class Exchange:
-    """What one request learned along the way; becomes its request record."""
-
-    request_id: str
-    started: float
-    endpoint: str
-    key: KeyEntry | None = None
-    route: Route | None = None
-    credential_id: str | None = None
-    stream: bool = False
-    upstream_started: float | None = None
-    upstream_ms: float = 0.0
-    status: int = 0
-    error_code: str | None = None
-    usage: dict[str, Any] = field(default_factory=dict)
-    upstream_request_id: str | None = None
-    anthropic_format: bool = False  # /v1/messages: errors and streams in Anthropic's shapes
-    cache: str = "BYPASS"  # x-byokgate-cache: HIT, MISS, REFRESH or BYPASS
-    cache_key: str | None = None  # the opaque x-byokgate-cache-key
-
-    def upstream_done(self) -> None:
-        """Note the time spent waiting on upstream so far (excluded from the overhead figure)."""
-        if self.upstream_started is not None:
-            self.upstream_ms = (time.perf_counter() - self.upstream_started) * 1000
-
-    def gateway_headers(self) -> Headers:
-        overhead = (time.perf_counter() - self.started) * 1000 - self.upstream_ms
-        headers = [(b"x-byokgate-request-id", self.request_id.encode())]
-        if self.route is not None:
-            headers += [
-                (b"x-byokgate-provider", self.route.provider.encode()),
-                (b"x-byokgate-model", self.route.upstream_model.encode()),
-                (b"x-byokgate-lane", self.route.lane.value.encode()),
-            ]
-        headers.append((b"x-byokgate-cache", self.cache.encode()))
-        if self.cache_key is not None:
-            headers.append((b"x-byokgate-cache-key", self.cache_key.encode()))
-        headers.append((b"x-byokgate-overhead-ms", f"{overhead:.3f}".encode()))
-        return headers
 
 
 class DataPlane:
@@ -146,7 +111,7 @@ class DataPlane:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
         exchange = Exchange(new_request_id(), time.perf_counter(), path.removeprefix("/v1/"))
-        responded = _Responded(send)
+        responded = Responded(send)
         try:
             if path == "/v1/chat/completions" and method == "POST":
                 await self._proxy(scope, receive, responded, exchange, "chat")
@@ -199,7 +164,7 @@ class DataPlane:
     # --- chat and embeddings --------------------------------------------------------------------------
 
     async def _proxy(
-        self, scope: Scope, receive: Receive, send: _Responded, exchange: Exchange, kind: str
+        self, scope: Scope, receive: Receive, send: Responded, exchange: Exchange, kind: str
     ) -> None:
         snapshot = self._snapshot.current
         exchange.key = key = authenticate(snapshot, scope["headers"], datetime.now(UTC))
@@ -209,7 +174,7 @@ class DataPlane:
             raise InvalidRequestError(
                 "you must provide a model parameter", param="model", code="missing_model"
             )
-        _validate(kind, payload)
+        validate(kind, payload)
         stream = payload.get("stream", False)
         if not isinstance(stream, bool) or (stream and kind != "chat"):
             raise InvalidRequestError("'stream' must be a boolean", param="stream", code="invalid_type")
@@ -262,7 +227,7 @@ class DataPlane:
                 self._flight.land(storage_key)
 
     async def _serve_cached(
-        self, send: _Responded, exchange: Exchange, storage_key: str, payload: dict[str, Any]
+        self, send: Responded, exchange: Exchange, storage_key: str, payload: dict[str, Any]
     ) -> bool:
         assert self._cache is not None
         entry = await self._cache.get(storage_key)
@@ -285,7 +250,7 @@ class DataPlane:
     async def _call_upstream(
         self,
         receive: Receive,
-        send: _Responded,
+        send: Responded,
         exchange: Exchange,
         adapter: ProviderAdapter,
         payload: dict[str, Any],
@@ -307,9 +272,9 @@ class DataPlane:
         except TranslationError as exc:
             raise InvalidRequestError(exc.message, param=exc.param, code=exc.code) from None
         exchange.upstream_started = time.perf_counter()
-        with _upstream_failures(adapter.title, exchange):
+        with upstream_failures(adapter.title, exchange):
             async with self._transport.open(upstream) as response:  # the client's default timeouts
-                exchange.upstream_request_id = _upstream_request_id(response)
+                exchange.upstream_request_id = upstream_request_id(response)
                 if response.status >= 400:
                     body = await response.read()
                     exchange.upstream_done()
@@ -333,9 +298,9 @@ class DataPlane:
                         body = adapter.chat_response(body)
                     else:
                         body = adapter.embeddings_response(body, payload)
-                    exchange.usage = _usage_of(body)
+                    exchange.usage = usage_of(body)
                     exchange.status = response.status
-                    headers = [JSON_CONTENT, *_passed_headers(response), *exchange.gateway_headers()]
+                    headers = [JSON_CONTENT, *passed_headers(response), *exchange.gateway_headers()]
                     await send_bytes(send, response.status, body, headers)
                     if plan is not None and plan.write and response.status == 200 and storable(body):
                         await self._store(storage_key, body, plan)
@@ -347,7 +312,7 @@ class DataPlane:
     # --- the Anthropic-format front door -------------------------------------------------------------
 
     async def _messages(
-        self, scope: Scope, receive: Receive, send: _Responded, exchange: Exchange, path: str
+        self, scope: Scope, receive: Receive, send: Responded, exchange: Exchange, path: str
     ) -> None:
         """Claude models pass through natively; any other model is translated to and from OpenAI format."""
         snapshot = self._snapshot.current
@@ -398,9 +363,9 @@ class DataPlane:
             except TranslationError as exc:
                 raise InvalidRequestError(exc.message, param=exc.param, code=exc.code) from None
         exchange.upstream_started = time.perf_counter()
-        with _upstream_failures(adapter.title, exchange):
+        with upstream_failures(adapter.title, exchange):
             async with self._transport.open(upstream) as response:
-                exchange.upstream_request_id = _upstream_request_id(response)
+                exchange.upstream_request_id = upstream_request_id(response)
                 if response.status >= 400:
                     answer = await response.read()
                     exchange.upstream_done()
@@ -424,7 +389,7 @@ class DataPlane:
                 elif not counting:
                     exchange.usage = anthropic_to_openai_usage(orjson.loads(answer).get("usage") or {})
                 exchange.status = response.status
-                headers = [JSON_CONTENT, *_passed_headers(response), *exchange.gateway_headers()]
+                headers = [JSON_CONTENT, *passed_headers(response), *exchange.gateway_headers()]
                 await send_bytes(send, response.status, answer, headers)
 
     def _api_key(self, route: Route, project_id: str, exchange: Exchange) -> Secret:
@@ -444,7 +409,7 @@ class DataPlane:
         self, adapter: ProviderAdapter, response: UpstreamStream, body: bytes, exchange: Exchange
     ) -> ApiError:
         parsed = adapter.parse_error(response.status, body)
-        passed = {k.decode(): v.decode() for k, v in _passed_headers(response)}
+        passed = {k.decode(): v.decode() for k, v in passed_headers(response)}
         if parsed.retry_after_s is not None and "retry-after" not in passed:
             passed["retry-after"] = str(parsed.retry_after_s)
         if parsed.status == 401 and exchange.route is not None and exchange.route.lane is Lane.BYOK:
@@ -465,13 +430,13 @@ class DataPlane:
     async def _relay_stream(
         self,
         receive: Receive,
-        send: _Responded,
+        send: Responded,
         exchange: Exchange,
         response: UpstreamStream,
         relay: ChatStream,
     ) -> None:
         exchange.upstream_done()  # time to headers
-        headers = [*SSE_HEADERS, *_passed_headers(response), *exchange.gateway_headers()]
+        headers = [*SSE_HEADERS, *passed_headers(response), *exchange.gateway_headers()]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         exchange.status = 200
         # Watch for the client leaving while this task forwards; a disconnect cancels the forwarding,
@@ -484,7 +449,7 @@ class DataPlane:
             if forwarding[0] and not watcher.cancelled():
                 current.cancel()
 
-        watcher = asyncio.ensure_future(_disconnected(receive))
+        watcher = asyncio.ensure_future(disconnected(receive))
         watcher.add_done_callback(client_left)
         try:
             await self._forward(send, response, relay, exchange.anthropic_format)
@@ -502,7 +467,7 @@ class DataPlane:
             exchange.status, exchange.error_code = 502, "upstream_stream_error"
 
     async def _forward(
-        self, send: _Responded, response: UpstreamStream, relay: ChatStream, anthropic_format: bool
+        self, send: Responded, response: UpstreamStream, relay: ChatStream, anthropic_format: bool
     ) -> None:
         error_event = anthropic_error_event if anthropic_format else openai_error_event
         try:
@@ -563,9 +528,9 @@ class DataPlane:
                 error_code=exchange.error_code,
                 latency_ms=(time.perf_counter() - exchange.started) * 1000,
                 upstream_ms=exchange.upstream_ms if exchange.upstream_started else None,
-                prompt_tokens=_int(exchange.usage.get("prompt_tokens")),
-                completion_tokens=_int(exchange.usage.get("completion_tokens")),
-                total_tokens=_int(exchange.usage.get("total_tokens")),
+                prompt_tokens=as_int(exchange.usage.get("prompt_tokens")),
+                completion_tokens=as_int(exchange.usage.get("completion_tokens")),
+                total_tokens=as_int(exchange.usage.get("total_tokens")),
                 upstream_request_id=exchange.upstream_request_id,
                 cache=exchange.cache if exchange.endpoint == "chat/completions" else None,
             )
@@ -590,79 +555,3 @@ class DataPlane:
                     at=now,
                 )
             )
-
-
-@contextlib.contextmanager
-def _upstream_failures(title: str, exchange: Exchange) -> Iterator[None]:
-    """Transport failures and unreadable answers, as the errors the client sees (504 or 502)."""
-    try:
-        yield
-    except UpstreamTimeoutError as exc:
-        exchange.upstream_done()
-        raise GatewayTimeoutError(f"{title} did not answer in time: {exc}.") from None
-    except UpstreamUnreachableError as exc:
-        exchange.upstream_done()
-        raise BadGatewayError(f"Could not reach {title}: {exc}") from None
-    except (UpstreamFormatError, orjson.JSONDecodeError) as exc:
-        raise BadGatewayError(f"{title} sent an unreadable answer: {exc}.") from None
-
-
-def _upstream_request_id(response: UpstreamStream) -> str | None:
-    headers = response.headers
-    return headers.get("x-request-id") or headers.get("request-id") or headers.get("x-generation-id")
-
-
-class _Responded:
-    """Wraps ``send`` to know whether the response has started (then errors can no longer be sent)."""
-
-    def __init__(self, send: Send) -> None:
-        self._send = send
-        self.started = False
-
-    async def __call__(self, message: Any) -> None:
-        if message["type"] == "http.response.start":
-            self.started = True
-        await self._send(message)
-
-
-async def _disconnected(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-
-
-def _validate(kind: str, payload: dict[str, Any]) -> None:
-    if kind == "chat":
-        messages = payload.get("messages")
-        if not isinstance(messages, list) or not messages:
-            raise InvalidRequestError(
-                "'messages' must be a non-empty array of message objects",
-                param="messages",
-                code="invalid_messages",
-            )
-        if not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages):
-            raise InvalidRequestError(
-                "each message must be an object with a 'role'", param="messages", code="invalid_messages"
-            )
-    elif "input" not in payload:
-        raise InvalidRequestError("you must provide an input parameter", param="input", code="missing_input")
-
-
-def _passed_headers(response: UpstreamStream) -> Headers:
-    return [
-        (name.encode(), value.encode())
-        for name, value in response.headers.items()
-        if name.lower().startswith(_PASS_HEADERS)
-    ]
-
-
-def _usage_of(body: bytes) -> dict[str, Any]:
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return {}
-    usage = parsed.get("usage") if isinstance(parsed, dict) else None
-    return usage if isinstance(usage, dict) else {}
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None

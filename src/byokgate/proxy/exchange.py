@@ -1,0 +1,143 @@
+"""One data-plane request's record (``Exchange``) and the small helpers every endpoint shares: upstream
+failures as client errors, the upstream headers passed on, a request's usage, the response-started guard.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.types import Receive, Send
+
+from byokgate.asgi import Headers
+from byokgate.errors import InvalidRequestError
+from byokgate.providers.translation import UpstreamFormatError
+from byokgate.proxy.errors import BadGatewayError, GatewayTimeoutError
+from byokgate.routing.policy import Route
+from byokgate.snapshot.model import KeyEntry
+from byokgate.transport import UpstreamStream, UpstreamTimeoutError, UpstreamUnreachableError
+
+# Upstream headers a client may act on: retry hints, rate-limit state, the provider's own request id.
+PASS_HEADERS = ("retry-after", "x-ratelimit-", "anthropic-ratelimit-", "x-request-id", "request-id")
+
+
+@dataclass(slots=True)
+class Exchange:
+    """What one request learned along the way; becomes its request record."""
+
+    request_id: str
+    started: float
+    endpoint: str
+    key: KeyEntry | None = None
+    route: Route | None = None
+    credential_id: str | None = None
+    stream: bool = False
+    upstream_started: float | None = None
+    upstream_ms: float = 0.0
+    status: int = 0
+    error_code: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+    upstream_request_id: str | None = None
+    anthropic_format: bool = False  # /v1/messages: errors and streams in Anthropic's shapes
+    cache: str = "BYPASS"  # x-byokgate-cache: HIT, MISS, REFRESH or BYPASS
+    cache_key: str | None = None  # the opaque x-byokgate-cache-key
+
+    def upstream_done(self) -> None:
+        """Note the time spent waiting on upstream so far (excluded from the overhead figure)."""
+        if self.upstream_started is not None:
+            self.upstream_ms = (time.perf_counter() - self.upstream_started) * 1000
+
+    def gateway_headers(self) -> Headers:
+        overhead = (time.perf_counter() - self.started) * 1000 - self.upstream_ms
+        headers = [(b"x-byokgate-request-id", self.request_id.encode())]
+        if self.route is not None:
+            headers += [
+                (b"x-byokgate-provider", self.route.provider.encode()),
+                (b"x-byokgate-model", self.route.upstream_model.encode()),
+                (b"x-byokgate-lane", self.route.lane.value.encode()),
+            ]
+        headers.append((b"x-byokgate-cache", self.cache.encode()))
+        if self.cache_key is not None:
+            headers.append((b"x-byokgate-cache-key", self.cache_key.encode()))
+        headers.append((b"x-byokgate-overhead-ms", f"{overhead:.3f}".encode()))
+        return headers
+
+
+@contextlib.contextmanager
+def upstream_failures(title: str, exchange: Exchange) -> Iterator[None]:
+    """Transport failures and unreadable answers, as the errors the client sees (504 or 502)."""
+    try:
+        yield
+    except UpstreamTimeoutError as exc:
+        exchange.upstream_done()
+        raise GatewayTimeoutError(f"{title} did not answer in time: {exc}.") from None
+    except UpstreamUnreachableError as exc:
+        exchange.upstream_done()
+        raise BadGatewayError(f"Could not reach {title}: {exc}") from None
+    except (UpstreamFormatError, orjson.JSONDecodeError) as exc:
+        raise BadGatewayError(f"{title} sent an unreadable answer: {exc}.") from None
+
+
+def upstream_request_id(response: UpstreamStream) -> str | None:
+    headers = response.headers
+    return headers.get("x-request-id") or headers.get("request-id") or headers.get("x-generation-id")
+
+
+class Responded:
+    """Wraps ``send`` to know whether the response has started (then errors can no longer be sent)."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Any) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
+
+
+async def disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def validate(kind: str, payload: dict[str, Any]) -> None:
+    if kind == "chat":
+        messages = payload.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise InvalidRequestError(
+                "'messages' must be a non-empty array of message objects",
+                param="messages",
+                code="invalid_messages",
+            )
+        if not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages):
+            raise InvalidRequestError(
+                "each message must be an object with a 'role'", param="messages", code="invalid_messages"
+            )
+    elif "input" not in payload:
+        raise InvalidRequestError("you must provide an input parameter", param="input", code="missing_input")
+
+
+def passed_headers(response: UpstreamStream) -> Headers:
+    return [
+        (name.encode(), value.encode())
+        for name, value in response.headers.items()
+        if name.lower().startswith(PASS_HEADERS)
+    ]
+
+
+def usage_of(body: bytes) -> dict[str, Any]:
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return {}
+    usage = parsed.get("usage") if isinstance(parsed, dict) else None
+    return usage if isinstance(usage, dict) else {}
+
+
+def as_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
