@@ -49,6 +49,9 @@ class MemoryStore:
         cost = _cost(key, value)
         if cost > self._max_bytes:
             return
+        # A copy of exactly len(value) bytes: serialisers (orjson) hand back objects that keep their whole
+        # working buffer (~8 KiB for a 700-byte answer), which would make the cache ~10x its budget.
+        value = bytes(memoryview(value))
         self._drop(key)
         self._entries[key] = (time.monotonic() + ttl_s, value)
         self.size += cost
