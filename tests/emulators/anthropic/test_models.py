@@ -3,8 +3,6 @@ the runner and the `emulate` CLI."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import anthropic
 import httpx
 import pytest
@@ -14,21 +12,9 @@ from click.testing import CliRunner
 from byokgate.emulators import PROVIDERS, EmulatorServer, anthropic_emulator, build
 from byokgate.emulators.anthropic_models import CATALOG
 from byokgate.emulators.cli import emulate
+from tests.emulators.anthropic.conftest import KEY
 
-KEY = "sk-ant-api03-test-0123456789"
 LISTED = [model.id for model in CATALOG if model.lifecycle != "retired"]
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(build("anthropic", [KEY])) as running:
-        yield running
-
-
-@pytest.fixture
-def client(server: EmulatorServer) -> Iterator[anthropic.Anthropic]:
-    with anthropic.Anthropic(base_url=server.base_url, api_key=KEY, max_retries=0) as sdk:
-        yield sdk
 
 
 def test_list_pages_forward_with_after_id(client: anthropic.Anthropic) -> None:

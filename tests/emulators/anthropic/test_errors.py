@@ -3,7 +3,6 @@ classes, and Anthropic's error body and headers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
@@ -11,25 +10,13 @@ import httpx
 import pytest
 from anthropic.types import MessageParam
 
-from byokgate.emulators import EmulatorServer, build
+from byokgate.emulators import EmulatorServer
+from tests.emulators.anthropic.conftest import KEY, MODEL
 
-KEY = "sk-ant-api03-test-0123456789"
-MODEL = "claude-sonnet-4-6"
 HELLO: list[MessageParam] = [{"role": "user", "content": "Hello"}]
 OLD = "2023-06-01"
 NEW = "2026-10-21"
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(build("anthropic", [KEY])) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _reset(server: EmulatorServer) -> None:
-    server.emulator.reset()
 
 
 def sdk(server: EmulatorServer, *, version: str | None = None, api_key: str = KEY) -> anthropic.Anthropic:

@@ -3,31 +3,16 @@ SDK and on the wire."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from google import genai
 from google.genai import errors, types
 
-from byokgate.emulators import EmulatorServer, content, gemini_emulator
+from byokgate.emulators import EmulatorServer, content
 from byokgate.emulators.gemini_models import CATALOG
-from tests.emulators.test_gemini_support import FLASH_20, KEY, QUESTION, TOOLS, error_of, post, sdk, user
+from tests.emulators.gemini.support import FLASH_20, KEY, QUESTION, TOOLS, error_of, post, user
 
 IMAGE = {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(gemini_emulator([KEY])) as running:
-        yield running
-
-
-@pytest.fixture
-def client(server: EmulatorServer) -> Iterator[genai.Client]:
-    server.emulator.reset()
-    with sdk(server) as sdk_client:
-        yield sdk_client
 
 
 # countTokens --------------------------------------------------------------------------------------------

@@ -4,30 +4,27 @@ the turn-order rules, and the Gemini 3 thought-signature round trip (the gateway
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from google import genai
 from google.genai import errors, types
 
-from byokgate.emulators import EmulatorServer, content, gemini_emulator, gemini_signatures
+from byokgate.emulators import EmulatorServer, content, gemini_signatures
 from byokgate.emulators.gemini_validation import (
     CALL_AFTER_USER,
     CORRUPTED_SIGNATURE,
     RESPONSE_AFTER_CALL,
     RESPONSE_COUNT,
 )
-from tests.emulators.test_gemini_support import (
+from tests.emulators.gemini.support import (
     FLASH_20,
     FLASH_25,
-    KEY,
     PRO_3,
     TOOLS,
     error_of,
     post,
     reply,
-    sdk,
     user,
 )
 
@@ -59,19 +56,6 @@ def results(*pairs: tuple[str, str]) -> types.Content:
         types.Part.from_function_response(name=name, response={"result": value}) for name, value in pairs
     ]
     return types.Content(role="user", parts=parts)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(gemini_emulator([KEY])) as running:
-        yield running
-
-
-@pytest.fixture
-def client(server: EmulatorServer) -> Iterator[genai.Client]:
-    server.emulator.reset()
-    with sdk(server) as sdk_client:
-        yield sdk_client
 
 
 def test_a_mentioned_function_is_called(client: genai.Client) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anthropic
@@ -14,35 +13,11 @@ import httpx2
 import pytest
 from anthropic.types import MessageParam
 
-from byokgate.emulators import EmulatorServer, Fault, build
+from byokgate.emulators import EmulatorServer, Fault
+from tests.emulators.anthropic.conftest import KEY, MODEL
 
-KEY = "sk-ant-api03-test-0123456789"
-MODEL = "claude-sonnet-4-6"
 HELLO: list[MessageParam] = [{"role": "user", "content": "Hello there, how are you doing today?"}]
 HEADERS = {"x-api-key": KEY, "anthropic-version": "2026-10-21"}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(build("anthropic", [KEY])) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _reset(server: EmulatorServer) -> None:
-    server.emulator.reset()
-
-
-@pytest.fixture
-def client(server: EmulatorServer) -> Iterator[anthropic.Anthropic]:
-    with anthropic.Anthropic(base_url=server.base_url, api_key=KEY, max_retries=0) as sdk:
-        yield sdk
-
-
-@pytest.fixture
-async def async_client(server: EmulatorServer) -> AsyncIterator[anthropic.AsyncAnthropic]:
-    async with anthropic.AsyncAnthropic(base_url=server.base_url, api_key=KEY, max_retries=0) as sdk:
-        yield sdk
 
 
 def _create(client: anthropic.Anthropic, **options: Any) -> anthropic.types.Message:

@@ -3,18 +3,16 @@ thinking, stop conditions, prompt caching and token counting, all predicted from
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anthropic
 import pytest
 from anthropic.types import Message, MessageParam, ToolParam
 
-from byokgate.emulators import EmulatorServer, build, content
+from byokgate.emulators import EmulatorServer, content
 from byokgate.emulators.anthropic_answer import signature, thinking_text
+from tests.emulators.anthropic.conftest import KEY, MODEL
 
-KEY = "sk-ant-api03-test-0123456789"
-MODEL = "claude-sonnet-4-6"
 QUESTION_TEXT = "Tell me something about emulators."
 QUESTION: list[MessageParam] = [{"role": "user", "content": QUESTION_TEXT}]
 WEATHER_TOOL: ToolParam = {
@@ -35,29 +33,6 @@ WEATHER_QUESTION: list[MessageParam] = [
 ]
 WEATHER_INPUT = {"location": "New York", "unit": "c"}
 TIME_INPUT = {"city": "New York"}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(build("anthropic", [KEY])) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _reset(server: EmulatorServer) -> None:
-    server.emulator.reset()
-
-
-@pytest.fixture
-def client(server: EmulatorServer) -> Iterator[anthropic.Anthropic]:
-    with anthropic.Anthropic(base_url=server.base_url, api_key=KEY, max_retries=0) as sdk:
-        yield sdk
-
-
-@pytest.fixture
-async def async_client(server: EmulatorServer) -> AsyncIterator[anthropic.AsyncAnthropic]:
-    async with anthropic.AsyncAnthropic(base_url=server.base_url, api_key=KEY, max_retries=0) as sdk:
-        yield sdk
 
 
 def _tokens(*texts: str) -> int:

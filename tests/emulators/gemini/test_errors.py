@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -16,22 +15,9 @@ from google.genai import errors
 
 from byokgate.emulators import EmulatorServer, Fault, build, gemini_emulator
 from byokgate.emulators.runner import PROVIDERS
-from tests.emulators.test_gemini_support import FLASH_20, KEY, QUESTION, error_of, post, reply, sdk, user
+from tests.emulators.gemini.support import FLASH_20, KEY, QUESTION, error_of, post, reply, sdk, user
 
 HELLO = {"contents": [user(QUESTION)]}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(gemini_emulator([KEY])) as running:
-        yield running
-
-
-@pytest.fixture
-def client(server: EmulatorServer) -> Iterator[genai.Client]:
-    server.emulator.reset()
-    with sdk(server) as sdk_client:
-        yield sdk_client
 
 
 # auth -------------------------------------------------------------------------------------------------

@@ -3,38 +3,21 @@ thinking, streaming, generation config (limits, stop sequences, JSON mode, candi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from google import genai
 from google.genai import errors, types
 
-from byokgate.emulators import EmulatorServer, content, gemini_content, gemini_emulator
-from tests.emulators.test_gemini_support import (
+from byokgate.emulators import EmulatorServer, content, gemini_content
+from tests.emulators.gemini.support import (
     FLASH_20,
     FLASH_25,
-    KEY,
     QUESTION,
     first_parts,
     parts_of,
     post,
     reply,
-    sdk,
     user,
 )
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(gemini_emulator([KEY])) as running:
-        yield running
-
-
-@pytest.fixture
-def client(server: EmulatorServer) -> Iterator[genai.Client]:
-    server.emulator.reset()
-    with sdk(server) as sdk_client:
-        yield sdk_client
 
 
 def test_plain_answer_is_the_predicted_text(client: genai.Client) -> None:
