@@ -26,7 +26,7 @@ from urllib.parse import parse_qs
 
 import orjson
 
-from byokgate.emulators import asgi, control
+from byokgate.emulators import asgi
 from byokgate.emulators.anthropic_answer import decide
 from byokgate.emulators.anthropic_models import model_object, models_page, not_found, resolve
 from byokgate.emulators.anthropic_profile import (
@@ -94,29 +94,19 @@ class AnthropicEmulator(Emulator):
         super().reset()
         self.prompt_cache.clear()
 
-    async def __call__(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
-        if scope["type"] == "lifespan":
-            await asgi.lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        path: str = scope["path"]
-        method: str = scope["method"]
-        query = scope.get("query_string", b"").decode("latin-1")
-        body = await asgi.read_body(receive)
-        if path.startswith(control.PREFIX):
-            await control.handle(self, method, path, query, body, send)
-            return
-        record = AnthropicRecordedRequest(method, path, query, asgi.header_map(scope), None)
+    async def _handle(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes, send: asgi.Send
+    ) -> None:
+        record = AnthropicRecordedRequest(method, path, query, headers, None)
         self.recorder.add(record)
         call = _Call(record, self.anthropic.request_id())
         try:
             await self._serve(call, method, path, body, send)
         except ApiError as error:
             record.status = error.status
-            headers = self.anthropic.error_headers(error, call.request_id)
+            error_headers = self.anthropic.error_headers(error, call.request_id)
             await asgi.send_json(
-                send, error.status, self.anthropic.error_payload(error, call.request_id), headers
+                send, error.status, self.anthropic.error_payload(error, call.request_id), error_headers
             )
 
     # checks ----------------------------------------------------------------------------------------

@@ -119,7 +119,12 @@ class Emulator:
         if path.startswith(control.PREFIX):
             await control.handle(self, method, path, query, body, send)
             return
-        headers = asgi.header_map(scope)
+        await self._handle(method, path, query, asgi.header_map(scope), body, send)
+
+    async def _handle(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes, send: asgi.Send
+    ) -> None:
+        """One API request (control-API calls and lifespan are already dealt with): record and answer it."""
         record = RecordedRequest(method, path, query, headers, None)
         self.recorder.add(record)
         request = _Request(record, self.profile.request_id())
