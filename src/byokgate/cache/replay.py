@@ -137,18 +137,18 @@ class StreamAssembler:
         return completion
 
 
-def storable(body: bytes) -> dict[str, Any] | None:
-    """A non-streamed answer worth storing: one choice, tool arguments that parse; else None."""
+def storable(body: bytes) -> bool:
+    """Whether a non-streamed answer may be stored: one choice, and tool arguments that parse."""
     try:
         completion = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return None
+        return False
     choices = completion.get("choices") if isinstance(completion, dict) else None
     if not isinstance(choices, list) or len(choices) != 1:
-        return None
+        return False
     for call in (choices[0].get("message") or {}).get("tool_calls") or ():
         try:
             orjson.loads((call.get("function") or {}).get("arguments") or "{}")
         except orjson.JSONDecodeError:
-            return None
-    return completion  # type: ignore[no-any-return]
+            return False
+    return True

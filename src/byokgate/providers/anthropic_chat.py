@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from byokgate.providers.translation import TranslationError, completion_id, now_s
+from byokgate.providers.translation import DATA_URL, TranslationError, completion_id, now_s, text_parts
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
@@ -34,7 +34,6 @@ _MAX_OUTPUT_TOKENS = (
     (re.compile(r"^claude-(opus|sonnet|haiku)-5"), 64000),
 )
 _THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
-_DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+);base64,(?P<data>.*)$", re.DOTALL)
 FINISH_REASONS = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -151,21 +150,7 @@ def _append(turns: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]
 
 
 def _text_blocks(content: Any, where: str) -> list[dict[str, Any]]:
-    if isinstance(content, str):
-        return [{"type": "text", "text": content}] if content else []
-    if isinstance(content, list):
-        blocks = []
-        for part in content:
-            if isinstance(part, dict) and part.get("type") in ("text", "refusal"):
-                text = part.get("text") if part.get("type") == "text" else part.get("refusal")
-                if isinstance(text, str) and text:
-                    blocks.append({"type": "text", "text": text})
-            else:
-                raise TranslationError(f"{where}: only text parts are allowed here", param=where)
-        return blocks
-    if content is None:
-        return []
-    raise TranslationError(f"{where}: content must be a string or an array of parts", param=where)
+    return [{"type": "text", "text": text} for text in text_parts(content, where)]
 
 
 def _user_blocks(content: Any, where: str) -> list[dict[str, Any]]:
@@ -189,7 +174,7 @@ def _image(image_url: Any, where: str) -> dict[str, Any]:
     url = image_url.get("url") if isinstance(image_url, dict) else image_url
     if not isinstance(url, str):
         raise TranslationError(f"{where}: image_url.url must be a string", param=where)
-    match = _DATA_URL.match(url)
+    match = DATA_URL.match(url)
     if match:
         source = {"type": "base64", "media_type": match["mime"], "data": match["data"]}
         return {"type": "image", "source": source}
@@ -200,7 +185,7 @@ def _image(image_url: Any, where: str) -> dict[str, Any]:
 
 def _document(file: Any, where: str) -> dict[str, Any]:
     data = file.get("file_data") if isinstance(file, dict) else None
-    match = _DATA_URL.match(data) if isinstance(data, str) else None
+    match = DATA_URL.match(data) if isinstance(data, str) else None
     if not match:
         raise TranslationError(f"{where}: file parts need file_data as a base64 data: URL", param=where)
     return {

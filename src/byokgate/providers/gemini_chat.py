@@ -18,16 +18,14 @@ Gateway choices (the reference leaves them open), each pinned by a golden test:
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import orjson
 
-from byokgate.providers.translation import TranslationError, completion_id, now_s
+from byokgate.providers.translation import DATA_URL, TranslationError, completion_id, now_s, text_parts
 
-_DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+);base64,(?P<data>.*)$", re.DOTALL)
 _FILTERED = {
     "SAFETY",
     "RECITATION",
@@ -110,7 +108,7 @@ def _conversation(
         role = message.get("role") if isinstance(message, dict) else None
         where = f"messages[{index}]"
         if role in ("system", "developer"):
-            system.extend({"text": text} for text in _texts(message.get("content"), where))
+            system.extend({"text": text} for text in text_parts(message.get("content"), where))
         elif role == "user":
             _append(contents, "user", _user_parts(message.get("content"), where))
         elif role == "assistant":
@@ -137,38 +135,20 @@ def _append(contents: list[dict[str, Any]], role: str, parts: list[dict[str, Any
         contents.append({"role": role, "parts": parts})
 
 
-def _texts(content: Any, where: str) -> list[str]:
-    if isinstance(content, str):
-        return [content] if content else []
-    if content is None:
-        return []
-    if isinstance(content, list):
-        texts = []
-        for part in content:
-            if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
-                texts.append(part["text"])
-            elif isinstance(part, dict) and part.get("type") == "refusal":
-                texts.append(str(part.get("refusal") or ""))
-            else:
-                raise TranslationError(f"{where}: only text parts are allowed here", param=where)
-        return [text for text in texts if text]
-    raise TranslationError(f"{where}: content must be a string or an array of parts", param=where)
-
-
 def _user_parts(content: Any, where: str) -> list[dict[str, Any]]:
     if not isinstance(content, list):
-        return [{"text": text} for text in _texts(content, where)]
+        return [{"text": text} for text in text_parts(content, where)]
     parts: list[dict[str, Any]] = []
     for part in content:
         kind = part.get("type") if isinstance(part, dict) else None
         if kind == "text":
-            parts.extend({"text": text} for text in _texts([part], where))
+            parts.extend({"text": text} for text in text_parts([part], where))
         elif kind in ("image_url", "file"):
             inner = part.get(kind)
             url = (
                 inner.get("url" if kind == "image_url" else "file_data") if isinstance(inner, dict) else inner
             )
-            match = _DATA_URL.match(url) if isinstance(url, str) else None
+            match = DATA_URL.match(url) if isinstance(url, str) else None
             if not match:
                 raise TranslationError(
                     f"{where}: Gemini needs images and files inline, as base64 data: URLs", param=where
@@ -182,7 +162,7 @@ def _user_parts(content: Any, where: str) -> list[dict[str, Any]]:
 def _model_parts(
     message: dict[str, Any], where: str, names: dict[str, str], signatures: Mapping[str, str]
 ) -> list[dict[str, Any]]:
-    parts: list[dict[str, Any]] = [{"text": text} for text in _texts(message.get("content"), where)]
+    parts: list[dict[str, Any]] = [{"text": text} for text in text_parts(message.get("content"), where)]
     for call in message.get("tool_calls") or ():
         function = call.get("function") if isinstance(call, dict) else None
         call_id = call.get("id") if isinstance(call, dict) else None
@@ -215,7 +195,7 @@ def _function_response(message: dict[str, Any], where: str, names: dict[str, str
             param=where,
             code="invalid_messages",
         )
-    text = "".join(_texts(message.get("content"), where))
+    text = "".join(text_parts(message.get("content"), where))
     try:
         parsed = orjson.loads(text)
     except orjson.JSONDecodeError:

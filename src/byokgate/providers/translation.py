@@ -8,12 +8,16 @@ events. The pass-through relay for OpenAI-format providers (``proxy/relay.py``) 
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
+
+# A base64 ``data:`` URL, the only way images and files travel inline in OpenAI-format content parts.
+DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+);base64,(?P<data>.*)$", re.DOTALL)
 
 
 class TranslationError(Exception):
@@ -53,6 +57,25 @@ class ChatStream(Protocol):
     def finish(self) -> list[bytes]:
         """The upstream body ended: any closing events (for formats without an end marker of their own)."""
         ...
+
+
+def text_parts(content: Any, where: str) -> list[str]:
+    """The non-empty texts of an OpenAI message ``content`` that may only hold text (or refusal) parts."""
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [content] if content else []
+    if not isinstance(content, list):
+        raise TranslationError(f"{where}: content must be a string or an array of parts", param=where)
+    texts = []
+    for part in content:
+        kind = part.get("type") if isinstance(part, dict) else None
+        text = part.get("text" if kind == "text" else "refusal") if kind in ("text", "refusal") else None
+        if not isinstance(text, str):
+            raise TranslationError(f"{where}: only text parts are allowed here", param=where)
+        if text:
+            texts.append(text)
+    return texts
 
 
 def error_event(message: str, kind: str = "api_error", code: str | None = None) -> bytes:

@@ -65,6 +65,7 @@ from byokgate.proxy.models import models_list
 from byokgate.routing.policy import Lane, Route, RoutingError, RoutingPolicy
 from byokgate.snapshot.credentials import CredentialOpener
 from byokgate.snapshot.holder import SnapshotHolder
+from byokgate.snapshot.model import Snapshot
 from byokgate.telemetry.writer import BatchWriter
 from byokgate.transport import Transport, UpstreamStream, UpstreamUnreachableError
 
@@ -179,11 +180,7 @@ class DataPlane:
         if not isinstance(stream, bool) or (stream and kind != "chat"):
             raise InvalidRequestError("'stream' must be a boolean", param="stream", code="invalid_type")
         exchange.stream = stream
-        routed = self._policy.resolve(model, snapshot.providers_of(key.project_id))
-        if isinstance(routed, RoutingError):
-            raise NotFoundError(routed.message, param="model", code=routed.code)
-        exchange.route = routed
-        adapter = self._registry[routed.provider]
+        routed, adapter = self._route(snapshot, exchange, model)
         if kind == "chat" and not adapter.serves_chat:
             raise InvalidRequestError(
                 f"{adapter.title} models are not served on this endpoint by this gateway version yet.",
@@ -225,6 +222,14 @@ class DataPlane:
         finally:
             if leading:
                 self._flight.land(storage_key)
+
+    def _route(self, snapshot: Snapshot, exchange: Exchange, model: str) -> tuple[Route, ProviderAdapter]:
+        assert exchange.key is not None
+        routed = self._policy.resolve(model, snapshot.providers_of(exchange.key.project_id))
+        if isinstance(routed, RoutingError):
+            raise NotFoundError(routed.message, param="model", code=routed.code)
+        exchange.route = routed
+        return routed, self._registry[routed.provider]
 
     async def _serve_cached(
         self, send: Responded, exchange: Exchange, storage_key: str, payload: dict[str, Any]
@@ -337,11 +342,7 @@ class DataPlane:
         if not isinstance(stream, bool):
             raise InvalidRequestError("stream: Input should be a valid boolean", param="stream")
         exchange.stream = stream and not counting
-        routed = self._policy.resolve(model, snapshot.providers_of(key.project_id))
-        if isinstance(routed, RoutingError):
-            raise NotFoundError(routed.message, param="model", code=routed.code)
-        exchange.route = routed
-        adapter = self._registry[routed.provider]
+        routed, adapter = self._route(snapshot, exchange, model)
         native = adapter if isinstance(adapter, NativeMessages) else None
         if native is None and (counting or not adapter.serves_chat):
             what = "token counting" if counting else "this endpoint"
