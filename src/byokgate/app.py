@@ -14,11 +14,14 @@ from byokgate.admin.services import ControlPlane
 from byokgate.admintoken import resolve_admin_token
 from byokgate.asgi import JSON_CONTENT, send_bytes, send_error
 from byokgate.cache.store import CacheStore, MemoryStore
+from byokgate.cache.vectors import MemoryIndex, SemanticIndex
 from byokgate.domain.secret import Secret
 from byokgate.errors import NotFoundError
 from byokgate.masterkey import resolve_keyring
 from byokgate.providers.registry import ProviderRegistry, default_registry
 from byokgate.proxy.dataplane import DataPlane, DataPlaneConfig
+from byokgate.proxy.embedder import ProviderEmbedder
+from byokgate.proxy.semantic import SemanticCache
 from byokgate.routing.policy import RoutingPolicy
 from byokgate.settings import Settings
 from byokgate.snapshot.changes import ChangeBus, LocalChangeBus
@@ -46,6 +49,7 @@ class Components:
     credentials: CredentialOpener
     writer: BatchWriter
     cache: CacheStore
+    semantic_index: SemanticIndex
 
     async def start(self) -> None:
         """Start the background work of a serving instance (the CLI never calls this)."""
@@ -59,6 +63,7 @@ class Components:
         await self.snapshot.aclose()
         await self.transport.aclose()
         await self.cache.aclose()
+        await self.semantic_index.aclose()
         await self.store.close()
 
 
@@ -80,14 +85,24 @@ def build_components(settings: Settings) -> Components:
     else:
         bus = LocalChangeBus()
     cache: CacheStore
+    semantic_index: SemanticIndex
     if settings.redis_url:
         from byokgate.cache.redis_store import RedisStore  # only Redis deployments import the client
+        from byokgate.cache.redis_vectors import RedisIndex
 
-        cache = RedisStore(settings.redis_url)
+        cache, semantic_index = RedisStore(settings.redis_url), RedisIndex(settings.redis_url)
     else:
         cache = MemoryStore(settings.cache_memory_bytes)
+        semantic_index = MemoryIndex(settings.semantic_index_bytes)
     control = ControlPlane(
-        store, vault, registry, transport, settings.provider_base_url, on_committed=bus.publish, cache=cache
+        store,
+        vault,
+        registry,
+        transport,
+        settings.provider_base_url,
+        on_committed=bus.publish,
+        cache=cache,
+        semantic_index=semantic_index,
     )
     return Components(
         settings=settings,
@@ -101,6 +116,7 @@ def build_components(settings: Settings) -> Components:
         credentials=CredentialOpener(vault),
         writer=BatchWriter(store),
         cache=cache,
+        semantic_index=semantic_index,
     )
 
 
@@ -171,8 +187,17 @@ def build_data_plane(components: Components) -> DataPlane:
     settings, registry = components.settings, components.registry
     pooled_key = settings.openrouter_api_key
     policy = RoutingPolicy(registry, pooled_provider=settings.pooled_provider if pooled_key else None)
+    base_urls = {name: settings.provider_base_url(name) for name in registry}
+    embedder = ProviderEmbedder(
+        registry=registry,
+        policy=policy,
+        credentials=components.credentials,
+        transport=components.transport,
+        writer=components.writer,
+        base_urls=base_urls,
+    )
     config = DataPlaneConfig(
-        base_urls={name: settings.provider_base_url(name) for name in registry},
+        base_urls=base_urls,
         pooled_key=Secret(pooled_key.get_secret_value()) if pooled_key else None,
         max_body_bytes=settings.max_request_bytes,
     )
@@ -185,6 +210,7 @@ def build_data_plane(components: Components) -> DataPlane:
         writer=components.writer,
         config=config,
         cache=components.cache,
+        semantic=SemanticCache(components.semantic_index, embedder),
     )
 
 

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     cache_memory_bytes: int = Field(
         default=32 * 1024 * 1024, ge=1024 * 1024, description="in-process response cache size (without Redis)"
     )
+    semantic_index_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024 * 1024, description="in-process semantic index size (without Redis)"
+    )
 
     @classmethod
     def settings_customise_sources(

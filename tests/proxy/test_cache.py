@@ -50,9 +50,9 @@ def cached_project(gateway: Gateway, provider_key: str = KEY_A, **cache: Any) ->
     return project_id, key
 
 
-def _wait_for_snapshot(gateway: Gateway, key: str) -> None:
+def _wait_for_snapshot(gateway: Gateway, key: str, model: str = "gpt-4o") -> None:
     """Settings reach the data plane through the snapshot: wait until a probe request reports the cache."""
-    probe = {"model": "gpt-4o", "messages": [{"role": "user", "content": "probe"}]}
+    probe = {"model": model, "messages": [{"role": "user", "content": "probe"}]}
     for _ in range(200):
         answered = httpx.post(
             f"{gateway.url}/v1/chat/completions",

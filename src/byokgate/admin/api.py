@@ -37,7 +37,6 @@ from byokgate.admin.schemas import (
     Verification,
 )
 from byokgate.admin.services import ControlPlane
-from byokgate.domain.entities import CacheSettings
 from byokgate.domain.secret import Secret
 from byokgate.errors import (
     ApiError,
@@ -224,7 +223,7 @@ def build_admin_api(control: ControlPlane, admin_token: Secret, max_body_bytes: 
 
     @router.put("/projects/{project_id}/cache", response_model=CacheSettingsOut)
     async def set_cache_settings(project_id: ProjectId, body: CacheSettingsBody) -> CacheSettingsOut:
-        settings = CacheSettings(body.enabled, body.ttl_s, body.max_entry_bytes)
+        settings = body.settings()
         return CacheSettingsOut.of(await control.set_cache_settings(project_id, settings, actor=ACTOR))
 
     @router.delete("/projects/{project_id}/cache/entries", response_model=CachePurged)

@@ -109,6 +109,27 @@ class CacheSettingsBody(StrictBody):
     max_entry_bytes: StrictInt = Field(
         default=1024 * 1024, ge=1024, le=16 * 1024 * 1024, description="Larger answers are not stored"
     )
+    semantic: StrictBool = Field(
+        default=False,
+        description="On an exact miss, serve a stored answer whose last user turn is similar enough "
+        "(everything else in the request must match exactly); needs an embeddings provider key",
+    )
+    semantic_threshold: float = Field(
+        default=0.95, ge=0.5, le=1.0, strict=True, description="Cosine similarity a semantic hit must reach"
+    )
+    semantic_max_turns: StrictInt = Field(
+        default=3, ge=1, le=50, description="Conversations with more user turns skip the semantic cache"
+    )
+    semantic_model: StrictStr | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9._:/-]+$",
+        description="Embeddings model on the project's own key (default: its first provider with embeddings)",
+    )
+
+    def settings(self) -> CacheSettings:
+        return CacheSettings(**self.model_dump())
 
 
 class CacheSettingsOut(BaseModel):
@@ -116,10 +137,14 @@ class CacheSettingsOut(BaseModel):
     enabled: bool
     ttl_s: int
     max_entry_bytes: int
+    semantic: bool
+    semantic_threshold: float
+    semantic_max_turns: int
+    semantic_model: str | None
 
     @classmethod
     def of(cls, settings: CacheSettings) -> CacheSettingsOut:
-        return cls(enabled=settings.enabled, ttl_s=settings.ttl_s, max_entry_bytes=settings.max_entry_bytes)
+        return cls(**asdict(settings))
 
 
 class CachePurged(BaseModel):
@@ -188,7 +213,7 @@ class RequestOut(BaseModel):
     completion_tokens: int | None
     total_tokens: int | None
     upstream_request_id: str | None
-    cache: str | None = Field(default=None, description="HIT, MISS, REFRESH or BYPASS")
+    cache: str | None = Field(default=None, description="HIT, SEMANTIC-HIT, MISS, REFRESH or BYPASS")
 
     @classmethod
     def of(cls, record: RequestRecord) -> RequestOut:

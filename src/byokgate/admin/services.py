@@ -6,13 +6,15 @@ the trail and the hot-path snapshot can never disagree with what is stored.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from byokgate.apikeys import display_prefix, generate_project_key, hash_project_key
 from byokgate.cache.store import CacheStore
+from byokgate.cache.vectors import SemanticIndex
 from byokgate.domain.entities import (
     AuditEvent,
     CacheSettings,
@@ -36,6 +38,8 @@ from byokgate.transport import Transport, UpstreamUnreachableError
 from byokgate.vault import Vault
 
 MAX_NAME_LENGTH = 200
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +88,11 @@ class ControlPlane:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_committed: Callable[[int], Awaitable[None]] | None = None,
         cache: CacheStore | None = None,
+        semantic_index: SemanticIndex | None = None,
     ) -> None:
         self.store = store
         self._cache = cache
+        self._semantic_index = semantic_index
         self.vault = vault
         self.registry = registry
         self._transport = transport
@@ -151,11 +157,7 @@ class ControlPlane:
         async with self._mutation() as tx:
             await self._project(tx, project_id)
             await tx.cache_settings.put(project_id, settings, now)
-            detail = {
-                "enabled": settings.enabled,
-                "ttl_s": settings.ttl_s,
-                "max_entry_bytes": settings.max_entry_bytes,
-            }
+            detail = asdict(settings)
             await self._changed(
                 tx, NewAuditEvent(actor, "project.cache_settings", project_id, detail=detail, at=now)
             )
@@ -166,6 +168,11 @@ class ControlPlane:
         async with self.store.transaction() as tx:
             await self._project(tx, project_id)
         purged = await self._cache.purge(project_id) if self._cache is not None else 0
+        if self._semantic_index is not None:
+            try:  # the index only points at entries: left-overs could never be served once these are gone
+                await self._semantic_index.purge(project_id)
+            except Exception as exc:
+                log.warning("semantic index purge failed (%s); its pointers will expire", type(exc).__name__)
         async with self.store.transaction() as tx:
             await tx.audit.append(
                 NewAuditEvent(actor, "project.cache_purge", project_id, detail={"purged": purged})

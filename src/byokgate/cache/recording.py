@@ -1,16 +1,24 @@
-"""A stream relayed to the client while the completion it adds up to is assembled for the cache."""
+"""A stream relayed to the client while an assembler rebuilds the answer it adds up to, for the cache."""
 
 from __future__ import annotations
 
-from byokgate.cache.replay import StreamAssembler
+from typing import Protocol
+
 from byokgate.providers.translation import ChatStream
 
 
+class Assembler(Protocol):
+    def feed(self, events: list[bytes]) -> None: ...
+
+
 class RecordingStream:
-    def __init__(self, inner: ChatStream) -> None:
+    """Wraps a ``ChatStream``: every event it emits is also fed to ``assembler`` (``StreamAssembler`` for
+    OpenAI chunks, ``MessageAssembler`` for Anthropic events)."""
+
+    def __init__(self, inner: ChatStream, assembler: Assembler) -> None:
         self._inner = inner
         self.tally = inner.tally
-        self.assembler = StreamAssembler()
+        self.assembler = assembler
 
     def feed(self, chunk: bytes) -> list[bytes]:
         events = self._inner.feed(chunk)

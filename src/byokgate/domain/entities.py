@@ -22,6 +22,12 @@ class CacheSettings:
     enabled: bool = False
     ttl_s: int = 3600
     max_entry_bytes: int = 1024 * 1024
+    # Semantic cache (opt-in on top of the exact cache): serve a stored answer to a differently worded but
+    # similar last user turn when everything else in the request matches exactly.
+    semantic: bool = False
+    semantic_threshold: float = 0.95  # cosine similarity an answer must reach to be served
+    semantic_max_turns: int = 3  # conversations with more user turns than this skip the semantic cache
+    semantic_model: str | None = None  # the project's embeddings model; None: its first BYOK embedder
 
 
 DEFAULT_CACHE_SETTINGS = CacheSettings()

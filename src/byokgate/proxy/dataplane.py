@@ -7,7 +7,6 @@ upstream through the transport, answer, and hand a record to the batch writer. N
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -20,17 +19,14 @@ from starlette.types import Receive, Scope, Send
 from byokgate.asgi import (
     JSON_CONTENT,
     ClientGoneError,
-    Headers,
     parse_json_object,
     read_body,
     send_bytes,
     send_error,
 )
-from byokgate.cache.controls import CachePlan, plan_for
-from byokgate.cache.flight import SingleFlight
-from byokgate.cache.keys import public_key, request_key
+from byokgate.cache.message_replay import MessageAssembler, replay_message_stream, storable_message
 from byokgate.cache.recording import RecordingStream
-from byokgate.cache.replay import replay_stream, storable
+from byokgate.cache.replay import StreamAssembler, replay_stream, storable
 from byokgate.cache.store import CacheStore
 from byokgate.domain.entities import NewAuditEvent, RequestRecord
 from byokgate.domain.ids import new_request_id
@@ -49,6 +45,7 @@ from byokgate.providers.registry import ProviderRegistry
 from byokgate.providers.translation import ChatStream, TranslationError
 from byokgate.providers.translation import error_event as openai_error_event
 from byokgate.proxy.auth import authenticate
+from byokgate.proxy.cached import SSE_HEADERS, CacheGate
 from byokgate.proxy.errors import UpstreamApiError
 from byokgate.proxy.exchange import (
     Exchange,
@@ -62,6 +59,7 @@ from byokgate.proxy.exchange import (
     validate,
 )
 from byokgate.proxy.models import models_list
+from byokgate.proxy.semantic import CacheTicket, SemanticCache
 from byokgate.routing.policy import Lane, Route, RoutingError, RoutingPolicy
 from byokgate.snapshot.credentials import CredentialOpener
 from byokgate.snapshot.holder import SnapshotHolder
@@ -71,11 +69,12 @@ from byokgate.transport import Transport, UpstreamStream, UpstreamUnreachableErr
 
 log = logging.getLogger(__name__)
 
-SSE_HEADERS: Headers = [
-    (b"content-type", b"text/event-stream; charset=utf-8"),
-    (b"cache-control", b"no-cache"),
-    (b"x-accel-buffering", b"no"),
-]
+_ANTHROPIC_HEADERS = (b"anthropic-version", b"anthropic-beta")
+
+
+def _replay_message(entry: bytes) -> list[bytes]:
+    message: dict[str, Any] = orjson.loads(entry)
+    return replay_message_stream(message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +97,7 @@ class DataPlane:
         writer: BatchWriter,
         config: DataPlaneConfig,
         cache: CacheStore | None = None,
+        semantic: SemanticCache | None = None,
     ) -> None:
         self._snapshot = snapshot
         self._credentials = credentials
@@ -106,8 +106,7 @@ class DataPlane:
         self._transport = transport
         self._writer = writer
         self._config = config
-        self._cache = cache
-        self._flight = SingleFlight()
+        self._gate = None if cache is None else CacheGate(cache, semantic, config.flight_wait_s)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
@@ -180,48 +179,33 @@ class DataPlane:
         if not isinstance(stream, bool) or (stream and kind != "chat"):
             raise InvalidRequestError("'stream' must be a boolean", param="stream", code="invalid_type")
         exchange.stream = stream
-        routed, adapter = self._route(snapshot, exchange, model)
+        _, adapter = self._route(snapshot, exchange, model)
         if kind == "chat" and not adapter.serves_chat:
             raise InvalidRequestError(
                 f"{adapter.title} models are not served on this endpoint by this gateway version yet.",
                 param="model",
                 code="provider_not_supported",
             )
-        plan: CachePlan | None = None
-        if kind == "chat" and self._cache is not None:
-            try:
-                plan = plan_for(scope["headers"], snapshot.cache_of(key.project_id))
-            except TranslationError as exc:
-                raise InvalidRequestError(exc.message, param=exc.param, code=exc.code) from None
-        if plan is None:
-            await self._call_upstream(receive, send, exchange, adapter, payload, kind, None, "")
+        ticket, gate = None, self._gate
+        if kind == "chat" and gate is not None:
+            ticket = gate.ticket(scope["headers"], snapshot.cache_of(key.project_id), exchange, payload)
+        if ticket is None or gate is None:
+            await self._call_upstream(receive, send, exchange, adapter, payload, kind, None)
             return
-        storage_key = request_key(
-            project_id=key.project_id,
-            lane=routed.lane.value,
-            provider=routed.provider,
-            model=routed.upstream_model,
-            namespace=plan.namespace,
-            payload=payload,
-        )
-        exchange.cache, exchange.cache_key = plan.label, public_key(key.project_id, storage_key)
-        leading = False
-        if plan.read:
-            if await self._serve_cached(send, exchange, storage_key, payload):
-                return
-            if plan.write:  # single flight: identical misses wait for the first one's answer
-                waiter = self._flight.lead(storage_key)
-                leading = waiter is None
-                if waiter is not None:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(waiter.wait(), timeout=self._config.flight_wait_s)
-                    if await self._serve_cached(send, exchange, storage_key, payload):
-                        return
+        options = payload.get("stream_options")
+        include_usage = isinstance(options, dict) and options.get("include_usage") is True
+
+        def replay(entry: bytes) -> list[bytes]:
+            return replay_stream(orjson.loads(entry), include_usage=include_usage)
+
         try:
-            await self._call_upstream(receive, send, exchange, adapter, payload, kind, plan, storage_key)
+            if await gate.lookup(send, exchange, ticket, replay):
+                return
+            if await gate.similar(send, exchange, snapshot, ticket, replay):
+                return
+            await self._call_upstream(receive, send, exchange, adapter, payload, kind, ticket)
         finally:
-            if leading:
-                self._flight.land(storage_key)
+            gate.land(ticket)
 
     def _route(self, snapshot: Snapshot, exchange: Exchange, model: str) -> tuple[Route, ProviderAdapter]:
         assert exchange.key is not None
@@ -231,27 +215,6 @@ class DataPlane:
         exchange.route = routed
         return routed, self._registry[routed.provider]
 
-    async def _serve_cached(
-        self, send: Responded, exchange: Exchange, storage_key: str, payload: dict[str, Any]
-    ) -> bool:
-        assert self._cache is not None
-        entry = await self._cache.get(storage_key)
-        if entry is None:
-            return False
-        exchange.cache = "HIT"
-        exchange.status = 200
-        if not exchange.stream:
-            await send_bytes(send, 200, entry, [JSON_CONTENT, *exchange.gateway_headers()])
-            return True
-        completion = orjson.loads(entry)
-        options = payload.get("stream_options")
-        include_usage = isinstance(options, dict) and options.get("include_usage") is True
-        headers = [*SSE_HEADERS, *exchange.gateway_headers()]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        body = b"".join(replay_stream(completion, include_usage=include_usage))
-        await send({"type": "http.response.body", "body": body, "more_body": False})
-        return True
-
     async def _call_upstream(
         self,
         receive: Receive,
@@ -260,8 +223,7 @@ class DataPlane:
         adapter: ProviderAdapter,
         payload: dict[str, Any],
         kind: str,
-        plan: CachePlan | None,
-        storage_key: str,
+        ticket: CacheTicket | None,
     ) -> None:
         assert exchange.key is not None
         assert exchange.route is not None
@@ -288,14 +250,16 @@ class DataPlane:
                     options = payload.get("stream_options")
                     include_usage = isinstance(options, dict) and options.get("include_usage") is True
                     translator = adapter.chat_stream(routed.upstream_model, include_usage=include_usage)
-                    if plan is None or not plan.write:
+                    if ticket is None or not ticket.plan.write:
                         await self._relay_stream(receive, send, exchange, response, translator)
                         return
-                    recording = RecordingStream(translator)
-                    await self._relay_stream(receive, send, exchange, response, recording)
-                    completion = recording.assembler.completion()
+                    assembler = StreamAssembler()
+                    await self._relay_stream(
+                        receive, send, exchange, response, RecordingStream(translator, assembler)
+                    )
+                    completion = assembler.completion()
                     if completion is not None and exchange.status == 200:
-                        await self._store(storage_key, orjson.dumps(completion), plan)
+                        await self._cache_store(ticket, orjson.dumps(completion))
                 else:
                     body = await response.read()
                     exchange.upstream_done()
@@ -307,12 +271,12 @@ class DataPlane:
                     exchange.status = response.status
                     headers = [JSON_CONTENT, *passed_headers(response), *exchange.gateway_headers()]
                     await send_bytes(send, response.status, body, headers)
-                    if plan is not None and plan.write and response.status == 200 and storable(body):
-                        await self._store(storage_key, body, plan)
+                    if ticket is not None and response.status == 200 and storable(body):
+                        await self._cache_store(ticket, body)
 
-    async def _store(self, storage_key: str, body: bytes, plan: CachePlan) -> None:
-        if self._cache is not None and len(body) <= plan.max_entry_bytes:
-            await self._cache.set(storage_key, body, plan.ttl_s)
+    async def _cache_store(self, ticket: CacheTicket, body: bytes) -> None:
+        assert self._gate is not None
+        await self._gate.store(ticket, body)
 
     # --- the Anthropic-format front door -------------------------------------------------------------
 
@@ -342,19 +306,52 @@ class DataPlane:
         if not isinstance(stream, bool):
             raise InvalidRequestError("stream: Input should be a valid boolean", param="stream")
         exchange.stream = stream and not counting
-        routed, adapter = self._route(snapshot, exchange, model)
+        _, adapter = self._route(snapshot, exchange, model)
         native = adapter if isinstance(adapter, NativeMessages) else None
         if native is None and (counting or not adapter.serves_chat):
             what = "token counting" if counting else "this endpoint"
             raise InvalidRequestError(f"{adapter.title} models are not served for {what}.", param="model")
-        api_key = self._api_key(routed, key.project_id, exchange)
+        ticket, gate = None, self._gate
+        if not counting and gate is not None:
+            # The API version and beta flags change an answer without being in the body: part of the key.
+            versions = [value for name, value in scope["headers"] if name in _ANTHROPIC_HEADERS]
+            scope_tag = "messages\0" + b"\0".join(versions).decode("latin-1")
+            settings = snapshot.cache_of(key.project_id)
+            ticket = gate.ticket(scope["headers"], settings, exchange, body, scope=scope_tag)
+        if ticket is None or gate is None:
+            await self._messages_upstream(scope, receive, send, exchange, body, path, None)
+            return
+        try:
+            if await gate.lookup(send, exchange, ticket, _replay_message):
+                return
+            await self._messages_upstream(scope, receive, send, exchange, body, path, ticket)
+        finally:
+            gate.land(ticket)
+
+    async def _messages_upstream(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Responded,
+        exchange: Exchange,
+        body: dict[str, Any],
+        path: str,
+        ticket: CacheTicket | None,
+    ) -> None:
+        assert exchange.key is not None
+        assert exchange.route is not None
+        routed, model = exchange.route, exchange.route.requested_model
+        adapter = self._registry[routed.provider]
+        native = adapter if isinstance(adapter, NativeMessages) else None
+        counting = path.endswith("/count_tokens")
+        api_key = self._api_key(routed, exchange.key.project_id, exchange)
         body["model"] = routed.upstream_model
         base_url = self._config.base_urls[routed.provider]
         if native is not None:
             client_headers = {
                 name.decode("latin-1"): value.decode("latin-1")
                 for name, value in scope["headers"]
-                if name in (b"anthropic-version", b"anthropic-beta")
+                if name in _ANTHROPIC_HEADERS
             }
             upstream = native.messages_request(base_url, api_key, body, client_headers, path)
         else:
@@ -379,7 +376,16 @@ class DataPlane:
                             adapter.chat_stream(routed.upstream_model, include_usage=True), model
                         )
                     )
-                    await self._relay_stream(receive, send, exchange, response, relay)
+                    if ticket is None or not ticket.plan.write:
+                        await self._relay_stream(receive, send, exchange, response, relay)
+                        return
+                    assembler = MessageAssembler()
+                    await self._relay_stream(
+                        receive, send, exchange, response, RecordingStream(relay, assembler)
+                    )
+                    message = assembler.message()
+                    if message is not None and exchange.status == 200:
+                        await self._cache_store(ticket, orjson.dumps(message))
                     return
                 answer = await response.read()
                 exchange.upstream_done()
@@ -392,6 +398,8 @@ class DataPlane:
                 exchange.status = response.status
                 headers = [JSON_CONTENT, *passed_headers(response), *exchange.gateway_headers()]
                 await send_bytes(send, response.status, answer, headers)
+                if ticket is not None and response.status == 200 and storable_message(answer):
+                    await self._cache_store(ticket, answer)
 
     def _api_key(self, route: Route, project_id: str, exchange: Exchange) -> Secret:
         if route.lane is Lane.POOLED:

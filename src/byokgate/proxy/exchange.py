@@ -43,8 +43,9 @@ class Exchange:
     usage: dict[str, Any] = field(default_factory=dict)
     upstream_request_id: str | None = None
     anthropic_format: bool = False  # /v1/messages: errors and streams in Anthropic's shapes
-    cache: str = "BYPASS"  # x-byokgate-cache: HIT, MISS, REFRESH or BYPASS
+    cache: str = "BYPASS"  # x-byokgate-cache: HIT, SEMANTIC-HIT, MISS, REFRESH or BYPASS
     cache_key: str | None = None  # the opaque x-byokgate-cache-key
+    cache_similarity: float | None = None  # a semantic hit's cosine similarity
 
     def upstream_done(self) -> None:
         """Note the time spent waiting on upstream so far (excluded from the overhead figure)."""
@@ -63,6 +64,8 @@ class Exchange:
         headers.append((b"x-byokgate-cache", self.cache.encode()))
         if self.cache_key is not None:
             headers.append((b"x-byokgate-cache-key", self.cache_key.encode()))
+        if self.cache_similarity is not None:
+            headers.append((b"x-byokgate-cache-similarity", f"{self.cache_similarity:.4f}".encode()))
         headers.append((b"x-byokgate-overhead-ms", f"{overhead:.3f}".encode()))
         return headers
 

@@ -22,6 +22,8 @@ from sqlalchemy import (
     Table,
     TypeDecorator,
     UniqueConstraint,
+    false,
+    text,
 )
 
 metadata = MetaData(
@@ -77,6 +79,10 @@ project_cache_settings = Table(
     Column("ttl_s", Integer, nullable=False),
     Column("max_entry_bytes", Integer, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("semantic", Boolean, nullable=False, server_default=false()),
+    Column("semantic_threshold", Float, nullable=False, server_default=text("0.95")),
+    Column("semantic_max_turns", Integer, nullable=False, server_default=text("3")),
+    Column("semantic_model", String(200), nullable=True),
 )
 
 project_api_keys = Table(

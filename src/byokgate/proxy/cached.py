@@ -1,0 +1,149 @@
+"""The response cache on the request path, for both chat formats: plan, look up, wait, serve, store.
+
+The data plane asks ``ticket`` whether a request takes part (project settings narrowed by the client's
+headers), ``lookup`` before it opens a provider key (a hit is not a key use; identical concurrent misses wait
+for the first one: single flight), ``similar`` for a semantic hit, ``store`` once an answer is known to be
+clean, and ``land`` when the request is done. Entries are stored in the format the endpoint answers in (a
+``chat.completion`` or an Anthropic ``message``); ``Replay`` turns one into that format's event stream when
+the client asked for a stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from byokgate.asgi import JSON_CONTENT, Headers, send_bytes
+from byokgate.cache.controls import plan_for
+from byokgate.cache.flight import SingleFlight
+from byokgate.cache.keys import public_key, request_key
+from byokgate.cache.semantic import semantic_query
+from byokgate.cache.store import CacheStore
+from byokgate.domain.entities import CacheSettings
+from byokgate.errors import InvalidRequestError
+from byokgate.providers.translation import TranslationError
+from byokgate.proxy.exchange import Exchange, Responded
+from byokgate.proxy.semantic import CacheTicket, SemanticCache
+from byokgate.snapshot.model import Snapshot
+
+Replay = Callable[[bytes], list[bytes]]  # a stored entry as the stream events of the endpoint's format
+
+SSE_HEADERS: Headers = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+class CacheGate:
+    def __init__(self, store: CacheStore, semantic: SemanticCache | None, flight_wait_s: float) -> None:
+        self._store = store
+        self._semantic = semantic
+        self._flight = SingleFlight()
+        self._flight_wait_s = flight_wait_s
+
+    def ticket(
+        self,
+        headers: list[tuple[bytes, bytes]],
+        settings: CacheSettings,
+        exchange: Exchange,
+        payload: dict[str, Any],
+        *,
+        scope: str = "",
+    ) -> CacheTicket | None:
+        """The request's cache ticket, or None when it does not use the cache. ``scope`` separates endpoints
+        (and what changes an answer outside the body, such as API version headers)."""
+        try:
+            plan = plan_for(headers, settings)
+        except TranslationError as exc:
+            raise InvalidRequestError(exc.message, param=exc.param, code=exc.code) from None
+        if plan is None:
+            return None
+        assert exchange.key is not None
+        assert exchange.route is not None
+        route, project_id = exchange.route, exchange.key.project_id
+        fields: dict[str, str] = {
+            "project_id": project_id,
+            "lane": route.lane.value,
+            "provider": route.provider,
+            "model": route.upstream_model,
+            "namespace": f"{scope}\0{plan.namespace}" if scope else plan.namespace,
+        }
+        ticket = CacheTicket(plan, request_key(**fields, payload=payload))
+        if settings.semantic and self._semantic is not None and not scope:
+            ticket.query = semantic_query(payload, **fields, max_turns=settings.semantic_max_turns)
+        exchange.cache, exchange.cache_key = plan.label, public_key(project_id, ticket.key)
+        return ticket
+
+    async def lookup(self, send: Responded, exchange: Exchange, ticket: CacheTicket, replay: Replay) -> bool:
+        """Answer from the cache if the entry is there, after waiting for an identical in-flight miss."""
+        plan = ticket.plan
+        if not plan.read:
+            return False
+        if await self.serve(send, exchange, ticket.key, replay):
+            return True
+        if not plan.write:
+            return False
+        waiter = self._flight.lead(ticket.key)
+        if waiter is None:
+            ticket.leading = True  # this request calls upstream; the others wait for it to ``land``
+            return False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(waiter.wait(), timeout=self._flight_wait_s)
+        return await self.serve(send, exchange, ticket.key, replay)
+
+    async def similar(
+        self, send: Responded, exchange: Exchange, snapshot: Snapshot, ticket: CacheTicket, replay: Replay
+    ) -> bool:
+        """Answer with a semantically similar entry; embeds the query either way (to index the answer)."""
+        if ticket.query is None or self._semantic is None or not (ticket.plan.read or ticket.plan.write):
+            return False
+        assert exchange.key is not None
+        settings = snapshot.cache_of(exchange.key.project_id)
+        match = await self._semantic.probe(
+            snapshot, exchange.key, settings, ticket, exchange.request_id, search=ticket.plan.read
+        )
+        if match is None:
+            return False
+        return await self.serve(send, exchange, match.key, replay, similarity=match.similarity)
+
+    async def serve(
+        self,
+        send: Responded,
+        exchange: Exchange,
+        storage_key: str,
+        replay: Replay,
+        *,
+        similarity: float | None = None,
+    ) -> bool:
+        entry = await self._store.get(storage_key)
+        if entry is None:
+            return False
+        if similarity is None:
+            exchange.cache = "HIT"
+        else:
+            assert exchange.key is not None
+            exchange.cache, exchange.cache_similarity = "SEMANTIC-HIT", similarity
+            exchange.cache_key = public_key(exchange.key.project_id, storage_key)
+        exchange.status = 200
+        if not exchange.stream:
+            await send_bytes(send, 200, entry, [JSON_CONTENT, *exchange.gateway_headers()])
+            return True
+        headers = [*SSE_HEADERS, *exchange.gateway_headers()]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"".join(replay(entry)), "more_body": False})
+        return True
+
+    async def store(self, ticket: CacheTicket, body: bytes) -> None:
+        if not ticket.plan.write or len(body) > ticket.plan.max_entry_bytes:
+            return
+        await self._store.set(ticket.key, body, ticket.plan.ttl_s)
+        if self._semantic is not None:
+            await self._semantic.remember(ticket)
+
+    def land(self, ticket: CacheTicket | None) -> None:
+        """The request is done (stored or not): wake the identical requests that waited for it."""
+        if ticket is not None and ticket.leading:
+            self._flight.land(ticket.key)
