@@ -85,10 +85,10 @@ def test_interrupted_errored_or_broken_streams_are_not_stored() -> None:
 
 
 def test_storable_answers() -> None:
-    assert storable(orjson.dumps(COMPLETION)) is True
+    assert storable(COMPLETION) is True
     two = {**COMPLETION, "choices": COMPLETION["choices"] * 2}
-    assert storable(orjson.dumps(two)) is False
+    assert storable(two) is False
     broken_args = orjson.loads(orjson.dumps(COMPLETION))
     broken_args["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] = "{oops"
-    assert storable(orjson.dumps(broken_args)) is False
-    assert storable(b"not json") is False
+    assert storable(broken_args) is False
+    assert storable(None) is False  # what ``parsed_body`` gives for an answer that is not JSON

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from byokgate.domain.entities import CacheSettings
@@ -47,6 +48,8 @@ def plan_for(headers: list[tuple[bytes, bytes]], settings: CacheSettings) -> Cac
             param="x-byokgate-cache",
             code="invalid_header",
         )
+    if mode is None and ttl is None and namespace is None and control is None:
+        return _plain(settings)  # no cache headers: the project's plan as it is (most requests)
     if mode == "bypass":
         return None
     read, write, label = True, True, "MISS"
@@ -70,3 +73,8 @@ def plan_for(headers: list[tuple[bytes, bytes]], settings: CacheSettings) -> Cac
             code="invalid_header",
         )
     return CachePlan(read, write, label, ttl_s, namespace or "", settings.max_entry_bytes)
+
+
+@functools.lru_cache(maxsize=1024)
+def _plain(settings: CacheSettings) -> CachePlan:
+    return CachePlan(True, True, "MISS", settings.ttl_s, "", settings.max_entry_bytes)

@@ -137,12 +137,8 @@ class StreamAssembler:
         return completion
 
 
-def storable(body: bytes) -> bool:
-    """Whether a non-streamed answer may be stored: one choice, and tool arguments that parse."""
-    try:
-        completion = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return False
+def storable(completion: object) -> bool:
+    """Whether a non-streamed answer (parsed) may be stored: one choice, and tool arguments that parse."""
     choices = completion.get("choices") if isinstance(completion, dict) else None
     if not isinstance(choices, list) or len(choices) != 1:
         return False

@@ -31,12 +31,12 @@ class SemanticQuery:
 
 def semantic_query(
     payload: dict[str, Any],
-    *,
     project_id: str,
     lane: str,
     provider: str,
     model: str,
     namespace: str,
+    *,
     max_turns: int,
 ) -> SemanticQuery | None:
     """The query for ``payload``, or None when the semantic cache must not answer it."""
@@ -59,11 +59,11 @@ def semantic_query(
         return None
     blanked = {name: value for name, value in last.items() if name != "content"}
     bucket = request_key(
-        project_id=project_id,
-        lane=lane,
-        provider=provider,
-        model=model,
-        namespace=f"semantic\0{namespace}",
+        project_id,
+        lane,
+        provider,
+        model,
+        f"semantic\0{namespace}",
         payload={**payload, "messages": [*messages[:-1], blanked]},
     )
     return SemanticQuery(text, bucket)

@@ -52,12 +52,13 @@ class MemoryStore:
         # A copy of exactly len(value) bytes: serialisers (orjson) hand back objects that keep their whole
         # working buffer (~8 KiB for a 700-byte answer), which would make the cache ~10x its budget.
         value = bytes(memoryview(value))
-        self._drop(key)
+        if key in self._entries:
+            self._drop(key)
         self._entries[key] = (time.monotonic() + ttl_s, value)
         self.size += cost
         while self.size > self._max_bytes:
-            oldest = next(iter(self._entries))
-            self._drop(oldest)
+            oldest, (_, dropped) = self._entries.popitem(last=False)
+            self.size -= _cost(oldest, dropped)
 
     async def purge(self, project_id: str) -> int:
         prefix = f"{project_id}:"

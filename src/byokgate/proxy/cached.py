@@ -64,16 +64,12 @@ class CacheGate:
         assert exchange.key is not None
         assert exchange.route is not None
         route, project_id = exchange.route, exchange.key.project_id
-        fields: dict[str, str] = {
-            "project_id": project_id,
-            "lane": route.lane.value,
-            "provider": route.provider,
-            "model": route.upstream_model,
-            "namespace": f"{scope}\0{plan.namespace}" if scope else plan.namespace,
-        }
-        ticket = CacheTicket(plan, request_key(**fields, payload=payload))
+        namespace = f"{scope}\0{plan.namespace}" if scope else plan.namespace
+        # Lane is a StrEnum: the member is its own value.
+        scope_fields = (project_id, route.lane, route.provider, route.upstream_model, namespace)
+        ticket = CacheTicket(plan, request_key(*scope_fields, payload=payload))
         if settings.semantic and self._semantic is not None and not scope:
-            ticket.query = semantic_query(payload, **fields, max_turns=settings.semantic_max_turns)
+            ticket.query = semantic_query(payload, *scope_fields, max_turns=settings.semantic_max_turns)
         exchange.cache, exchange.cache_key = plan.label, public_key(project_id, ticket.key)
         return ticket
 
@@ -82,7 +78,9 @@ class CacheGate:
         plan = ticket.plan
         if not plan.read:
             return False
-        if await self.serve(send, exchange, ticket.key, replay):
+        entry = await self._store.get(ticket.key)
+        if entry is not None:
+            await self._answer(send, exchange, entry, replay)
             return True
         if not plan.write:
             return False
@@ -97,8 +95,9 @@ class CacheGate:
     async def similar(
         self, send: Responded, exchange: Exchange, snapshot: Snapshot, ticket: CacheTicket, replay: Replay
     ) -> bool:
-        """Answer with a semantically similar entry; embeds the query either way (to index the answer)."""
-        if ticket.query is None or self._semantic is None or not (ticket.plan.read or ticket.plan.write):
+        """Answer with a semantically similar entry; embeds the query either way (to index the answer).
+        Only for tickets with a ``query`` (the semantic cache takes part)."""
+        if self._semantic is None or not (ticket.plan.read or ticket.plan.write):
             return False
         assert exchange.key is not None
         settings = snapshot.cache_of(exchange.key.project_id)
@@ -121,26 +120,29 @@ class CacheGate:
         entry = await self._store.get(storage_key)
         if entry is None:
             return False
-        if similarity is None:
-            exchange.cache = "HIT"
-        else:
+        if similarity is not None:
             assert exchange.key is not None
             exchange.cache, exchange.cache_similarity = "SEMANTIC-HIT", similarity
             exchange.cache_key = public_key(exchange.key.project_id, storage_key)
+        await self._answer(send, exchange, entry, replay)
+        return True
+
+    async def _answer(self, send: Responded, exchange: Exchange, entry: bytes, replay: Replay) -> None:
+        if exchange.cache_similarity is None:
+            exchange.cache = "HIT"
         exchange.status = 200
         if not exchange.stream:
             await send_bytes(send, 200, entry, [JSON_CONTENT, *exchange.gateway_headers()])
-            return True
+            return
         headers = [*SSE_HEADERS, *exchange.gateway_headers()]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"".join(replay(entry)), "more_body": False})
-        return True
 
     async def store(self, ticket: CacheTicket, body: bytes) -> None:
         if not ticket.plan.write or len(body) > ticket.plan.max_entry_bytes:
             return
         await self._store.set(ticket.key, body, ticket.plan.ttl_s)
-        if self._semantic is not None:
+        if self._semantic is not None and ticket.vector is not None:
             await self._semantic.remember(ticket)
 
     def land(self, ticket: CacheTicket | None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -52,6 +53,7 @@ from byokgate.proxy.exchange import (
     Responded,
     as_int,
     disconnected,
+    parsed_body,
     passed_headers,
     upstream_failures,
     upstream_request_id,
@@ -201,11 +203,15 @@ class DataPlane:
         try:
             if await gate.lookup(send, exchange, ticket, replay):
                 return
-            if await gate.similar(send, exchange, snapshot, ticket, replay):
+            if ticket.query is not None and await gate.similar(send, exchange, snapshot, ticket, replay):
                 return
             await self._call_upstream(receive, send, exchange, adapter, payload, kind, ticket)
         finally:
             gate.land(ticket)
+
+    def _cache_store(self, ticket: CacheTicket, body: bytes) -> Awaitable[None]:
+        assert self._gate is not None  # a ticket comes from the gate
+        return self._gate.store(ticket, body)
 
     def _route(self, snapshot: Snapshot, exchange: Exchange, model: str) -> tuple[Route, ProviderAdapter]:
         assert exchange.key is not None
@@ -267,16 +273,13 @@ class DataPlane:
                         body = adapter.chat_response(body)
                     else:
                         body = adapter.embeddings_response(body, payload)
-                    exchange.usage = usage_of(body)
+                    parsed = parsed_body(body)
+                    exchange.usage = usage_of(parsed)
                     exchange.status = response.status
                     headers = [JSON_CONTENT, *passed_headers(response), *exchange.gateway_headers()]
                     await send_bytes(send, response.status, body, headers)
-                    if ticket is not None and response.status == 200 and storable(body):
+                    if ticket is not None and response.status == 200 and storable(parsed):
                         await self._cache_store(ticket, body)
-
-    async def _cache_store(self, ticket: CacheTicket, body: bytes) -> None:
-        assert self._gate is not None
-        await self._gate.store(ticket, body)
 
     # --- the Anthropic-format front door -------------------------------------------------------------
 

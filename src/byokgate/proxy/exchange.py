@@ -133,11 +133,15 @@ def passed_headers(response: UpstreamStream) -> Headers:
     ]
 
 
-def usage_of(body: bytes) -> dict[str, Any]:
+def parsed_body(body: bytes) -> Any:
+    """A JSON answer parsed once for every reader (usage, cache checks); None when it is not JSON."""
     try:
-        parsed = orjson.loads(body)
+        return orjson.loads(body)
     except orjson.JSONDecodeError:
-        return {}
+        return None
+
+
+def usage_of(parsed: object) -> dict[str, Any]:
     usage = parsed.get("usage") if isinstance(parsed, dict) else None
     return usage if isinstance(usage, dict) else {}
 
