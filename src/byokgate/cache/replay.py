@@ -20,7 +20,12 @@ _WORDS_PER_CHUNK = 4
 
 
 def replay_stream(completion: dict[str, Any], *, include_usage: bool) -> list[bytes]:
+    """The stream of a stored completion, with its own id and creation time (like the answer it replays)."""
     writer = ChunkWriter(model=str(completion.get("model") or ""), include_usage=include_usage)
+    if isinstance(completion.get("id"), str):
+        writer.id = completion["id"]
+    if isinstance(completion.get("created"), int):
+        writer.created = completion["created"]
     choice = (completion.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     events = [writer.chunk({"role": "assistant", "content": ""})]

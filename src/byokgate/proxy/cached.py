@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from byokgate.asgi import JSON_CONTENT, Headers, send_bytes
 from byokgate.cache.controls import plan_for
@@ -28,7 +29,15 @@ from byokgate.proxy.exchange import Exchange, Responded
 from byokgate.proxy.semantic import CacheTicket, SemanticCache
 from byokgate.snapshot.model import Snapshot
 
-Replay = Callable[[bytes], list[bytes]]  # a stored entry as the stream events of the endpoint's format
+
+class Replay(NamedTuple):
+    """How a stored entry becomes the stream events of the endpoint's format."""
+
+    render: Callable[[bytes], list[bytes]]
+    variant: str  # what else the rendering depends on (e.g. whether the client asked for usage)
+
+
+_RENDERED_MAX_BYTES = 4 * 1024 * 1024  # streamed hits kept rendered (the hottest entries)
 
 SSE_HEADERS: Headers = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -43,6 +52,10 @@ class CacheGate:
         self._semantic = semantic
         self._flight = SingleFlight()
         self._flight_wait_s = flight_wait_s
+        # (storage key, variant) -> (the entry, its rendered stream): rendering a stream costs far more than
+        # sending it, and a popular entry is asked for again and again. Checked against the entry each time.
+        self._rendered: OrderedDict[tuple[str, str], tuple[bytes, bytes]] = OrderedDict()
+        self._rendered_bytes = 0
 
     def ticket(
         self,
@@ -80,7 +93,7 @@ class CacheGate:
             return False
         entry = await self._store.get(ticket.key)
         if entry is not None:
-            await self._answer(send, exchange, entry, replay)
+            await self._answer(send, exchange, ticket.key, entry, replay)
             return True
         if not plan.write:
             return False
@@ -124,19 +137,38 @@ class CacheGate:
             assert exchange.key is not None
             exchange.cache, exchange.cache_similarity = "SEMANTIC-HIT", similarity
             exchange.cache_key = public_key(exchange.key.project_id, storage_key)
-        await self._answer(send, exchange, entry, replay)
+        await self._answer(send, exchange, storage_key, entry, replay)
         return True
 
-    async def _answer(self, send: Responded, exchange: Exchange, entry: bytes, replay: Replay) -> None:
+    async def _answer(
+        self, send: Responded, exchange: Exchange, storage_key: str, entry: bytes, replay: Replay
+    ) -> None:
         if exchange.cache_similarity is None:
             exchange.cache = "HIT"
         exchange.status = 200
         if not exchange.stream:
             await send_bytes(send, 200, entry, [JSON_CONTENT, *exchange.gateway_headers()])
             return
+        body = self._render(storage_key, entry, replay)
         headers = [*SSE_HEADERS, *exchange.gateway_headers()]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": b"".join(replay(entry)), "more_body": False})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    def _render(self, storage_key: str, entry: bytes, replay: Replay) -> bytes:
+        memo_key = (storage_key, replay.variant)
+        known = self._rendered.get(memo_key)
+        if known is not None and (known[0] is entry or known[0] == entry):  # same entry: same stream
+            self._rendered.move_to_end(memo_key)
+            return known[1]
+        body = b"".join(replay.render(entry))
+        if known is not None:
+            self._rendered_bytes -= len(known[0]) + len(known[1])
+        self._rendered[memo_key] = (entry, body)
+        self._rendered_bytes += len(entry) + len(body)
+        while self._rendered_bytes > _RENDERED_MAX_BYTES and self._rendered:
+            _, (old_entry, old_body) = self._rendered.popitem(last=False)
+            self._rendered_bytes -= len(old_entry) + len(old_body)
+        return body
 
     async def store(self, ticket: CacheTicket, body: bytes) -> None:
         if not ticket.plan.write or len(body) > ticket.plan.max_entry_bytes:

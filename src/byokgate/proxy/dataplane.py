@@ -7,6 +7,7 @@ upstream through the transport, answer, and hand a record to the batch writer. N
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable
@@ -46,7 +47,7 @@ from byokgate.providers.registry import ProviderRegistry
 from byokgate.providers.translation import ChatStream, TranslationError
 from byokgate.providers.translation import error_event as openai_error_event
 from byokgate.proxy.auth import authenticate
-from byokgate.proxy.cached import SSE_HEADERS, CacheGate
+from byokgate.proxy.cached import SSE_HEADERS, CacheGate, Replay
 from byokgate.proxy.errors import UpstreamApiError
 from byokgate.proxy.exchange import (
     Exchange,
@@ -77,6 +78,16 @@ _ANTHROPIC_HEADERS = (b"anthropic-version", b"anthropic-beta")
 def _replay_message(entry: bytes) -> list[bytes]:
     message: dict[str, Any] = orjson.loads(entry)
     return replay_message_stream(message)
+
+
+def _replay_chat(entry: bytes, *, include_usage: bool) -> list[bytes]:
+    completion: dict[str, Any] = orjson.loads(entry)
+    return replay_stream(completion, include_usage=include_usage)
+
+
+_MESSAGE_REPLAY = Replay(_replay_message, "message")
+_CHAT_REPLAY = Replay(functools.partial(_replay_chat, include_usage=False), "chat")
+_CHAT_USAGE_REPLAY = Replay(functools.partial(_replay_chat, include_usage=True), "chat+usage")
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,11 +206,11 @@ class DataPlane:
             await self._call_upstream(receive, send, exchange, adapter, payload, kind, None)
             return
         options = payload.get("stream_options")
-        include_usage = isinstance(options, dict) and options.get("include_usage") is True
-
-        def replay(entry: bytes) -> list[bytes]:
-            return replay_stream(orjson.loads(entry), include_usage=include_usage)
-
+        replay = (
+            _CHAT_USAGE_REPLAY
+            if isinstance(options, dict) and options.get("include_usage") is True
+            else _CHAT_REPLAY
+        )
         try:
             if await gate.lookup(send, exchange, ticket, replay):
                 return
@@ -325,7 +336,7 @@ class DataPlane:
             await self._messages_upstream(scope, receive, send, exchange, body, path, None)
             return
         try:
-            if await gate.lookup(send, exchange, ticket, _replay_message):
+            if await gate.lookup(send, exchange, ticket, _MESSAGE_REPLAY):
                 return
             await self._messages_upstream(scope, receive, send, exchange, body, path, ticket)
         finally:

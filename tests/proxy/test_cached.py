@@ -1,0 +1,66 @@
+"""The cache gate's rendered-stream memo: a popular entry is rendered once per variant, never served stale."""
+
+from __future__ import annotations
+
+import orjson
+
+from byokgate.cache.replay import replay_stream
+from byokgate.cache.store import MemoryStore
+from byokgate.proxy import cached
+from byokgate.proxy.cached import CacheGate, Replay
+
+COMPLETION = {
+    "id": "chatcmpl-stored",
+    "object": "chat.completion",
+    "created": 1700000000,
+    "model": "gpt-4o",
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "one two three four five", "refusal": None},
+            "logprobs": None,
+            "finish_reason": "stop",
+        }
+    ],
+    "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8},
+}
+
+
+def counting_replay(variant: str, calls: list[str]) -> Replay:
+    def render(entry: bytes) -> list[bytes]:
+        calls.append(variant)
+        return replay_stream(orjson.loads(entry), include_usage=variant == "usage")
+
+    return Replay(render, variant)
+
+
+def test_rendered_once_per_entry_and_variant_and_again_when_the_entry_changes() -> None:
+    gate = CacheGate(MemoryStore(), None, flight_wait_s=1)
+    calls: list[str] = []
+    plain, usage = counting_replay("plain", calls), counting_replay("usage", calls)
+    entry = orjson.dumps(COMPLETION)
+    first = gate._render("p:k", entry, plain)
+    assert gate._render("p:k", bytes(entry), plain) is first  # an equal entry (Redis gives copies)
+    with_usage = gate._render("p:k", entry, usage)
+    assert calls == ["plain", "usage"]
+    assert b'"usage":{"prompt_tokens":3' in with_usage
+    assert b'"usage":{"prompt_tokens":3' not in first
+    assert b'"id":"chatcmpl-stored"' in first  # the stream carries the stored answer's id
+    refreshed = orjson.dumps({**COMPLETION, "id": "chatcmpl-new"})
+    again = gate._render("p:k", refreshed, plain)
+    assert calls == ["plain", "usage", "plain"]
+    assert b'"id":"chatcmpl-new"' in again
+
+
+def test_the_memo_is_bounded_by_bytes() -> None:
+    gate = CacheGate(MemoryStore(), None, flight_wait_s=1)
+    calls: list[str] = []
+    replay = counting_replay("plain", calls)
+    entry = orjson.dumps(COMPLETION)
+    one = len(entry) + len(gate._render("p:0", entry, replay))
+    for index in range(1, cached._RENDERED_MAX_BYTES // one + 10):
+        gate._render(f"p:{index}", entry, replay)
+    assert gate._rendered_bytes <= cached._RENDERED_MAX_BYTES
+    calls.clear()
+    gate._render("p:0", entry, replay)  # the oldest went first
+    assert calls == ["plain"]
