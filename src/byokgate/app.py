@@ -20,7 +20,7 @@ from byokgate.errors import NotFoundError
 from byokgate.masterkey import resolve_keyring
 from byokgate.providers.registry import ProviderRegistry, default_registry
 from byokgate.proxy.dataplane import DataPlane, DataPlaneConfig
-from byokgate.proxy.embedder import ProviderEmbedder
+from byokgate.proxy.embedder import Embedder, ProviderEmbedder
 from byokgate.proxy.semantic import SemanticCache
 from byokgate.routing.policy import RoutingPolicy
 from byokgate.settings import Settings
@@ -188,14 +188,22 @@ def build_data_plane(components: Components) -> DataPlane:
     pooled_key = settings.openrouter_api_key
     policy = RoutingPolicy(registry, pooled_provider=settings.pooled_provider if pooled_key else None)
     base_urls = {name: settings.provider_base_url(name) for name in registry}
-    embedder = ProviderEmbedder(
-        registry=registry,
-        policy=policy,
-        credentials=components.credentials,
-        transport=components.transport,
-        writer=components.writer,
-        base_urls=base_urls,
-    )
+    embedder: Embedder
+    if settings.semantic_embedder == "local":
+        from byokgate.proxy.local_embedder import LocalEmbedder, available
+
+        if not available():
+            raise ValueError("BYOKGATE_SEMANTIC_EMBEDDER=local needs the semantic-local extra (wordllama)")
+        embedder = LocalEmbedder(settings.data_dir / "wordllama")
+    else:
+        embedder = ProviderEmbedder(
+            registry=registry,
+            policy=policy,
+            credentials=components.credentials,
+            transport=components.transport,
+            writer=components.writer,
+            base_urls=base_urls,
+        )
     config = DataPlaneConfig(
         base_urls=base_urls,
         pooled_key=Secret(pooled_key.get_secret_value()) if pooled_key else None,

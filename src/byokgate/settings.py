@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     snapshot_poll_interval_s: float = Field(default=2.0, gt=0)
     cache_memory_bytes: int = Field(
         default=32 * 1024 * 1024, ge=1024 * 1024, description="in-process response cache size (without Redis)"
+    )
+    semantic_embedder: Literal["provider", "local"] = Field(
+        default="provider",
+        description="semantic cache embeddings: the project key, or a local model (semantic-local extra)",
     )
     semantic_index_bytes: int = Field(
         default=16 * 1024 * 1024, ge=1024 * 1024, description="in-process semantic index size (without Redis)"
