@@ -15,10 +15,13 @@ from byokgate.admintoken import resolve_admin_token
 from byokgate.asgi import JSON_CONTENT, send_bytes, send_error
 from byokgate.cache.store import CacheStore, MemoryStore
 from byokgate.cache.vectors import MemoryIndex, SemanticIndex
+from byokgate.domain.entities import RequestRecord
 from byokgate.domain.secret import Secret
 from byokgate.errors import NotFoundError
 from byokgate.masterkey import resolve_keyring
+from byokgate.pricing.catalog import PriceCatalog
 from byokgate.providers.registry import ProviderRegistry, default_registry
+from byokgate.proxy.costs import Coster
 from byokgate.proxy.dataplane import DataPlane, DataPlaneConfig
 from byokgate.proxy.embedder import Embedder, ProviderEmbedder
 from byokgate.proxy.semantic import SemanticCache
@@ -50,6 +53,11 @@ class Components:
     writer: BatchWriter
     cache: CacheStore
     semantic_index: SemanticIndex
+
+    async def find_request(self, request_id: str) -> RequestRecord | None:
+        """A logged request by id (for ``GET /v1/generations/{id}``; not on the proxy path)."""
+        async with self.store.transaction() as tx:
+            return await tx.requests.get(request_id)
 
     async def start(self) -> None:
         """Start the background work of a serving instance (the CLI never calls this)."""
@@ -217,6 +225,8 @@ def build_data_plane(components: Components) -> DataPlane:
         transport=components.transport,
         writer=components.writer,
         config=config,
+        coster=Coster(PriceCatalog.load(settings.prices_file)),
+        find_request=components.find_request,
         cache=components.cache,
         semantic=SemanticCache(components.semantic_index, embedder),
     )

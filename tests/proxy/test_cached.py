@@ -6,8 +6,10 @@ import orjson
 
 from byokgate.cache.replay import replay_stream
 from byokgate.cache.store import MemoryStore
+from byokgate.pricing.catalog import PriceCatalog
 from byokgate.proxy import cached
 from byokgate.proxy.cached import CacheGate, Replay
+from byokgate.proxy.costs import Coster
 
 COMPLETION = {
     "id": "chatcmpl-stored",
@@ -31,11 +33,11 @@ def counting_replay(variant: str, calls: list[str]) -> Replay:
         calls.append(variant)
         return replay_stream(orjson.loads(entry), include_usage=variant == "usage")
 
-    return Replay(render, variant)
+    return Replay(render, variant, lambda entry: entry.get("usage") or {})
 
 
 def test_rendered_once_per_entry_and_variant_and_again_when_the_entry_changes() -> None:
-    gate = CacheGate(MemoryStore(), None, flight_wait_s=1)
+    gate = CacheGate(MemoryStore(), None, Coster(PriceCatalog.load()), flight_wait_s=1)
     calls: list[str] = []
     plain, usage = counting_replay("plain", calls), counting_replay("usage", calls)
     entry = orjson.dumps(COMPLETION)
@@ -53,7 +55,7 @@ def test_rendered_once_per_entry_and_variant_and_again_when_the_entry_changes() 
 
 
 def test_the_memo_is_bounded_by_bytes() -> None:
-    gate = CacheGate(MemoryStore(), None, flight_wait_s=1)
+    gate = CacheGate(MemoryStore(), None, Coster(PriceCatalog.load()), flight_wait_s=1)
     calls: list[str] = []
     replay = counting_replay("plain", calls)
     entry = orjson.dumps(COMPLETION)

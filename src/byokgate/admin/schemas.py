@@ -214,6 +214,13 @@ class RequestOut(BaseModel):
     total_tokens: int | None
     upstream_request_id: str | None
     cache: str | None = Field(default=None, description="HIT, SEMANTIC-HIT, MISS, REFRESH or BYPASS")
+    cached_tokens: int | None = Field(default=None, description="Prompt tokens read from the provider cache")
+    cost_micro_usd: int | None = Field(
+        default=None, description="Provider list price of the usage, micro-USD (null: price unknown)"
+    )
+    cost_saved_micro_usd: int | None = Field(
+        default=None, description="On a cache hit: what the stored answer cost, micro-USD"
+    )
 
     @classmethod
     def of(cls, record: RequestRecord) -> RequestOut:

@@ -126,4 +126,7 @@ class RequestRecord:
     completion_tokens: int | None = None
     total_tokens: int | None = None
     upstream_request_id: str | None = None
-    cache: str | None = None  # HIT, MISS, REFRESH or BYPASS (chat completions)
+    cache: str | None = None  # HIT, SEMANTIC-HIT, MISS, REFRESH or BYPASS
+    cached_tokens: int | None = None  # prompt tokens read from the provider's prompt cache
+    cost_micro_usd: int | None = None  # the provider's list price of the usage (None: price unknown)
+    cost_saved_micro_usd: int | None = None  # a cache hit: what the stored answer cost

@@ -157,7 +157,7 @@ class OpenAIStyleProvider:
         return body  # already OpenAI's shape: relayed byte for byte
 
     def chat_stream(self, model: str, *, include_usage: bool) -> ChatStream:
-        return SSERelay()
+        return SSERelay(strip_usage=not include_usage)
 
     def embeddings_response(self, body: bytes, payload: dict[str, Any]) -> bytes:
         return body

@@ -16,8 +16,12 @@ from byokgate.providers.translation import DONE_EVENT, RawEvents, StreamTally, e
 
 @dataclass(slots=True)
 class SSERelay:
-    """Feed raw upstream bytes; get back complete events to forward."""
+    """Feed raw upstream bytes; get back complete events to forward.
 
+    ``strip_usage``: the gateway asked upstream for usage (to know the cost) but the client did not, so the
+    usage chunk is noted and dropped, and the ``"usage": null`` of the other chunks removed."""
+
+    strip_usage: bool = False
     tally: StreamTally = field(default_factory=StreamTally)
     _events: RawEvents = field(default_factory=RawEvents)
 
@@ -63,7 +67,12 @@ class SSERelay:
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             self.tally.usage = usage
-        for choice in chunk.get("choices") or ():
+        choices = chunk.get("choices") or ()
+        for choice in choices:
             if isinstance(choice, dict) and choice.get("finish_reason"):
                 self.tally.finish_reason = str(choice["finish_reason"])
+        if self.strip_usage and "usage" in chunk:
+            if not choices:
+                return None  # the usage chunk only the gateway asked for
+            event = event.replace(b',"usage":null', b"").replace(b', "usage": null', b"")
         return event + b"\n\n"

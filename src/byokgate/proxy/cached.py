@@ -16,6 +16,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import orjson
+
 from byokgate.asgi import JSON_CONTENT, Headers, send_bytes
 from byokgate.cache.controls import plan_for
 from byokgate.cache.flight import SingleFlight
@@ -25,6 +27,7 @@ from byokgate.cache.store import CacheStore
 from byokgate.domain.entities import CacheSettings
 from byokgate.errors import InvalidRequestError
 from byokgate.providers.translation import TranslationError
+from byokgate.proxy.costs import Coster
 from byokgate.proxy.exchange import Exchange, Responded
 from byokgate.proxy.semantic import CacheTicket, SemanticCache
 from byokgate.snapshot.model import Snapshot
@@ -35,6 +38,7 @@ class Replay(NamedTuple):
 
     render: Callable[[bytes], list[bytes]]
     variant: str  # what else the rendering depends on (e.g. whether the client asked for usage)
+    usage: Callable[[dict[str, Any]], dict[str, Any]]  # a parsed entry's usage, in OpenAI's terms
 
 
 _RENDERED_MAX_BYTES = 4 * 1024 * 1024  # streamed hits kept rendered (the hottest entries)
@@ -47,9 +51,12 @@ SSE_HEADERS: Headers = [
 
 
 class CacheGate:
-    def __init__(self, store: CacheStore, semantic: SemanticCache | None, flight_wait_s: float) -> None:
+    def __init__(
+        self, store: CacheStore, semantic: SemanticCache | None, coster: Coster, flight_wait_s: float
+    ) -> None:
         self._store = store
         self._semantic = semantic
+        self._coster = coster
         self._flight = SingleFlight()
         self._flight_wait_s = flight_wait_s
         # (storage key, variant) -> (the entry, its rendered stream): rendering a stream costs far more than
@@ -146,6 +153,9 @@ class CacheGate:
         if exchange.cache_similarity is None:
             exchange.cache = "HIT"
         exchange.status = 200
+        assert exchange.route is not None
+        exchange.cost_micro = 0  # nothing went upstream; what the answer cost when it was made was saved
+        exchange.saved_micro = self._coster.cost(exchange.route, replay.usage(orjson.loads(entry)))
         if not exchange.stream:
             await send_bytes(send, 200, entry, [JSON_CONTENT, *exchange.gateway_headers()])
             return

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -48,11 +49,13 @@ from byokgate.providers.translation import ChatStream, TranslationError
 from byokgate.providers.translation import error_event as openai_error_event
 from byokgate.proxy.auth import authenticate
 from byokgate.proxy.cached import SSE_HEADERS, CacheGate, Replay
+from byokgate.proxy.costs import Coster, usage_chunk_with_cost
 from byokgate.proxy.errors import UpstreamApiError
 from byokgate.proxy.exchange import (
     Exchange,
     Responded,
     as_int,
+    cached_tokens,
     disconnected,
     parsed_body,
     passed_headers,
@@ -61,6 +64,7 @@ from byokgate.proxy.exchange import (
     usage_of,
     validate,
 )
+from byokgate.proxy.generations import FindRequest, generation, not_found
 from byokgate.proxy.models import models_list
 from byokgate.proxy.semantic import CacheTicket, SemanticCache
 from byokgate.routing.policy import Lane, Route, RoutingError, RoutingPolicy
@@ -72,6 +76,8 @@ from byokgate.transport import Transport, UpstreamStream, UpstreamUnreachableErr
 
 log = logging.getLogger(__name__)
 
+_REQUEST_ID = re.compile(r"req_[0-9a-f]{32}")
+_CACHED_ENDPOINTS = ("chat/completions", "messages")
 _ANTHROPIC_HEADERS = (b"anthropic-version", b"anthropic-beta")
 
 
@@ -85,9 +91,18 @@ def _replay_chat(entry: bytes, *, include_usage: bool) -> list[bytes]:
     return replay_stream(completion, include_usage=include_usage)
 
 
-_MESSAGE_REPLAY = Replay(_replay_message, "message")
-_CHAT_REPLAY = Replay(functools.partial(_replay_chat, include_usage=False), "chat")
-_CHAT_USAGE_REPLAY = Replay(functools.partial(_replay_chat, include_usage=True), "chat+usage")
+def _chat_usage(entry: dict[str, Any]) -> dict[str, Any]:
+    return usage_of(entry)
+
+
+def _message_usage(entry: dict[str, Any]) -> dict[str, Any]:
+    usage = entry.get("usage")
+    return anthropic_to_openai_usage(usage) if isinstance(usage, dict) else {}
+
+
+_MESSAGE_REPLAY = Replay(_replay_message, "message", _message_usage)
+_CHAT_REPLAY = Replay(functools.partial(_replay_chat, include_usage=False), "chat", _chat_usage)
+_CHAT_USAGE_REPLAY = Replay(functools.partial(_replay_chat, include_usage=True), "chat+usage", _chat_usage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +124,8 @@ class DataPlane:
         transport: Transport,
         writer: BatchWriter,
         config: DataPlaneConfig,
+        coster: Coster,
+        find_request: FindRequest | None = None,
         cache: CacheStore | None = None,
         semantic: SemanticCache | None = None,
     ) -> None:
@@ -119,7 +136,9 @@ class DataPlane:
         self._transport = transport
         self._writer = writer
         self._config = config
-        self._gate = None if cache is None else CacheGate(cache, semantic, config.flight_wait_s)
+        self._coster = coster
+        self._find_request = find_request
+        self._gate = None if cache is None else CacheGate(cache, semantic, coster, config.flight_wait_s)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
@@ -135,6 +154,9 @@ class DataPlane:
                 await self._messages(scope, receive, responded, exchange, path)
             elif path == "/v1/models" and method == "GET":
                 await self._models(scope, responded, exchange)
+            elif path.startswith("/v1/generations/") and method == "GET":
+                exchange.endpoint = "generations"
+                await self._generation(scope, responded, exchange, path.removeprefix("/v1/generations/"))
             else:
                 raise NotFoundError(f"Invalid URL ({method} {path})", code="unknown_url")
         except ClientGoneError:
@@ -171,6 +193,14 @@ class DataPlane:
         body = models_list(
             self._registry, snapshot.providers_of(exchange.key.project_id), self._policy.pooled_provider
         )
+        exchange.status = 200
+        await send_bytes(send, 200, orjson.dumps(body), [JSON_CONTENT, *exchange.gateway_headers()])
+
+    async def _generation(self, scope: Scope, send: Send, exchange: Exchange, request_id: str) -> None:
+        exchange.key = authenticate(self._snapshot.current, scope["headers"], datetime.now(UTC))
+        if self._find_request is None or not _REQUEST_ID.fullmatch(request_id):
+            raise not_found()
+        body = await generation(request_id, exchange.key.project_id, self._writer, self._find_request)
         exchange.status = 200
         await send_bytes(send, 200, orjson.dumps(body), [JSON_CONTENT, *exchange.gateway_headers()])
 
@@ -248,6 +278,12 @@ class DataPlane:
         api_key = self._api_key(routed, exchange.key.project_id, exchange)
         payload["model"] = routed.upstream_model
         base_url = self._config.base_urls[routed.provider]
+        options = payload.get("stream_options")
+        include_usage = isinstance(options, dict) and options.get("include_usage") is True
+        if stream and adapter.speaks_openai and not include_usage:
+            # The cost needs the usage: ask for it always (the relay drops it for a client that did not).
+            asked = options if isinstance(options, dict) else {}
+            payload["stream_options"] = {**asked, "include_usage": True}
         try:
             if kind == "chat":
                 upstream = adapter.chat_request(base_url, api_key, payload)
@@ -264,16 +300,13 @@ class DataPlane:
                     exchange.upstream_done()
                     raise self._upstream_error(adapter, response, body, exchange)
                 if stream:
-                    options = payload.get("stream_options")
-                    include_usage = isinstance(options, dict) and options.get("include_usage") is True
                     translator = adapter.chat_stream(routed.upstream_model, include_usage=include_usage)
                     if ticket is None or not ticket.plan.write:
-                        await self._relay_stream(receive, send, exchange, response, translator)
+                        await self._relay_stream(receive, send, exchange, response, translator, include_usage)
                         return
                     assembler = StreamAssembler()
-                    await self._relay_stream(
-                        receive, send, exchange, response, RecordingStream(translator, assembler)
-                    )
+                    recording = RecordingStream(translator, assembler)
+                    await self._relay_stream(receive, send, exchange, response, recording, include_usage)
                     completion = assembler.completion()
                     if completion is not None and exchange.status == 200:
                         await self._cache_store(ticket, orjson.dumps(completion))
@@ -286,6 +319,7 @@ class DataPlane:
                         body = adapter.embeddings_response(body, payload)
                     parsed = parsed_body(body)
                     exchange.usage = usage_of(parsed)
+                    exchange.cost_micro = self._coster.cost(routed, exchange.usage)
                     exchange.status = response.status
                     headers = [JSON_CONTENT, *passed_headers(response), *exchange.gateway_headers()]
                     await send_bytes(send, response.status, body, headers)
@@ -409,6 +443,7 @@ class DataPlane:
                     answer = orjson.dumps(to_message(completion, model))
                 elif not counting:
                     exchange.usage = anthropic_to_openai_usage(orjson.loads(answer).get("usage") or {})
+                exchange.cost_micro = self._coster.cost(routed, exchange.usage)
                 exchange.status = response.status
                 headers = [JSON_CONTENT, *passed_headers(response), *exchange.gateway_headers()]
                 await send_bytes(send, response.status, answer, headers)
@@ -457,7 +492,9 @@ class DataPlane:
         exchange: Exchange,
         response: UpstreamStream,
         relay: ChatStream,
+        usage_chunk: bool = False,
     ) -> None:
+        """Relay a stream; ``usage_chunk``: the client asked for OpenAI's usage chunk (it gets the cost)."""
         exchange.upstream_done()  # time to headers
         headers = [*SSE_HEADERS, *passed_headers(response), *exchange.gateway_headers()]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -475,7 +512,7 @@ class DataPlane:
         watcher = asyncio.ensure_future(disconnected(receive))
         watcher.add_done_callback(client_left)
         try:
-            await self._forward(send, response, relay, exchange.anthropic_format)
+            await self._forward(send, response, relay, exchange, usage_chunk)
         except asyncio.CancelledError:
             if not watcher.done() or watcher.cancelled():
                 raise  # cancelled from outside (shutdown), not by the client leaving
@@ -486,16 +523,26 @@ class DataPlane:
             watcher.cancel()
         if relay.tally.usage:
             exchange.usage = relay.tally.usage
+            if exchange.cost_micro is None and exchange.route is not None:
+                exchange.cost_micro = self._coster.cost(exchange.route, exchange.usage)
         if relay.tally.error is not None and exchange.status == 200:
             exchange.status, exchange.error_code = 502, "upstream_stream_error"
 
     async def _forward(
-        self, send: Responded, response: UpstreamStream, relay: ChatStream, anthropic_format: bool
+        self,
+        send: Responded,
+        response: UpstreamStream,
+        relay: ChatStream,
+        exchange: Exchange,
+        usage_chunk: bool,
     ) -> None:
-        error_event = anthropic_error_event if anthropic_format else openai_error_event
+        error_event = anthropic_error_event if exchange.anthropic_format else openai_error_event
+        costing = usage_chunk  # until the usage chunk has been given its cost
         try:
             async for chunk in response.chunks():
                 events = relay.feed(chunk)
+                if costing and relay.tally.usage is not None and events:
+                    costing = not self._add_cost(events, exchange, relay.tally.usage)
                 if events:  # everything that arrived together leaves together: one write, not one per event
                     body = events[0] if len(events) == 1 else b"".join(events)
                     await send({"type": "http.response.body", "body": body, "more_body": True})
@@ -503,6 +550,8 @@ class DataPlane:
                     break
             else:
                 closing = relay.finish()
+                if costing and relay.tally.usage is not None and closing:
+                    self._add_cost(closing, exchange, relay.tally.usage)
                 if closing:
                     await send({"type": "http.response.body", "body": b"".join(closing), "more_body": True})
         except UpstreamUnreachableError as exc:
@@ -524,6 +573,20 @@ class DataPlane:
                 }
             )
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    def _add_cost(self, events: list[bytes], exchange: Exchange, usage: dict[str, Any]) -> bool:
+        """Put the cost into the usage chunk among ``events`` (in place); False when it is not there yet."""
+        assert exchange.route is not None
+        for index in range(len(events) - 1, -1, -1):
+            if b'"usage":{' in events[index] or b'"usage": {' in events[index]:
+                exchange.cost_micro = self._coster.cost(exchange.route, usage)
+                if exchange.cost_micro is None:
+                    return True  # no price: the chunk goes as it is
+                costed = usage_chunk_with_cost(events[index], exchange.cost_micro)
+                if costed is not None:
+                    events[index] = costed
+                    return True
+        return False
 
     # --- records --------------------------------------------------------------------------------------
 
@@ -555,7 +618,10 @@ class DataPlane:
                 completion_tokens=as_int(exchange.usage.get("completion_tokens")),
                 total_tokens=as_int(exchange.usage.get("total_tokens")),
                 upstream_request_id=exchange.upstream_request_id,
-                cache=exchange.cache if exchange.endpoint == "chat/completions" else None,
+                cache=exchange.cache if exchange.endpoint in _CACHED_ENDPOINTS else None,
+                cached_tokens=cached_tokens(exchange.usage),
+                cost_micro_usd=exchange.cost_micro,
+                cost_saved_micro_usd=exchange.saved_micro,
             )
         )
         if exchange.credential_id is not None and route is not None:

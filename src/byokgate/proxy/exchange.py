@@ -15,9 +15,10 @@ from starlette.types import Receive, Send
 
 from byokgate.asgi import Headers
 from byokgate.errors import InvalidRequestError
+from byokgate.pricing.cost import usd
 from byokgate.providers.translation import UpstreamFormatError
 from byokgate.proxy.errors import BadGatewayError, GatewayTimeoutError
-from byokgate.routing.policy import Route
+from byokgate.routing.policy import Lane, Route
 from byokgate.snapshot.model import KeyEntry
 from byokgate.transport import UpstreamStream, UpstreamTimeoutError, UpstreamUnreachableError
 
@@ -46,6 +47,8 @@ class Exchange:
     cache: str = "BYPASS"  # x-byokgate-cache: HIT, SEMANTIC-HIT, MISS, REFRESH or BYPASS
     cache_key: str | None = None  # the opaque x-byokgate-cache-key
     cache_similarity: float | None = None  # a semantic hit's cosine similarity
+    cost_micro: int | None = None  # what the usage costs at list price (None: unknown or no usage)
+    saved_micro: int | None = None  # a cache hit: what the stored answer cost
 
     def upstream_done(self) -> None:
         """Note the time spent waiting on upstream so far (excluded from the overhead figure)."""
@@ -66,6 +69,12 @@ class Exchange:
             headers.append((b"x-byokgate-cache-key", self.cache_key.encode()))
         if self.cache_similarity is not None:
             headers.append((b"x-byokgate-cache-similarity", f"{self.cache_similarity:.4f}".encode()))
+        if self.cost_micro is not None:
+            headers.append((b"x-byokgate-cost-usd", usd(self.cost_micro).encode()))
+            if self.route is not None and self.route.lane is Lane.BYOK:
+                headers.append((b"x-byokgate-charged-credits", b"0"))  # billed by the provider, directly
+        if self.saved_micro is not None:
+            headers.append((b"x-byokgate-cost-saved-usd", usd(self.saved_micro).encode()))
         headers.append((b"x-byokgate-overhead-ms", f"{overhead:.3f}".encode()))
         return headers
 
@@ -144,6 +153,11 @@ def parsed_body(body: bytes) -> Any:
 def usage_of(parsed: object) -> dict[str, Any]:
     usage = parsed.get("usage") if isinstance(parsed, dict) else None
     return usage if isinstance(usage, dict) else {}
+
+
+def cached_tokens(usage: dict[str, Any]) -> int | None:
+    details = usage.get("prompt_tokens_details")
+    return as_int(details.get("cached_tokens")) if isinstance(details, dict) else None
 
 
 def as_int(value: object) -> int | None:

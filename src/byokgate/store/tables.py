@@ -154,6 +154,9 @@ request_log = Table(
     Column("total_tokens", Integer, nullable=True),
     Column("upstream_request_id", String(128), nullable=True),
     Column("cache", String(16), nullable=True),
+    Column("cached_tokens", Integer, nullable=True),
+    Column("cost_micro_usd", BigInteger, nullable=True),
+    Column("cost_saved_micro_usd", BigInteger, nullable=True),
     Index("ix_request_log_project_id_created_at", "project_id", "created_at"),
 )
 

@@ -57,6 +57,18 @@ class BatchWriter:
         if len(self._records) >= self._batch_size:
             self._wake.set()
 
+    def queued_request(self, request_id: str) -> RequestRecord | None:
+        """A request record not handed to the database yet (newest first: the likely one is recent)."""
+        for record in reversed(self._records):
+            if record.id == request_id:
+                return record
+        return None
+
+    async def settled(self) -> None:
+        """Wait until no batch is being written (what was taken off the queue is then in the database)."""
+        async with self._flush_lock:
+            pass
+
     @property
     def pending(self) -> int:
         return len(self._events) + len(self._last_used) + len(self._records)

@@ -1,0 +1,60 @@
+"""Each request's cost on the request path: the price catalog applied to its final usage (memory only).
+
+Non-streamed answers carry it in ``x-byokgate-cost-usd``; a stream carries it as ``usage.cost`` (USD) in its
+usage chunk, since its headers left before the usage was known; the request record keeps it in micro-USD.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+
+from byokgate.pricing.catalog import Price, PriceCatalog
+from byokgate.pricing.cost import cost_micro_usd
+from byokgate.routing.policy import Route
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+class Coster:
+    def __init__(self, prices: PriceCatalog, today: Callable[[], date] = _today) -> None:
+        self._prices = prices
+        self._today = today
+        self._day = today()
+        self._day_ends = time.monotonic() + 60  # the date is looked at once a minute, not per request
+        self._in_force: dict[tuple[str, str], Price | None] = {}  # today's prices, looked up once each
+
+    def cost(self, route: Route, usage: dict[str, Any]) -> int | None:
+        """Micro-USD at the list price in force today; None without usage or without a known price."""
+        if not usage:
+            return None
+        if time.monotonic() > self._day_ends:
+            self._day_ends = time.monotonic() + 60
+            if self._today() != self._day:
+                self._day, self._in_force = self._today(), {}
+        model = (route.provider, route.upstream_model)
+        if model not in self._in_force:
+            self._in_force[model] = self._prices.price(route.provider, route.upstream_model, self._day)
+        price = self._in_force[model]
+        return None if price is None else cost_micro_usd(price, usage)
+
+
+def usage_chunk_with_cost(event: bytes, cost_micro: int) -> bytes | None:
+    """``event`` with ``usage.cost`` (USD) added when it is an OpenAI usage chunk, else None."""
+    if b'"usage"' not in event or not event.startswith(b"data: {"):
+        return None
+    try:
+        chunk = orjson.loads(event[6:])
+    except orjson.JSONDecodeError:
+        return None
+    usage = chunk.get("usage") if isinstance(chunk, dict) else None
+    if not isinstance(usage, dict):
+        return None  # a content chunk saying "usage": null
+    usage["cost"] = cost_micro / 1_000_000
+    return b"data: " + orjson.dumps(chunk) + b"\n\n"
