@@ -262,13 +262,20 @@ def test_every_request_is_in_the_request_log(gateway: Gateway) -> None:
     )
     with pytest.raises(openai.NotFoundError):
         client.chat.completions.create(model="claude-3-5-sonnet-20241022", messages=USER)
+    # Names no provider has (a NUL would also be refused by PostgreSQL and must never reach the log's rows)
+    for odd in ("gpt-4o\x00", "mistralai/mistral large"):
+        with pytest.raises(openai.BadRequestError) as refused:
+            client.chat.completions.create(model=odd, messages=USER)
+        assert refused.value.code == "invalid_model"
+    client.chat.completions.create(model="gpt-4o", messages=USER)  # the log keeps working
     for _ in range(100):
         records = gateway.admin.get(f"/projects/{pid}/requests").json()["data"]
-        if len(records) == 3:
+        if len(records) == 6:
             break
         time.sleep(0.05)
-    assert [r["status"] for r in records] == [404, 200, 200]
-    missing, streamed, plain = records
+    assert [r["status"] for r in records] == [200, 400, 400, 404, 200, 200]
+    assert records[1]["requested_model"] is None
+    missing, streamed, plain = records[3:]
     assert missing["error_code"] == "model_not_found"
     assert streamed["stream"] is True
     assert streamed["total_tokens"]

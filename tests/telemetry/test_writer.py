@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from byokgate.admin.services import ControlPlane
-from byokgate.domain.entities import NewAuditEvent
+from byokgate.domain.entities import NewAuditEvent, RequestRecord
 from byokgate.store.database import Store
 from byokgate.telemetry.writer import BatchWriter
 
@@ -47,3 +47,43 @@ async def test_close_flushes_what_is_left(control: ControlPlane, store: Store) -
     writer.audit(NewAuditEvent("t", "provider_key.use", pid))
     await writer.aclose()
     assert [e.action for e in await control.audit_log(pid, limit=1)] == ["provider_key.use"]
+
+
+async def test_a_row_the_database_refuses_is_dropped_without_blocking_the_rest(
+    control: ControlPlane, store: Store
+) -> None:
+    pid = (await control.create_project("p", actor="t")).project.id
+    writer = BatchWriter(store, flush_interval_s=3600)
+
+    def record(request_id: str) -> RequestRecord:
+        return RequestRecord(
+            id=request_id,
+            created_at=NOW,
+            project_id=pid,
+            api_key_id="key_x",
+            endpoint="chat/completions",
+            lane=None,
+            provider=None,
+            credential_id=None,
+            requested_model=None,
+            resolved_model=None,
+            stream=False,
+            status=200,
+            error_code=None,
+            latency_ms=1.0,
+            upstream_ms=None,
+        )
+
+    writer.request(record("req_a"))
+    await writer.flush()
+    for request_id in ("req_b", "req_a", "req_c"):  # req_a again: its primary key is taken
+        writer.request(record(request_id))
+    writer.audit(NewAuditEvent("t", "provider_key.use", pid, request_id="req_c"))
+    await writer.flush()  # no exception, nothing left queued for ever
+    assert writer.pending == 0
+    assert writer.dropped == 1
+    stored = await control.request_log(pid, limit=10)
+    assert sorted(r.id for r in stored) == ["req_a", "req_b", "req_c"]
+    assert [e.request_id for e in await control.audit_log(pid, action="provider_key.use", limit=5)] == [
+        "req_c"
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -147,7 +148,7 @@ def build_admin_api(control: ControlPlane, admin_token: Secret, max_body_bytes: 
     @router.get("/projects", response_model=ProjectList)
     async def list_projects(
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        after: Annotated[str | None, Query(max_length=64)] = None,
+        after: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")] = None,
     ) -> ProjectList:
         found = await control.list_projects(limit=limit + 1, after=after)
         page = found[:limit]
@@ -235,7 +236,7 @@ def build_admin_api(control: ControlPlane, admin_token: Secret, max_body_bytes: 
         project_id: ProjectId,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
-        action: Annotated[str | None, Query(max_length=64)] = None,
+        action: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")] = None,
     ) -> AuditList:
         events = await control.audit_log(project_id, limit=limit + 1, before_id=before, action=action)
         if not events and not await control.audit_log(project_id, limit=1):
@@ -269,12 +270,15 @@ def build_admin_api(control: ControlPlane, admin_token: Secret, max_body_bytes: 
     return api
 
 
+_CURSOR_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def _parse_cursor(value: str) -> tuple[datetime, str]:
     stamp, sep, request_id = value.partition("|")
     try:
         moment = datetime.fromisoformat(stamp)
     except ValueError:
         moment = None
-    if not sep or moment is None or moment.tzinfo is None:
+    if not sep or moment is None or moment.tzinfo is None or not _CURSOR_ID.fullmatch(request_id):
         raise InvalidRequestError("before must be a next_before value from a previous page", param="before")
     return moment, request_id

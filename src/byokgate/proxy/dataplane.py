@@ -56,6 +56,7 @@ from byokgate.proxy.exchange import (
     Responded,
     as_int,
     cached_tokens,
+    check_model_name,
     disconnected,
     parsed_body,
     passed_headers,
@@ -217,6 +218,7 @@ class DataPlane:
             raise InvalidRequestError(
                 "you must provide a model parameter", param="model", code="missing_model"
             )
+        check_model_name(model)
         validate(kind, payload)
         stream = payload.get("stream", False)
         if not isinstance(stream, bool) or (stream and kind != "chat"):
@@ -341,6 +343,7 @@ class DataPlane:
         model = body.get("model")
         if not isinstance(model, str) or not model:
             raise InvalidRequestError("model: Field required", param="model")
+        check_model_name(model)
         max_tokens = body.get("max_tokens")
         if not counting and (
             not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 0

@@ -5,6 +5,7 @@ failures as client errors, the upstream headers passed on, a request's usage, th
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -115,6 +116,20 @@ class Responded:
 async def disconnected(receive: Receive) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
+
+
+# Model names as providers spell them: letters, digits and . _ - : / @ + (e.g. "openai/gpt-4o:free",
+# "claude-3-5-sonnet@20240620"); anything else (control characters, spaces, quotes) is refused up front.
+_MODEL_NAME = re.compile(r"[A-Za-z0-9._:/@+-]{1,256}")
+
+
+def check_model_name(model: str) -> None:
+    if not _MODEL_NAME.fullmatch(model):
+        raise InvalidRequestError(
+            "'model' must be a model name (letters, digits and . _ - : / @ +, at most 256 characters)",
+            param="model",
+            code="invalid_model",
+        )
 
 
 def validate(kind: str, payload: dict[str, Any]) -> None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from byokgate.domain.entities import NewAuditEvent, RequestRecord
-from byokgate.store.database import Store
+from byokgate.store.database import Store, Transaction
 from byokgate.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -84,14 +86,44 @@ class BatchWriter:
                         await tx.requests.append_many(records)
                         await tx.audit.append_many(events)
                         await tx.api_keys.touch_last_used(used)
+                    self.written += len(events) + len(records)
                 except Exception:
-                    # Put them back (newest wins for last-used) and let the next flush retry.
+                    if await self._salvage(events, records, used):
+                        continue
+                    # Nothing went in (the database is away): put them back (newest wins for last-used)
+                    # and let the next flush retry.
                     self._events.extendleft(reversed(events))
                     self._records.extendleft(reversed(records))
                     for key_id, when in used.items():
                         self.key_used(key_id, when)
                     raise
-                self.written += len(events) + len(records)
+
+    async def _salvage(
+        self, events: list[NewAuditEvent], records: list[RequestRecord], used: dict[str, datetime]
+    ) -> bool:
+        """A batch failed: write its rows one by one so that one bad row cannot block the rest for ever.
+
+        True when something went in (the rows the database refused are dropped, counted and logged); False
+        when nothing did, which means the database itself is away and the batch must be retried whole."""
+        writes: list[tuple[str, Callable[[Transaction], Awaitable[None]]]] = [
+            *((f"audit event {e.action}", functools.partial(_append_event, e)) for e in events),
+            *((f"request {r.id}", functools.partial(_append_record, r)) for r in records),
+            ("last-used times", functools.partial(_touch, used)),
+        ]
+        refused: list[str] = []
+        for what, write in writes:
+            try:
+                async with self._store.transaction() as tx:
+                    await write(tx)
+            except Exception as exc:
+                refused.append(f"{what} ({type(exc).__name__})")
+        if len(refused) == len(writes):
+            return False
+        self.written += len(events) + len(records) - sum(1 for r in refused if not r.startswith("last-used"))
+        self.dropped += len(refused)
+        if refused:
+            log.error("batch writer dropped what the database refused: %s", "; ".join(refused))
+        return True
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="byokgate-batch-writer")
@@ -112,3 +144,15 @@ class BatchWriter:
         """Stop the loop and write out whatever is left."""
         await cancel_and_wait(self._task)
         await self.flush()
+
+
+async def _append_event(event: NewAuditEvent, tx: Transaction) -> None:
+    await tx.audit.append_many([event])
+
+
+async def _append_record(record: RequestRecord, tx: Transaction) -> None:
+    await tx.requests.append_many([record])
+
+
+async def _touch(used: dict[str, datetime], tx: Transaction) -> None:
+    await tx.api_keys.touch_last_used(used)
