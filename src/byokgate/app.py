@@ -18,6 +18,8 @@ from byokgate.cache.vectors import MemoryIndex, SemanticIndex
 from byokgate.domain.entities import RequestRecord
 from byokgate.domain.secret import Secret
 from byokgate.errors import NotFoundError
+from byokgate.limits.counters import Counters, MemoryCounters
+from byokgate.limits.gate import LimitGate
 from byokgate.masterkey import resolve_keyring
 from byokgate.pricing.catalog import PriceCatalog
 from byokgate.providers.registry import ProviderRegistry, default_registry
@@ -53,6 +55,7 @@ class Components:
     writer: BatchWriter
     cache: CacheStore
     semantic_index: SemanticIndex
+    counters: Counters
 
     async def find_request(self, request_id: str) -> RequestRecord | None:
         """A logged request by id (for ``GET /v1/generations/{id}``; not on the proxy path)."""
@@ -72,6 +75,7 @@ class Components:
         await self.transport.aclose()
         await self.cache.aclose()
         await self.semantic_index.aclose()
+        await self.counters.aclose()
         await self.store.close()
 
 
@@ -94,14 +98,18 @@ def build_components(settings: Settings) -> Components:
         bus = LocalChangeBus()
     cache: CacheStore
     semantic_index: SemanticIndex
+    counters: Counters
     if settings.redis_url:
         from byokgate.cache.redis_store import RedisStore  # only Redis deployments import the client
         from byokgate.cache.redis_vectors import RedisIndex
+        from byokgate.limits.redis_counters import RedisCounters
 
         cache, semantic_index = RedisStore(settings.redis_url), RedisIndex(settings.redis_url)
+        counters = RedisCounters(settings.redis_url)
     else:
         cache = MemoryStore(settings.cache_memory_bytes)
         semantic_index = MemoryIndex(settings.semantic_index_bytes)
+        counters = MemoryCounters()
     control = ControlPlane(
         store,
         vault,
@@ -125,6 +133,7 @@ def build_components(settings: Settings) -> Components:
         writer=BatchWriter(store),
         cache=cache,
         semantic_index=semantic_index,
+        counters=counters,
     )
 
 
@@ -227,6 +236,7 @@ def build_data_plane(components: Components) -> DataPlane:
         config=config,
         coster=Coster(PriceCatalog.load(settings.prices_file)),
         find_request=components.find_request,
+        limits=LimitGate(components.counters, components.writer.audit),
         cache=components.cache,
         semantic=SemanticCache(components.semantic_index, embedder),
     )

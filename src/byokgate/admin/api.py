@@ -25,6 +25,8 @@ from byokgate.admin.schemas import (
     CacheSettingsBody,
     CacheSettingsOut,
     ErrorBody,
+    LimitsBody,
+    LimitsOut,
     ProjectCreate,
     ProjectCreated,
     ProjectList,
@@ -38,6 +40,7 @@ from byokgate.admin.schemas import (
     Verification,
 )
 from byokgate.admin.services import ControlPlane
+from byokgate.domain.entities import PROJECT_SCOPE, Limits
 from byokgate.domain.secret import Secret
 from byokgate.errors import (
     ApiError,
@@ -231,6 +234,33 @@ def build_admin_api(control: ControlPlane, admin_token: Secret, max_body_bytes: 
     async def purge_cache(project_id: ProjectId) -> CachePurged:
         return CachePurged(purged=await control.purge_cache(project_id, actor=ACTOR))
 
+    @router.get("/projects/{project_id}/limits", response_model=LimitsOut)
+    async def get_limits(project_id: ProjectId) -> LimitsOut:
+        return _limits_out(PROJECT_SCOPE, await control.limits(project_id))
+
+    @router.put("/projects/{project_id}/limits", response_model=LimitsOut)
+    async def set_limits(project_id: ProjectId, body: LimitsBody) -> LimitsOut:
+        limits = await control.set_limits(project_id, None, body.limits(), actor=ACTOR)
+        return _limits_out(PROJECT_SCOPE, limits)
+
+    @router.delete("/projects/{project_id}/limits", status_code=204)
+    async def remove_limits(project_id: ProjectId) -> Response:
+        await control.set_limits(project_id, None, None, actor=ACTOR)
+        return Response(status_code=204)
+
+    @router.get("/projects/{project_id}/api-keys/{key_id}/limits", response_model=LimitsOut)
+    async def get_key_limits(project_id: ProjectId, key_id: ProjectId) -> LimitsOut:
+        return _limits_out(key_id, await control.limits(project_id, key_id))
+
+    @router.put("/projects/{project_id}/api-keys/{key_id}/limits", response_model=LimitsOut)
+    async def set_key_limits(project_id: ProjectId, key_id: ProjectId, body: LimitsBody) -> LimitsOut:
+        return _limits_out(key_id, await control.set_limits(project_id, key_id, body.limits(), actor=ACTOR))
+
+    @router.delete("/projects/{project_id}/api-keys/{key_id}/limits", status_code=204)
+    async def remove_key_limits(project_id: ProjectId, key_id: ProjectId) -> Response:
+        await control.set_limits(project_id, key_id, None, actor=ACTOR)
+        return Response(status_code=204)
+
     @router.get("/projects/{project_id}/audit", response_model=AuditList)
     async def audit_log(
         project_id: ProjectId,
@@ -268,6 +298,12 @@ def build_admin_api(control: ControlPlane, admin_token: Secret, max_body_bytes: 
     api.include_router(router)
     api.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     return api
+
+
+def _limits_out(scope: str, limits: Limits | None) -> LimitsOut:
+    if limits is None:
+        raise NotFoundError("no limits are set here", code="limits_not_found")
+    return LimitsOut.of(scope, limits)
 
 
 _CURSOR_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, StrictBool, StrictInt, StrictStr
@@ -11,11 +12,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, Str
 from byokgate.domain.entities import (
     AuditEvent,
     CacheSettings,
+    Limits,
     Project,
     ProjectApiKey,
     ProviderCredential,
     RequestRecord,
 )
+from byokgate.pricing.cost import usd
 
 # At least one non-space character and no C0/C1 control characters (the same rule as services.clean_name).
 NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
@@ -145,6 +148,53 @@ class CacheSettingsOut(BaseModel):
     @classmethod
     def of(cls, settings: CacheSettings) -> CacheSettingsOut:
         return cls(**asdict(settings))
+
+
+class LimitsBody(StrictBody):
+    rpm: StrictInt | None = Field(default=None, ge=1, le=10_000_000, description="Requests per minute")
+    tpm: StrictInt | None = Field(
+        default=None, ge=1, le=10_000_000_000, description="Tokens per minute (prompt + completion)"
+    )
+    budget_usd: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=10_000_000,
+        decimal_places=6,
+        description="List-price spend allowed per period, BYOK spend included (then 429 budget_exceeded)",
+    )
+    budget_period: Literal["day", "month"] = Field(default="month", description="UTC calendar period")
+    soft_pct: StrictInt | None = Field(
+        default=80,
+        ge=1,
+        le=100,
+        description="An audit event (budget.soft_limit) once spend passes this share",
+    )
+
+    def limits(self) -> Limits:
+        budget = None if self.budget_usd is None else int(self.budget_usd * 1_000_000)
+        return Limits(self.rpm, self.tpm, budget, self.budget_period, self.soft_pct)
+
+
+class LimitsOut(BaseModel):
+    object: Literal["project.limits"] = "project.limits"
+    scope: str = Field(description="project, or the API key id the limits belong to")
+    rpm: int | None
+    tpm: int | None
+    budget_usd: str | None = Field(description="Decimal string of USD")
+    budget_period: str
+    soft_pct: int | None
+
+    @classmethod
+    def of(cls, scope: str, limits: Limits) -> LimitsOut:
+        budget = limits.budget_micro_usd
+        return cls(
+            scope=scope,
+            rpm=limits.rpm,
+            tpm=limits.tpm,
+            budget_usd=None if budget is None else usd(budget),
+            budget_period=limits.budget_period,
+            soft_pct=limits.soft_pct,
+        )
 
 
 class CachePurged(BaseModel):

@@ -16,8 +16,10 @@ from byokgate.apikeys import display_prefix, generate_project_key, hash_project_
 from byokgate.cache.store import CacheStore
 from byokgate.cache.vectors import SemanticIndex
 from byokgate.domain.entities import (
+    PROJECT_SCOPE,
     AuditEvent,
     CacheSettings,
+    Limits,
     NewAuditEvent,
     Project,
     ProjectApiKey,
@@ -178,6 +180,37 @@ class ControlPlane:
                 NewAuditEvent(actor, "project.cache_purge", project_id, detail={"purged": purged})
             )
         return purged
+
+    # --- rate limits and budgets ----------------------------------------------------------------------
+
+    async def limits(self, project_id: str, key_id: str | None = None) -> Limits | None:
+        """The limits of a project (``key_id`` None) or of one of its keys; None when it has none."""
+        async with self.store.transaction() as tx:
+            scope = await self._limits_scope(tx, project_id, key_id)
+            return await tx.limits.get(project_id, scope)
+
+    async def set_limits(
+        self, project_id: str, key_id: str | None, limits: Limits | None, *, actor: str
+    ) -> Limits | None:
+        """Set, replace or (with None) remove the limits of a project or one of its keys."""
+        now = self._now()
+        async with self._mutation() as tx:
+            scope = await self._limits_scope(tx, project_id, key_id)
+            await tx.limits.put(project_id, scope, limits, now)
+            detail = {"scope": scope, **(asdict(limits) if limits is not None else {"removed": True})}
+            action = "project.limits" if limits is not None else "project.limits_removed"
+            await self._changed(
+                tx, NewAuditEvent(actor, action, project_id, api_key_id=key_id, detail=detail, at=now)
+            )
+        return limits
+
+    async def _limits_scope(self, tx: Transaction, project_id: str, key_id: str | None) -> str:
+        await self._project(tx, project_id)
+        if key_id is None:
+            return PROJECT_SCOPE
+        if await tx.api_keys.get(project_id, key_id) is None:
+            raise NotFoundError(f"project {project_id} has no API key {key_id}", code="api_key_not_found")
+        return key_id
 
     # --- project API keys ------------------------------------------------------------------------------
 

@@ -32,6 +32,23 @@ class CacheSettings:
 
 DEFAULT_CACHE_SETTINGS = CacheSettings()
 
+PROJECT_SCOPE = "project"  # the scope of limits that apply to every key of a project (else: a key id)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Rate limits and a spend budget, for a whole project or one of its keys; None: no such limit."""
+
+    rpm: int | None = None  # requests per minute
+    tpm: int | None = None  # tokens per minute (prompt + completion, reserved up front, settled after)
+    budget_micro_usd: int | None = None  # list-price spend per period, BYOK spend included
+    budget_period: str = "month"  # "day" or "month" (UTC calendar periods)
+    soft_pct: int | None = 80  # an audit event (budget.soft_limit) once spend passes this share
+
+    @property
+    def empty(self) -> bool:
+        return self.rpm is None and self.tpm is None and self.budget_micro_usd is None
+
 
 @dataclass(frozen=True, slots=True)
 class ProjectKeyMaterial:

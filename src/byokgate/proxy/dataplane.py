@@ -40,6 +40,7 @@ from byokgate.errors import (
     InvalidRequestError,
     NotFoundError,
 )
+from byokgate.limits.gate import LimitGate, Reservation, estimated_usage
 from byokgate.providers.anthropic_chat import openai_usage as anthropic_to_openai_usage
 from byokgate.providers.anthropic_ingress import ToAnthropicStream, error_body, to_chat_payload, to_message
 from byokgate.providers.anthropic_stream import anthropic_error_event
@@ -127,6 +128,7 @@ class DataPlane:
         config: DataPlaneConfig,
         coster: Coster,
         find_request: FindRequest | None = None,
+        limits: LimitGate | None = None,
         cache: CacheStore | None = None,
         semantic: SemanticCache | None = None,
     ) -> None:
@@ -139,6 +141,7 @@ class DataPlane:
         self._config = config
         self._coster = coster
         self._find_request = find_request
+        self._limits = limits
         self._gate = None if cache is None else CacheGate(cache, semantic, coster, config.flight_wait_s)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -212,7 +215,8 @@ class DataPlane:
     ) -> None:
         snapshot = self._snapshot.current
         exchange.key = key = authenticate(snapshot, scope["headers"], datetime.now(UTC))
-        payload = parse_json_object(await read_body(receive, self._config.max_body_bytes))
+        raw = await read_body(receive, self._config.max_body_bytes)
+        payload = parse_json_object(raw)
         model = payload.get("model")
         if not isinstance(model, str) or not model:
             raise InvalidRequestError(
@@ -231,6 +235,7 @@ class DataPlane:
                 param="model",
                 code="provider_not_supported",
             )
+        await self._admit(snapshot, exchange, len(raw))
         ticket, gate = None, self._gate
         if kind == "chat" and gate is not None:
             ticket = gate.ticket(scope["headers"], snapshot.cache_of(key.project_id), exchange, payload)
@@ -252,6 +257,45 @@ class DataPlane:
         finally:
             gate.land(ticket)
 
+    # --- limits -------------------------------------------------------------------------------------------
+
+    async def _admit(self, snapshot: Snapshot, exchange: Exchange, body_size: int) -> None:
+        """Count the request against its requests-per-minute limits (429 past one)."""
+        assert exchange.key is not None
+        scopes = snapshot.limits_of(exchange.key)
+        if scopes and self._limits is not None:
+            exchange.limits, exchange.body_size = scopes, body_size
+            await self._limits.admit(exchange.key.project_id, scopes)
+
+    async def _hold(self, exchange: Exchange, payload: dict[str, Any], kind: str) -> Reservation | None:
+        """Reserve the request's worst case against its token and spend limits (429 past one)."""
+        if not exchange.limits or self._limits is None:
+            return None
+        assert exchange.key is not None
+        assert exchange.route is not None
+        usage = estimated_usage(exchange.body_size, payload, kind)
+        cost = self._coster.cost(exchange.route, usage)
+        return await self._limits.reserve(
+            exchange.key.project_id, exchange.request_id, exchange.limits, usage["total_tokens"], cost
+        )
+
+    async def _settle(self, held: Reservation | None, exchange: Exchange) -> None:
+        """Trade the reservation for what was used: the usage when known; nothing when the request failed
+        before any answer; the reservation itself when an answer started but its usage never came."""
+        if held is None or held.empty or self._limits is None:
+            return
+        used = as_int(exchange.usage.get("total_tokens"))
+        if used is None and exchange.usage:
+            used = (as_int(exchange.usage.get("prompt_tokens")) or 0) + (
+                as_int(exchange.usage.get("completion_tokens")) or 0
+            )
+        if used is not None:
+            await self._limits.settle(held, used, exchange.cost_micro)
+        elif exchange.status == 0:
+            await self._limits.settle(held, 0, 0)
+        else:
+            await self._limits.settle(held, None, None)
+
     def _cache_store(self, ticket: CacheTicket, body: bytes) -> Awaitable[None]:
         assert self._gate is not None  # a ticket comes from the gate
         return self._gate.store(ticket, body)
@@ -265,6 +309,22 @@ class DataPlane:
         return routed, self._registry[routed.provider]
 
     async def _call_upstream(
+        self,
+        receive: Receive,
+        send: Responded,
+        exchange: Exchange,
+        adapter: ProviderAdapter,
+        payload: dict[str, Any],
+        kind: str,
+        ticket: CacheTicket | None,
+    ) -> None:
+        held = await self._hold(exchange, payload, kind)
+        try:
+            await self._call_provider(receive, send, exchange, adapter, payload, kind, ticket)
+        finally:
+            await self._settle(held, exchange)
+
+    async def _call_provider(
         self,
         receive: Receive,
         send: Responded,
@@ -336,7 +396,8 @@ class DataPlane:
         """Claude models pass through natively; any other model is translated to and from OpenAI format."""
         snapshot = self._snapshot.current
         exchange.key = key = authenticate(snapshot, scope["headers"], datetime.now(UTC), x_api_key=True)
-        body = parse_json_object(await read_body(receive, self._config.max_body_bytes))
+        raw = await read_body(receive, self._config.max_body_bytes)
+        body = parse_json_object(raw)
         counting = path.endswith("/count_tokens")
         if not any(name == b"anthropic-version" for name, _ in scope["headers"]):
             raise InvalidRequestError("anthropic-version: header is required", param="anthropic-version")
@@ -362,6 +423,7 @@ class DataPlane:
         if native is None and (counting or not adapter.serves_chat):
             what = "token counting" if counting else "this endpoint"
             raise InvalidRequestError(f"{adapter.title} models are not served for {what}.", param="model")
+        await self._admit(snapshot, exchange, len(raw))
         ticket, gate = None, self._gate
         if not counting and gate is not None:
             # The API version and beta flags change an answer without being in the body: part of the key.
@@ -380,6 +442,23 @@ class DataPlane:
             gate.land(ticket)
 
     async def _messages_upstream(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Responded,
+        exchange: Exchange,
+        body: dict[str, Any],
+        path: str,
+        ticket: CacheTicket | None,
+    ) -> None:
+        counting = path.endswith("/count_tokens")
+        held = None if counting else await self._hold(exchange, body, "chat")
+        try:
+            await self._messages_provider(scope, receive, send, exchange, body, path, ticket)
+        finally:
+            await self._settle(held, exchange)
+
+    async def _messages_provider(
         self,
         scope: Scope,
         receive: Receive,

@@ -15,6 +15,7 @@ import orjson
 from starlette.types import Receive, Send
 
 from byokgate.asgi import Headers
+from byokgate.domain.entities import Limits
 from byokgate.errors import InvalidRequestError
 from byokgate.pricing.cost import usd
 from byokgate.providers.translation import UpstreamFormatError
@@ -50,6 +51,8 @@ class Exchange:
     cache_similarity: float | None = None  # a semantic hit's cosine similarity
     cost_micro: int | None = None  # what the usage costs at list price (None: unknown or no usage)
     saved_micro: int | None = None  # a cache hit: what the stored answer cost
+    limits: list[tuple[str, Limits]] | None = None  # the (scope, limits) the request is under, if any
+    body_size: int = 0  # bytes of the request body (for the worst-case estimate limits hold)
 
     def upstream_done(self) -> None:
         """Note the time spent waiting on upstream so far (excluded from the overhead figure)."""

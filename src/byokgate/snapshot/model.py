@@ -9,7 +9,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from byokgate.apikeys import hash_project_key, looks_like_project_key
-from byokgate.domain.entities import DEFAULT_CACHE_SETTINGS, CacheSettings
+from byokgate.domain.entities import DEFAULT_CACHE_SETTINGS, PROJECT_SCOPE, CacheSettings, Limits
 from byokgate.store.database import Store
 from byokgate.store.state import CONFIG_VERSION
 
@@ -37,6 +37,7 @@ class Snapshot:
     wrapped_data_keys: Mapping[str, bytes]
     providers: Mapping[str, frozenset[str]]  # project id -> providers it holds keys for
     cache: Mapping[str, CacheSettings] = field(default_factory=dict)  # projects that changed the defaults
+    limits: Mapping[tuple[str, str], Limits] = field(default_factory=dict)  # (project id, scope) -> limits
 
     def authenticate(self, presented: str, now: datetime) -> KeyEntry | None:
         """The usable project key matching ``presented``, or None. No I/O."""
@@ -59,6 +60,15 @@ class Snapshot:
     def cache_of(self, project_id: str) -> CacheSettings:
         return self.cache.get(project_id, DEFAULT_CACHE_SETTINGS)
 
+    def limits_of(self, key: KeyEntry) -> list[tuple[str, Limits]]:
+        """The limits a request made with ``key`` is under: its project's, then its own (scope, limits)."""
+        found = []
+        for scope in (PROJECT_SCOPE, key.key_id):
+            limits = self.limits.get((key.project_id, scope))
+            if limits is not None:
+                found.append((scope, limits))
+        return found
+
 
 _NONE: frozenset[str] = frozenset()
 EMPTY = Snapshot(0, MappingProxyType({}), MappingProxyType({}), MappingProxyType({}), MappingProxyType({}))
@@ -72,6 +82,7 @@ async def load_snapshot(store: Store) -> Snapshot:
         credentials = await tx.credentials.list_all()
         wrapped = await tx.projects.all_key_material()
         cache = await tx.cache_settings.all()
+        limits = await tx.limits.all()
     api_keys = {
         key_hash: KeyEntry(key.id, key.project_id, key.expires_at)
         for key_hash, key in keys
@@ -91,4 +102,5 @@ async def load_snapshot(store: Store) -> Snapshot:
         wrapped_data_keys=MappingProxyType({m.project_id: m.wrapped_data_key for m in wrapped}),
         providers=MappingProxyType({pid: frozenset(names) for pid, names in providers.items()}),
         cache=MappingProxyType(cache),
+        limits=MappingProxyType(limits),
     )

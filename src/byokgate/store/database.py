@@ -12,6 +12,7 @@ from byokgate.store.audit import AuditRepository
 from byokgate.store.cache_settings import CacheSettingsRepository
 from byokgate.store.credentials import CredentialRepository
 from byokgate.store.engine import create_engine
+from byokgate.store.limits import LimitsRepository
 from byokgate.store.projects import ProjectRepository
 from byokgate.store.requests import RequestLogRepository
 from byokgate.store.state import StateRepository
@@ -27,6 +28,7 @@ class Transaction:
         self.state = StateRepository(conn)
         self.requests = RequestLogRepository(conn)
         self.cache_settings = CacheSettingsRepository(conn)
+        self.limits = LimitsRepository(conn)
 
 
 class Store:

@@ -85,6 +85,20 @@ project_cache_settings = Table(
     Column("semantic_model", String(200), nullable=True),
 )
 
+# Rate limits and budgets: scope "project" (every key) or a project key's id (that key).
+project_limits = Table(
+    "project_limits",
+    metadata,
+    Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("scope", String(64), primary_key=True),
+    Column("rpm", Integer, nullable=True),
+    Column("tpm", Integer, nullable=True),
+    Column("budget_micro_usd", BigInteger, nullable=True),
+    Column("budget_period", String(8), nullable=False),
+    Column("soft_pct", Integer, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 project_api_keys = Table(
     "project_api_keys",
     metadata,
