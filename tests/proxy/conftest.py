@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -8,9 +9,11 @@ import httpx
 import openai
 import pytest
 
+from byokgate.app import Gateway as GatewayApp
 from byokgate.app import create_app
 from byokgate.emulators import EmulatorServer, build
 from byokgate.settings import Settings
+from byokgate.snapshot.model import Snapshot
 from tests.conftest import ADMIN_TOKEN
 from tests.support.server import running_server
 
@@ -20,6 +23,16 @@ class Gateway:
     url: str
     admin: httpx.Client
     clients: list[openai.OpenAI] = field(default_factory=list)
+    app: GatewayApp | None = None  # the running app, for tests that wait on its snapshot
+
+    def wait_for_snapshot(self, ready: Callable[[Snapshot], bool]) -> None:
+        """Wait until the data plane snapshot satisfies ``ready`` (admin changes reach it asynchronously)."""
+        assert self.app is not None
+        for _ in range(400):
+            if ready(self.app.components.snapshot.current):
+                return
+            time.sleep(0.01)
+        raise AssertionError("the change never reached the data plane's snapshot")
 
     def client(self, key: str) -> openai.OpenAI:
         """An SDK client on the data plane, closed when the gateway fixture ends."""
@@ -40,10 +53,11 @@ class Gateway:
 
 def gateway_for(settings: Settings) -> Iterator[Gateway]:
     fast = settings.model_copy(update={"snapshot_poll_interval_s": 0.05})
-    with running_server(create_app(fast)) as url:
+    app = create_app(fast)
+    with running_server(app) as url:
         headers = {"authorization": f"Bearer {ADMIN_TOKEN}"}
         with httpx.Client(base_url=f"{url}/admin/v1", headers=headers, timeout=30) as admin:
-            gateway = Gateway(url, admin)
+            gateway = Gateway(url, admin, app=app)
             try:
                 yield gateway
             finally:
