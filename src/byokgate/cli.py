@@ -380,6 +380,51 @@ def audit(project_id: str, limit: int, as_json: bool) -> None:
     _run(work)
 
 
+@main.command()
+@click.argument("project_id")
+@click.option(
+    "--start", type=click.DateTime(["%Y-%m-%d"]), help="First UTC day (default: the 1st of this month)."
+)
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last UTC day, included (default: today).")
+@click.option("--group-by", default="day", show_default=True, help="day, model, provider, lane, api_key")
+@click.option("--csv", "as_csv_text", is_flag=True, help="CSV instead of a table.")
+@json_option
+def usage(
+    project_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    group_by: str,
+    as_csv_text: bool,
+    as_json: bool,
+) -> None:
+    """Show a project's usage: requests, tokens, cost and cache savings per group."""
+    from byokgate.admin.usage import as_csv, grouping, period, with_usd
+
+    async def work(c: Components) -> None:
+        try:
+            first, last = period(start.date() if start else None, end.date() if end else None)
+            groups = grouping(group_by)
+        except ApiError as exc:
+            raise click.UsageError(exc.message) from None
+        rows = await c.control.usage(project_id, first, last, groups)
+        if as_csv_text:
+            click.echo(as_csv(rows, groups), nl=False)
+            return
+
+        def human() -> None:
+            for row in rows:
+                shown = with_usd(row)
+                keys = "  ".join(str(shown[name]) for name in groups)
+                click.echo(
+                    f"{keys}  requests={shown['requests']}  tokens={shown['total_tokens']}  "
+                    f"cost={shown['cost_usd']}  saved={shown['cost_saved_usd']}"
+                )
+
+        _emit([with_usd(row) for row in rows], as_json, human)
+
+    _run(work)
+
+
 main.add_command(emulate)
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from byokgate.cli import main
+from byokgate.domain.entities import RequestRecord
 from byokgate.store import migrate
+from byokgate.store.database import Store
 from tests.conftest import OPENAI_KEY
 
 
@@ -98,3 +102,51 @@ def test_rotate_master_key_and_wrong_key(cli_env: dict[str, str]) -> None:
 
 def test_migrate_reports_the_revision(cli_env: dict[str, str]) -> None:
     assert f"revision {migrate.head_revision()}" in _run(cli_env, "migrate")
+
+
+def test_usage_report_from_the_command_line(cli_env: dict[str, str]) -> None:
+    pid = json.loads(_run(cli_env, "projects", "create", "acme", "--json"))["id"]
+
+    async def log_requests() -> None:
+        store = Store.from_url(cli_env["BYOKGATE_DATABASE_URL"])
+        try:
+            async with store.transaction() as tx:
+                await tx.requests.append_many(
+                    [
+                        RequestRecord(
+                            id=f"req_{n:032x}",
+                            created_at=datetime(2026, 11, 2, 12, tzinfo=UTC),
+                            project_id=pid,
+                            api_key_id="key_a",
+                            endpoint="chat/completions",
+                            lane="byok",
+                            provider="openai",
+                            credential_id=None,
+                            requested_model="gpt-4o",
+                            resolved_model="gpt-4o",
+                            stream=False,
+                            status=200,
+                            error_code=None,
+                            latency_ms=1.0,
+                            upstream_ms=1.0,
+                            total_tokens=15,
+                            cost_micro_usd=1_250,
+                        )
+                        for n in range(2)
+                    ]
+                )
+        finally:
+            await store.close()
+
+    asyncio.run(log_requests())
+    window = ("--start", "2026-11-01", "--end", "2026-11-30")
+    csv_text = _run(cli_env, "usage", pid, *window, "--group-by", "day,model", "--csv")
+    header, row = csv_text.splitlines()
+    assert header.startswith("day,model,requests,")
+    assert row.startswith("2026-11-02,gpt-4o,2,0,0,")
+    assert row.endswith(",0.002500,0.000000")
+    as_json = json.loads(_run(cli_env, "usage", pid, *window, "--json"))
+    assert [(r["day"], r["requests"], r["cost_usd"]) for r in as_json] == [("2026-11-02", 2, "0.002500")]
+    bad = CliRunner().invoke(main, ["usage", pid, "--group-by", "colour"], env=cli_env)
+    assert bad.exit_code == 2
+    assert "group_by" in bad.output

@@ -253,3 +253,36 @@ def test_generations_give_the_figures_back_to_their_own_project_only(chat_gatewa
         assert missing.status_code == 404
         assert missing.json()["error"]["code"] == "generation_not_found"
     assert get(f"generations/{request_id}", "lgw_proj_" + "x" * 43).status_code == 401
+
+
+def test_usage_reports_sum_the_request_log_as_json_and_csv(chat_gateway: Gateway) -> None:
+    project_id, key = chat_gateway.project(**KEYS)
+    client = chat_gateway.client(key)
+    costs = []
+    for model in ("gpt-4o", "gpt-4o", MODELS["groq"]):
+        raw = client.chat.completions.with_raw_response.create(model=model, messages=ASK)
+        costs.append((model, round(float(raw.headers["x-byokgate-cost-usd"]) * 1_000_000)))
+    last = raw.headers["x-byokgate-request-id"]
+    logged(chat_gateway, project_id, last)  # written by now
+    path = f"/projects/{project_id}/usage"
+    report = chat_gateway.admin.get(path, params={"group_by": "provider,model"}).json()
+    assert report["object"] == "usage_report"
+    assert report["group_by"] == ["provider", "model"]
+    rows = {(r["provider"], r["model"]): r for r in report["data"]}
+    assert rows[("openai", "gpt-4o")]["requests"] == 2
+    assert rows[("openai", "gpt-4o")]["cost_micro_usd"] == sum(c for m, c in costs if m == "gpt-4o")
+    assert rows[("groq", MODELS["groq"])]["cost_usd"] == usd(costs[2][1])
+    csv_text = chat_gateway.admin.get(path, params={"group_by": "lane", "format": "csv"})
+    assert csv_text.headers["content-type"].startswith("text/csv")
+    header, line = csv_text.text.splitlines()
+    assert header.split(",")[:3] == ["lane", "requests", "errors"]
+    assert line.startswith("byok,3,0,")
+    assert line.endswith(usd(sum(c for _, c in costs)) + ",0.000000")
+    for bad in (
+        {"group_by": "colour"},
+        {"group_by": "day,day"},
+        {"start": "2026-02-01", "end": "2026-01-01"},
+    ):
+        refused = chat_gateway.admin.get(path, params=bad)
+        assert refused.status_code == 400, bad
+    assert chat_gateway.admin.get(path, params={"start": "yesterday"}).status_code == 422

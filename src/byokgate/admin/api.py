@@ -5,8 +5,8 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -37,9 +37,11 @@ from byokgate.admin.schemas import (
     ProviderKeySet,
     RequestList,
     RequestOut,
+    UsageReport,
     Verification,
 )
 from byokgate.admin.services import ControlPlane
+from byokgate.admin.usage import as_csv, grouping, period, with_usd
 from byokgate.domain.entities import PROJECT_SCOPE, Limits
 from byokgate.domain.secret import Secret
 from byokgate.errors import (
@@ -260,6 +262,29 @@ def build_admin_api(control: ControlPlane, admin_token: Secret, max_body_bytes: 
     async def remove_key_limits(project_id: ProjectId, key_id: ProjectId) -> Response:
         await control.set_limits(project_id, key_id, None, actor=ACTOR)
         return Response(status_code=204)
+
+    @router.get(
+        "/projects/{project_id}/usage",
+        response_model=UsageReport,
+        responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}},
+    )
+    async def usage_report(
+        project_id: ProjectId,
+        start: Annotated[
+            date | None, Query(description="first UTC day (default: the 1st of this month)")
+        ] = None,
+        end: Annotated[date | None, Query(description="last UTC day, included (default: today)")] = None,
+        group_by: Annotated[
+            str, Query(max_length=64, description="day, model, provider, lane, api_key")
+        ] = "day",
+        format: Annotated[Literal["json", "csv"], Query()] = "json",
+    ) -> Response | UsageReport:
+        first, last = period(start, end)
+        groups = grouping(group_by)
+        rows = await control.usage(project_id, first, last, groups)
+        if format == "csv":
+            return Response(as_csv(rows, groups), media_type="text/csv; charset=utf-8")
+        return UsageReport(start=first, end=last, group_by=groups, data=[with_usd(row) for row in rows])
 
     @router.get("/projects/{project_id}/audit", response_model=AuditList)
     async def audit_log(

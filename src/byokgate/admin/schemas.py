@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -195,6 +195,17 @@ class LimitsOut(BaseModel):
             budget_period=limits.budget_period,
             soft_pct=limits.soft_pct,
         )
+
+
+class UsageReport(BaseModel):
+    object: Literal["usage_report"] = "usage_report"
+    start: date
+    end: date = Field(description="Last UTC day included")
+    group_by: list[str]
+    data: list[dict[str, Any]] = Field(
+        description="One row per group: the group values, requests, errors, cache_hits, tokens, "
+        "cost_micro_usd / cost_usd, cost_saved_micro_usd / cost_saved_usd, unpriced_requests"
+    )
 
 
 class CachePurged(BaseModel):

@@ -10,7 +10,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from byokgate.apikeys import display_prefix, generate_project_key, hash_project_key
 from byokgate.cache.store import CacheStore
@@ -180,6 +180,18 @@ class ControlPlane:
                 NewAuditEvent(actor, "project.cache_purge", project_id, detail={"purged": purged})
             )
         return purged
+
+    # --- usage reports ---------------------------------------------------------------------------------
+
+    async def usage(
+        self, project_id: str, first_day: date, last_day: date, group_by: list[str]
+    ) -> list[dict[str, object]]:
+        """Requests, tokens, cost and cache savings of a project per group, over whole UTC days."""
+        start = datetime.combine(first_day, time.min, UTC)
+        end = datetime.combine(last_day, time.min, UTC) + timedelta(days=1)
+        async with self.store.transaction() as tx:
+            await self._project(tx, project_id)
+            return await tx.requests.usage(project_id, start, end, group_by)
 
     # --- rate limits and budgets ----------------------------------------------------------------------
 
