@@ -13,6 +13,7 @@ from byokgate.admin.keyring import check_keyring
 from byokgate.admin.services import ControlPlane
 from byokgate.admintoken import resolve_admin_token
 from byokgate.asgi import JSON_CONTENT, send_bytes, send_error
+from byokgate.billing.plans import Plans
 from byokgate.cache.store import CacheStore, MemoryStore
 from byokgate.cache.vectors import MemoryIndex, SemanticIndex
 from byokgate.domain.entities import RequestRecord
@@ -56,6 +57,7 @@ class Components:
     cache: CacheStore
     semantic_index: SemanticIndex
     counters: Counters
+    plans: Plans
 
     async def find_request(self, request_id: str) -> RequestRecord | None:
         """A logged request by id (for ``GET /v1/generations/{id}``; not on the proxy path)."""
@@ -110,6 +112,7 @@ def build_components(settings: Settings) -> Components:
         cache = MemoryStore(settings.cache_memory_bytes)
         semantic_index = MemoryIndex(settings.semantic_index_bytes)
         counters = MemoryCounters()
+    plans = Plans.load(settings.plans_file)
     control = ControlPlane(
         store,
         vault,
@@ -119,6 +122,7 @@ def build_components(settings: Settings) -> Components:
         on_committed=bus.publish,
         cache=cache,
         semantic_index=semantic_index,
+        plans=plans,
     )
     return Components(
         settings=settings,
@@ -134,6 +138,7 @@ def build_components(settings: Settings) -> Components:
         cache=cache,
         semantic_index=semantic_index,
         counters=counters,
+        plans=plans,
     )
 
 
@@ -237,6 +242,7 @@ def build_data_plane(components: Components) -> DataPlane:
         coster=Coster(PriceCatalog.load(settings.prices_file)),
         find_request=components.find_request,
         limits=LimitGate(components.counters, components.writer.audit),
+        plans=components.plans,
         cache=components.cache,
         semantic=SemanticCache(components.semantic_index, embedder),
     )

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     cache_memory_bytes: int = Field(
         default=32 * 1024 * 1024, ge=1024 * 1024, description="in-process response cache size (without Redis)"
     )
+    plans_file: Path | None = Field(
+        default=None, description="a plans file replacing the shipped one (plans, tiers, default plan)"
+    )
     prices_file: Path | None = Field(
         default=None, description="a price file whose models replace or add to the shipped price catalog"
     )

@@ -173,15 +173,22 @@ def test_openrouter_names_use_byok_first_then_the_pooled_lane(gateway: Gateway, 
     raw = gateway.client(byok).chat.completions.with_raw_response.create(model="openai/gpt-4o", messages=USER)
     assert raw.headers["x-byokgate-lane"] == "byok"
     assert upstreams.openai.emulator.requests[-1].body["model"] == "gpt-4o"
-    _, pooled = gateway.project("pooled")
+    pooled_id, pooled = gateway.project("pooled")
     raw = gateway.client(pooled).chat.completions.with_raw_response.create(
-        model="openai/gpt-4o", messages=USER
+        model="openai/gpt-4o-mini", messages=USER
     )
     assert raw.headers["x-byokgate-lane"] == "pooled"
     assert raw.headers["x-byokgate-provider"] == "openrouter"
     sent = upstreams.openrouter.emulator.requests[-1]
     assert sent.api_key == POOLED_KEY
-    assert sent.body["model"] == "openai/gpt-4o"
+    assert sent.body["model"] == "openai/gpt-4o-mini"
+    # A premium model on the pooled lane needs a plan that includes it (the default free preview does not).
+    with pytest.raises(openai.PermissionDeniedError) as refused:
+        gateway.client(pooled).chat.completions.create(model="openai/gpt-4o", messages=USER)
+    assert refused.value.code == "model_not_in_plan"
+    assert gateway.admin.put(f"/projects/{pooled_id}/billing", json={"plan": "teams"}).status_code == 200
+    assert gateway.app is not None
+    gateway.wait_for_snapshot(lambda snapshot: snapshot.billing_of(pooled_id).plan == "teams")
     streamed = list(
         gateway.client(pooled).chat.completions.create(model="openai/gpt-4o", messages=USER, stream=True)
     )
@@ -284,3 +291,42 @@ def test_every_request_is_in_the_request_log(gateway: Gateway) -> None:
     assert plain["credential_id"].startswith("cred_")
     keys = gateway.admin.get(f"/projects/{pid}/api-keys").json()["data"]
     assert keys[0]["last_used_at"] is not None
+
+
+@sqlite_only
+def test_billing_policy_and_plan_decide_the_pooled_lane(gateway: Gateway, upstreams: Upstreams) -> None:
+    project_id, key = gateway.project("billing", openai=OPENAI_KEY_A)
+    path = f"/projects/{project_id}/billing"
+    assert gateway.admin.get(path).json() == {
+        "object": "project.billing",
+        "plan": "free",
+        "plan_title": "Free preview",
+        "pooled_tiers": ["standard"],
+        "included_tokens": 200000,
+        "period": "month",
+        "policy": "byok_then_pooled",
+    }
+    assert gateway.admin.put(path, json={"plan": "gold"}).status_code == 400
+    assert gateway.admin.put(path, json={"policy": "sometimes"}).status_code == 422
+
+    shown = gateway.admin.put(path, json={"policy": "pooled_only"}).json()
+    assert (shown["plan"], shown["policy"]) == ("free", "pooled_only")
+    gateway.wait_for_snapshot(lambda snapshot: snapshot.billing_of(project_id).policy == "pooled_only")
+    client = gateway.client(key)
+    raw = client.chat.completions.with_raw_response.create(model="openai/gpt-4o-mini", messages=USER)
+    assert raw.headers["x-byokgate-lane"] == "pooled"  # although the project holds an OpenAI key
+    assert (
+        client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=USER).headers[
+            "x-byokgate-lane"
+        ]
+        == "byok"
+    )
+
+    keyless_id, keyless = gateway.project("keyless")
+    gateway.admin.put(f"/projects/{keyless_id}/billing", json={"policy": "byok_only"})
+    gateway.wait_for_snapshot(lambda snapshot: snapshot.billing_of(keyless_id).policy == "byok_only")
+    with pytest.raises(openai.PermissionDeniedError) as refused:
+        gateway.client(keyless).chat.completions.create(model="openai/gpt-4o-mini", messages=USER)
+    assert refused.value.code == "pooled_lane_not_allowed"
+    actions = [e["action"] for e in gateway.admin.get(f"/projects/{project_id}/audit").json()["data"]]
+    assert "project.billing" in actions

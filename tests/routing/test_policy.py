@@ -105,3 +105,27 @@ def test_the_core_never_names_a_provider() -> None:
         and pattern.search(path.read_text())
     ]
     assert offenders == []
+
+
+def test_a_byok_only_project_never_falls_through_to_credits() -> None:
+    refused = POLICY.resolve("openai/gpt-4o", frozenset(), "byok_only")
+    assert isinstance(refused, RoutingError)
+    assert refused.code == "pooled_lane_not_allowed"
+    assert "OpenAI" in refused.message
+    assert POLICY.resolve("openai/gpt-4o", ALL, "byok_only") == Route(
+        Lane.BYOK, "openai", "gpt-4o", "openai/gpt-4o"
+    )
+    vendorless = POLICY.resolve("mistralai/mistral-large", ALL, "byok_only")
+    assert isinstance(vendorless, RoutingError)
+    assert vendorless.code == "pooled_lane_not_allowed"
+    missing = POLICY.resolve("gpt-4o", frozenset(), "byok_only")
+    assert isinstance(missing, RoutingError)
+    assert "pooled" not in missing.message  # no advice the policy forbids
+
+
+def test_a_pooled_only_project_takes_the_pooled_lane_even_with_its_key() -> None:
+    assert POLICY.resolve("openai/gpt-4o", ALL, "pooled_only") == Route(
+        Lane.POOLED, "openrouter", "openai/gpt-4o", "openai/gpt-4o"
+    )
+    # a native name names a provider's own model: it still needs (and uses) the project's key
+    assert POLICY.resolve("gpt-4o", ALL, "pooled_only") == Route(Lane.BYOK, "openai", "gpt-4o", "gpt-4o")

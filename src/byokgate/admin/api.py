@@ -21,6 +21,8 @@ from byokgate.admin.schemas import (
     ApiKeyOut,
     AuditEventOut,
     AuditList,
+    BillingBody,
+    BillingOut,
     CachePurged,
     CacheSettingsBody,
     CacheSettingsOut,
@@ -42,7 +44,7 @@ from byokgate.admin.schemas import (
 )
 from byokgate.admin.services import ControlPlane
 from byokgate.admin.usage import as_csv, grouping, period, with_usd
-from byokgate.domain.entities import PROJECT_SCOPE, Limits
+from byokgate.domain.entities import PROJECT_SCOPE, BillingSettings, Limits
 from byokgate.domain.secret import Secret
 from byokgate.errors import (
     ApiError,
@@ -235,6 +237,26 @@ def build_admin_api(control: ControlPlane, admin_token: Secret, max_body_bytes: 
     @router.delete("/projects/{project_id}/cache/entries", response_model=CachePurged)
     async def purge_cache(project_id: ProjectId) -> CachePurged:
         return CachePurged(purged=await control.purge_cache(project_id, actor=ACTOR))
+
+    def billing_out(settings: BillingSettings) -> BillingOut:
+        plan = control.plans.get(settings.plan)
+        return BillingOut(
+            plan=plan.name,
+            plan_title=plan.title,
+            pooled_tiers=sorted(plan.pooled_tiers),
+            included_tokens=plan.included_tokens,
+            period=plan.period,
+            policy=settings.policy,
+        )
+
+    @router.get("/projects/{project_id}/billing", response_model=BillingOut)
+    async def get_billing(project_id: ProjectId) -> BillingOut:
+        return billing_out(await control.billing(project_id))
+
+    @router.put("/projects/{project_id}/billing", response_model=BillingOut)
+    async def set_billing(project_id: ProjectId, body: BillingBody) -> BillingOut:
+        updated = await control.set_billing(project_id, plan=body.plan, policy=body.policy, actor=ACTOR)
+        return billing_out(updated)
 
     @router.get("/projects/{project_id}/limits", response_model=LimitsOut)
     async def get_limits(project_id: ProjectId) -> LimitsOut:

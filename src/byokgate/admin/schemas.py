@@ -197,6 +197,25 @@ class LimitsOut(BaseModel):
         )
 
 
+class BillingBody(StrictBody):
+    plan: StrictStr | None = Field(default=None, max_length=64, description="A plan this gateway defines")
+    policy: Literal["byok_only", "byok_then_pooled", "pooled_only"] | None = Field(
+        default=None,
+        description="byok_only: never platform credits; byok_then_pooled: the project's key when it has one; "
+        "pooled_only: OpenRouter-format names always on the pooled lane",
+    )
+
+
+class BillingOut(BaseModel):
+    object: Literal["project.billing"] = "project.billing"
+    plan: str
+    plan_title: str
+    pooled_tiers: list[str] = Field(description="Which pooled-lane model tiers the plan includes")
+    included_tokens: int = Field(description="Pooled tokens included per period")
+    period: str
+    policy: str
+
+
 class UsageReport(BaseModel):
     object: Literal["usage_report"] = "usage_report"
     start: date

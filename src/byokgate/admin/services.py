@@ -13,11 +13,13 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from byokgate.apikeys import display_prefix, generate_project_key, hash_project_key
+from byokgate.billing.plans import BillingPolicy, Plans
 from byokgate.cache.store import CacheStore
 from byokgate.cache.vectors import SemanticIndex
 from byokgate.domain.entities import (
     PROJECT_SCOPE,
     AuditEvent,
+    BillingSettings,
     CacheSettings,
     Limits,
     NewAuditEvent,
@@ -91,10 +93,12 @@ class ControlPlane:
         on_committed: Callable[[int], Awaitable[None]] | None = None,
         cache: CacheStore | None = None,
         semantic_index: SemanticIndex | None = None,
+        plans: Plans | None = None,
     ) -> None:
         self.store = store
         self._cache = cache
         self._semantic_index = semantic_index
+        self.plans = plans or Plans.load()
         self.vault = vault
         self.registry = registry
         self._transport = transport
@@ -180,6 +184,39 @@ class ControlPlane:
                 NewAuditEvent(actor, "project.cache_purge", project_id, detail={"purged": purged})
             )
         return purged
+
+    # --- plan and billing policy -----------------------------------------------------------------------
+
+    async def billing(self, project_id: str) -> BillingSettings:
+        async with self.store.transaction() as tx:
+            await self._project(tx, project_id)
+            return await tx.billing.get(project_id)
+
+    async def set_billing(
+        self, project_id: str, *, plan: str | None, policy: str | None, actor: str
+    ) -> BillingSettings:
+        """Change the plan and/or the billing policy (what is not given stays as it is)."""
+        if plan is not None and plan not in self.plans.names:
+            raise InvalidRequestError(
+                f"unknown plan; this gateway has: {', '.join(self.plans.names)}",
+                param="plan",
+                code="unknown_plan",
+            )
+        if policy is not None and policy not in {p.value for p in BillingPolicy}:
+            raise InvalidRequestError(
+                f"policy must be one of {', '.join(p.value for p in BillingPolicy)}", param="policy"
+            )
+        now = self._now()
+        async with self._mutation() as tx:
+            await self._project(tx, project_id)
+            current = await tx.billing.get(project_id)
+            updated = BillingSettings(plan or current.plan, policy or current.policy)
+            await tx.billing.put(project_id, updated, now)
+            detail = {"plan": updated.plan or self.plans.default, "policy": updated.policy}
+            await self._changed(
+                tx, NewAuditEvent(actor, "project.billing", project_id, detail=detail, at=now)
+            )
+        return updated
 
     # --- usage reports ---------------------------------------------------------------------------------
 

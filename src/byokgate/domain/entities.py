@@ -32,6 +32,17 @@ class CacheSettings:
 
 DEFAULT_CACHE_SETTINGS = CacheSettings()
 
+
+@dataclass(frozen=True, slots=True)
+class BillingSettings:
+    """A project's plan (None: the gateway's default plan) and billing policy (see ``billing.plans``)."""
+
+    plan: str | None = None
+    policy: str = "byok_then_pooled"
+
+
+DEFAULT_BILLING = BillingSettings()
+
 PROJECT_SCOPE = "project"  # the scope of limits that apply to every key of a project (else: a key id)
 
 

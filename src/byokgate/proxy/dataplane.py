@@ -27,6 +27,7 @@ from byokgate.asgi import (
     send_bytes,
     send_error,
 )
+from byokgate.billing.plans import Plans
 from byokgate.cache.message_replay import MessageAssembler, replay_message_stream, storable_message
 from byokgate.cache.recording import RecordingStream
 from byokgate.cache.replay import StreamAssembler, replay_stream, storable
@@ -39,6 +40,7 @@ from byokgate.errors import (
     AuthenticationError,
     InvalidRequestError,
     NotFoundError,
+    PermissionDeniedError,
 )
 from byokgate.limits.gate import LimitGate, Reservation, estimated_usage
 from byokgate.providers.anthropic_chat import openai_usage as anthropic_to_openai_usage
@@ -129,6 +131,7 @@ class DataPlane:
         coster: Coster,
         find_request: FindRequest | None = None,
         limits: LimitGate | None = None,
+        plans: Plans | None = None,
         cache: CacheStore | None = None,
         semantic: SemanticCache | None = None,
     ) -> None:
@@ -142,6 +145,7 @@ class DataPlane:
         self._coster = coster
         self._find_request = find_request
         self._limits = limits
+        self._plans = plans or Plans.load()
         self._gate = None if cache is None else CacheGate(cache, semantic, coster, config.flight_wait_s)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -302,9 +306,25 @@ class DataPlane:
 
     def _route(self, snapshot: Snapshot, exchange: Exchange, model: str) -> tuple[Route, ProviderAdapter]:
         assert exchange.key is not None
-        routed = self._policy.resolve(model, snapshot.providers_of(exchange.key.project_id))
+        project_id = exchange.key.project_id
+        billing = snapshot.billing_of(project_id)
+        routed = self._policy.resolve(model, snapshot.providers_of(project_id), billing.policy)
         if isinstance(routed, RoutingError):
+            if routed.code == "pooled_lane_not_allowed":
+                raise PermissionDeniedError(routed.message, param="model", code=routed.code)
             raise NotFoundError(routed.message, param="model", code=routed.code)
+        if routed.lane is Lane.POOLED:
+            plan = self._plans.get(billing.plan)
+            tier = self._plans.tier_of(routed.upstream_model)
+            if tier not in plan.pooled_tiers:
+                upgrade = self._plans.cheapest_with(tier)
+                raise PermissionDeniedError(
+                    f"`{model}` is a {tier} model on the pooled lane, which the {plan.title} plan does not "
+                    f"include{f' ({upgrade} does)' if upgrade else ''}. Add the provider's own key to the "
+                    "project to use it on your account.",
+                    param="model",
+                    code="model_not_in_plan",
+                )
         exchange.route = routed
         return routed, self._registry[routed.provider]
 

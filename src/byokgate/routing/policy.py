@@ -63,18 +63,30 @@ class RoutingPolicy:
                 return name, rest
         return None
 
-    def resolve(self, model: str, project_providers: frozenset[str]) -> Route | RoutingError:
+    def resolve(
+        self, model: str, project_providers: frozenset[str], billing: str = "byok_then_pooled"
+    ) -> Route | RoutingError:
+        """``billing`` is the project's policy: ``byok_only`` never takes the pooled lane, ``pooled_only``
+        takes it for every OpenRouter-format name, ``byok_then_pooled`` when the project has no key."""
         native = self.native_provider(model)
         if native is not None:
             if native in project_providers:
                 upstream = self.registry[native].catalog.native_aliases.get(model, model)
                 return Route(Lane.BYOK, native, upstream, model)
             if "/" not in model:
-                return RoutingError(self._missing_key_message(model, native))
+                return RoutingError(self._missing_key_message(model, native, billing != "byok_only"))
         if "/" in model:
             direct = self.direct_target(model)
-            if direct is not None and direct[0] in project_providers:
+            if direct is not None and direct[0] in project_providers and billing != "pooled_only":
                 return Route(Lane.BYOK, direct[0], direct[1], model)
+            if billing == "byok_only":
+                holder = self.registry[direct[0]].title if direct is not None else "its provider"
+                return RoutingError(
+                    f"The model `{model}` would use the pooled lane on platform credits, which the "
+                    f"project's billing policy (byok_only) does not allow. Add a key for {holder} to the "
+                    "project, or change its policy.",
+                    code="pooled_lane_not_allowed",
+                )
             if self.pooled_provider is not None:
                 return Route(Lane.POOLED, self.pooled_provider, model, model)
             return RoutingError(
@@ -88,15 +100,20 @@ class RoutingPolicy:
             f"OpenRouter-format name such as `openai/gpt-4o`."
         )
 
-    def _missing_key_message(self, model: str, provider: str) -> str:
+    def _missing_key_message(self, model: str, provider: str, pooled_allowed: bool) -> str:
         title = self.registry[provider].title
         vendor = (
             self.registry[provider].catalog.vendors[0]
             if self.registry[provider].catalog.vendors
             else provider
         )
-        return (
+        add = (
             f"The model `{model}` is served by {title}, and this project has no {title} API key. Add one in "
-            f"the project settings (provider key '{provider}'), or use the OpenRouter-format name "
-            f"`{vendor}/{model}` to call it through the pooled lane on platform credits."
+            f"the project settings (provider key '{provider}')"
+        )
+        if not pooled_allowed:
+            return add + "."
+        return (
+            f"{add}, or use the OpenRouter-format name `{vendor}/{model}` to call it through the pooled lane "
+            "on platform credits."
         )

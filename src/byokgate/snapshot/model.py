@@ -9,7 +9,14 @@ from datetime import datetime
 from types import MappingProxyType
 
 from byokgate.apikeys import hash_project_key, looks_like_project_key
-from byokgate.domain.entities import DEFAULT_CACHE_SETTINGS, PROJECT_SCOPE, CacheSettings, Limits
+from byokgate.domain.entities import (
+    DEFAULT_BILLING,
+    DEFAULT_CACHE_SETTINGS,
+    PROJECT_SCOPE,
+    BillingSettings,
+    CacheSettings,
+    Limits,
+)
 from byokgate.store.database import Store
 from byokgate.store.state import CONFIG_VERSION
 
@@ -38,6 +45,7 @@ class Snapshot:
     providers: Mapping[str, frozenset[str]]  # project id -> providers it holds keys for
     cache: Mapping[str, CacheSettings] = field(default_factory=dict)  # projects that changed the defaults
     limits: Mapping[tuple[str, str], Limits] = field(default_factory=dict)  # (project id, scope) -> limits
+    billing: Mapping[str, BillingSettings] = field(default_factory=dict)  # projects that left the defaults
 
     def authenticate(self, presented: str, now: datetime) -> KeyEntry | None:
         """The usable project key matching ``presented``, or None. No I/O."""
@@ -59,6 +67,9 @@ class Snapshot:
 
     def cache_of(self, project_id: str) -> CacheSettings:
         return self.cache.get(project_id, DEFAULT_CACHE_SETTINGS)
+
+    def billing_of(self, project_id: str) -> BillingSettings:
+        return self.billing.get(project_id, DEFAULT_BILLING)
 
     def limits_of(self, key: KeyEntry) -> list[tuple[str, Limits]]:
         """The limits a request made with ``key`` is under: its project's, then its own (scope, limits)."""
@@ -83,6 +94,7 @@ async def load_snapshot(store: Store) -> Snapshot:
         wrapped = await tx.projects.all_key_material()
         cache = await tx.cache_settings.all()
         limits = await tx.limits.all()
+        billing = await tx.billing.all()
     api_keys = {
         key_hash: KeyEntry(key.id, key.project_id, key.expires_at)
         for key_hash, key in keys
@@ -103,4 +115,5 @@ async def load_snapshot(store: Store) -> Snapshot:
         providers=MappingProxyType({pid: frozenset(names) for pid, names in providers.items()}),
         cache=MappingProxyType(cache),
         limits=MappingProxyType(limits),
+        billing=MappingProxyType(billing),
     )

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from byokgate.store.api_keys import ApiKeyRepository
 from byokgate.store.audit import AuditRepository
+from byokgate.store.billing import BillingRepository
 from byokgate.store.cache_settings import CacheSettingsRepository
 from byokgate.store.credentials import CredentialRepository
 from byokgate.store.engine import create_engine
@@ -29,6 +30,7 @@ class Transaction:
         self.requests = RequestLogRepository(conn)
         self.cache_settings = CacheSettingsRepository(conn)
         self.limits = LimitsRepository(conn)
+        self.billing = BillingRepository(conn)
 
 
 class Store:

@@ -85,6 +85,16 @@ project_cache_settings = Table(
     Column("semantic_model", String(200), nullable=True),
 )
 
+# Plan and billing policy of projects that left the defaults.
+project_billing = Table(
+    "project_billing",
+    metadata,
+    Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("plan", String(64), nullable=True),
+    Column("policy", String(32), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 # Rate limits and budgets: scope "project" (every key) or a project key's id (that key).
 project_limits = Table(
     "project_limits",
