@@ -13,6 +13,7 @@ from byokgate.admin.keyring import check_keyring
 from byokgate.admin.services import ControlPlane
 from byokgate.admintoken import resolve_admin_token
 from byokgate.asgi import JSON_CONTENT, send_bytes, send_error
+from byokgate.billing.credits import CreditGate
 from byokgate.billing.plans import Plans
 from byokgate.cache.store import CacheStore, MemoryStore
 from byokgate.cache.vectors import MemoryIndex, SemanticIndex
@@ -243,6 +244,7 @@ def build_data_plane(components: Components) -> DataPlane:
         find_request=components.find_request,
         limits=LimitGate(components.counters, components.writer.audit),
         plans=components.plans,
+        credits=CreditGate(components.counters, components.writer.credit),
         cache=components.cache,
         semantic=SemanticCache(components.semantic_index, embedder),
     )

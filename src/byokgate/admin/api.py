@@ -26,6 +26,8 @@ from byokgate.admin.schemas import (
     CachePurged,
     CacheSettingsBody,
     CacheSettingsOut,
+    CreditsBody,
+    CreditsOut,
     ErrorBody,
     LimitsBody,
     LimitsOut,
@@ -257,6 +259,20 @@ def build_admin_api(control: ControlPlane, admin_token: Secret, max_body_bytes: 
     async def set_billing(project_id: ProjectId, body: BillingBody) -> BillingOut:
         updated = await control.set_billing(project_id, plan=body.plan, policy=body.policy, actor=ACTOR)
         return billing_out(updated)
+
+    @router.get("/projects/{project_id}/credits", response_model=CreditsOut)
+    async def get_credits(
+        project_id: ProjectId, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    ) -> CreditsOut:
+        account, entries = await control.credits(project_id, limit=limit)
+        return CreditsOut.of(account, entries)
+
+    @router.post("/projects/{project_id}/credits", status_code=201, response_model=CreditsOut)
+    async def add_credits(project_id: ProjectId, body: CreditsBody) -> CreditsOut:
+        amount = int(body.amount_usd * 1_000_000)
+        await control.add_credits(project_id, body.kind, amount, body.note, actor=ACTOR)
+        account, entries = await control.credits(project_id, limit=1)
+        return CreditsOut.of(account, entries)
 
     @router.get("/projects/{project_id}/limits", response_model=LimitsOut)
     async def get_limits(project_id: ProjectId) -> LimitsOut:

@@ -12,6 +12,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, Str
 from byokgate.domain.entities import (
     AuditEvent,
     CacheSettings,
+    CreditAccount,
+    CreditEntry,
     Limits,
     Project,
     ProjectApiKey,
@@ -214,6 +216,50 @@ class BillingOut(BaseModel):
     included_tokens: int = Field(description="Pooled tokens included per period")
     period: str
     policy: str
+
+
+class CreditsBody(StrictBody):
+    amount_usd: Decimal = Field(gt=0, le=1_000_000, decimal_places=6, description="Credits to add, in USD")
+    kind: Literal["grant", "topup", "refund"] = Field(default="topup")
+    note: StrictStr | None = Field(default=None, max_length=200)
+
+
+class CreditEntryOut(BaseModel):
+    id: int | None
+    at: datetime
+    kind: str
+    amount_usd: str = Field(description="Positive: credits added; negative: a charge")
+    request_id: str | None
+    note: str | None
+
+
+class CreditsOut(BaseModel):
+    object: Literal["project.credits"] = "project.credits"
+    balance_usd: str
+    granted_usd: str = Field(description="Every grant, top-up and refund")
+    charged_usd: str = Field(
+        description="Every charge written so far (the last second's may still be queued)"
+    )
+    data: list[CreditEntryOut] = Field(default_factory=list, description="The ledger, newest first")
+
+    @classmethod
+    def of(cls, account: CreditAccount, entries: list[CreditEntry]) -> CreditsOut:
+        return cls(
+            balance_usd=usd(account.balance_micro_usd),
+            granted_usd=usd(account.granted_micro_usd),
+            charged_usd=usd(account.charged_micro_usd),
+            data=[
+                CreditEntryOut(
+                    id=e.id,
+                    at=e.at,
+                    kind=e.kind,
+                    amount_usd=usd(e.amount_micro_usd),
+                    request_id=e.request_id,
+                    note=e.note,
+                )
+                for e in entries
+            ],
+        )
 
 
 class UsageReport(BaseModel):

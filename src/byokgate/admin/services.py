@@ -21,6 +21,8 @@ from byokgate.domain.entities import (
     AuditEvent,
     BillingSettings,
     CacheSettings,
+    CreditAccount,
+    CreditEntry,
     Limits,
     NewAuditEvent,
     Project,
@@ -117,6 +119,12 @@ class ControlPlane:
         async with self._mutation() as tx:
             await tx.projects.insert(project, material)
             created = await self._insert_api_key(tx, project.id, "default", None, now)
+            grant = self.plans.get(None).grant_micro_usd
+            if grant:
+                entry = CreditEntry(
+                    project.id, "grant", grant, now, note=f"{self.plans.get(None).title} plan"
+                )
+                await tx.credits.record([entry], now)
             await self._changed(
                 tx,
                 NewAuditEvent(actor, "project.create", project.id, api_key_id=created.key.id, at=now),
@@ -217,6 +225,27 @@ class ControlPlane:
                 tx, NewAuditEvent(actor, "project.billing", project_id, detail=detail, at=now)
             )
         return updated
+
+    # --- platform credits ------------------------------------------------------------------------------
+
+    async def credits(self, project_id: str, *, limit: int = 50) -> tuple[CreditAccount, list[CreditEntry]]:
+        async with self.store.transaction() as tx:
+            await self._project(tx, project_id)
+            return await tx.credits.account(project_id), await tx.credits.entries(project_id, limit=limit)
+
+    async def add_credits(
+        self, project_id: str, kind: str, amount_micro_usd: int, note: str | None, *, actor: str
+    ) -> CreditAccount:
+        """A grant, top-up or refund: credits added (in the ledger and the account, one transaction)."""
+        if kind not in ("grant", "topup", "refund") or amount_micro_usd <= 0:
+            raise InvalidRequestError("credits are added as a grant, topup or refund of a positive amount")
+        now = self._now()
+        async with self._mutation() as tx:
+            await self._project(tx, project_id)
+            await tx.credits.record([CreditEntry(project_id, kind, amount_micro_usd, now, note=note)], now)
+            detail = {"kind": kind, "amount_micro_usd": amount_micro_usd}
+            await self._changed(tx, NewAuditEvent(actor, "credits.add", project_id, detail=detail, at=now))
+            return await tx.credits.account(project_id)
 
     # --- usage reports ---------------------------------------------------------------------------------
 

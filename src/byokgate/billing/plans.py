@@ -10,9 +10,12 @@ from __future__ import annotations
 import fnmatch
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from byokgate.pricing.catalog import per_million
 
 SHIPPED = Path(__file__).with_name("plans.json")
 STANDARD = "standard"
@@ -40,6 +43,7 @@ class Plan:
     pooled_tiers: frozenset[str]
     included_tokens: int
     period: str
+    grant_micro_usd: int = 0  # platform credits a new project on this plan starts with
 
 
 class Plans:
@@ -58,7 +62,15 @@ class Plans:
                 name: tuple(str(p) for p in patterns) for name, patterns in data.get("tiers", {}).items()
             }
             default = str(data["default_plan"])
-        except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (
+            OSError,
+            json.JSONDecodeError,
+            KeyError,
+            TypeError,
+            ValueError,
+            AttributeError,
+            ArithmeticError,
+        ) as exc:
             raise PlanFileError(f"plans file {source}: {exc!r}") from None
         if default not in plans:
             raise PlanFileError(f"plans file {source}: the default plan {default!r} is not defined")
@@ -97,4 +109,7 @@ def _plan(name: str, raw: dict[str, Any]) -> Plan:
     period = raw.get("period", "month")
     if period not in ("day", "month"):
         raise ValueError(f"plan {name}: period must be day or month")
-    return Plan(name, str(raw.get("title", name)), frozenset(str(t) for t in tiers), included, period)
+    grant = per_million(Decimal(str(raw.get("grant_usd", 0))))  # USD x 10^6: micro-USD, exact
+    if grant < 0:
+        raise ValueError(f"plan {name}: grant_usd must not be negative")
+    return Plan(name, str(raw.get("title", name)), frozenset(str(t) for t in tiers), included, period, grant)

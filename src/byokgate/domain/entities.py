@@ -43,6 +43,32 @@ class BillingSettings:
 
 DEFAULT_BILLING = BillingSettings()
 
+
+@dataclass(frozen=True, slots=True)
+class CreditAccount:
+    """A project's platform credits in micro-USD: everything added, everything charged (balance: the gap)."""
+
+    granted_micro_usd: int = 0
+    charged_micro_usd: int = 0
+
+    @property
+    def balance_micro_usd(self) -> int:
+        return self.granted_micro_usd - self.charged_micro_usd
+
+
+@dataclass(frozen=True, slots=True)
+class CreditEntry:
+    """One ledger line: positive adds credits (grant, topup, refund), negative is a charge."""
+
+    project_id: str
+    kind: str
+    amount_micro_usd: int
+    at: datetime
+    request_id: str | None = None
+    note: str | None = None
+    id: int | None = None
+
+
 PROJECT_SCOPE = "project"  # the scope of limits that apply to every key of a project (else: a key id)
 
 

@@ -35,10 +35,22 @@ class Counters(Protocol):
         """True for the first caller to raise ``flag`` until it expires (once-per-period alerts)."""
         ...
 
+    async def hold(self, spent: str, held: str, spent_from: int, ceiling: int, amount: int) -> bool:
+        """Credits: add ``amount`` to ``held`` if ``spent`` + ``held`` + ``amount`` stays within ``ceiling``.
+        ``spent`` starts at ``spent_from`` (what the database knew) the first time it is used; it never
+        expires, ``held`` does an hour after its last hold (what a crashed instance held is freed)."""
+        ...
+
+    async def spend(self, spent: str, held: str, spent_from: int, release: int, amount: int) -> int:
+        """Credits: move ``release`` out of ``held`` and add ``amount`` to ``spent``; returns ``spent``."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
 _SWEEP_EVERY = 4096  # writes between sweeps of expired counters
+HELD_TTL_S = 3600.0
+_FOREVER_S = 10 * 365 * 86400.0
 
 
 class MemoryCounters:
@@ -79,6 +91,27 @@ class MemoryCounters:
             return False
         self._set(flag, 1, ttl_s, now)
         return True
+
+    async def hold(self, spent: str, held: str, spent_from: int, ceiling: int, amount: int) -> bool:
+        now = time.monotonic()
+        if spent not in self._values:
+            self._set(spent, spent_from, _FOREVER_S, now)
+        reserved = self._value(held, now)
+        if self._value(spent, now) + reserved + amount > ceiling:
+            return False
+        self._values[held] = (now + HELD_TTL_S, reserved + amount)
+        return True
+
+    async def spend(self, spent: str, held: str, spent_from: int, release: int, amount: int) -> int:
+        now = time.monotonic()
+        if spent not in self._values:
+            self._set(spent, spent_from, _FOREVER_S, now)
+        total = self._value(spent, now) + amount
+        self._set(spent, total, _FOREVER_S, now)
+        entry = self._values.get(held)
+        if entry is not None:
+            self._values[held] = (entry[0], max(entry[1] - release, 0))
+        return total
 
     async def aclose(self) -> None:
         self._values.clear()

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
-from byokgate.limits.counters import Take
+from byokgate.limits.counters import HELD_TTL_S, Take
 
 _PREFIX = "byokgate:limit:"
 
@@ -46,6 +46,34 @@ return value
 """
 
 
+# KEYS: spent, held; ARGV: spent_from, ceiling, amount, held ttl in ms. Returns 1 when held, else 0.
+_HOLD = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+local spent = tonumber(redis.call('GET', KEYS[1]))
+local held = tonumber(redis.call('GET', KEYS[2]) or '0')
+if spent + held + tonumber(ARGV[3]) > tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('INCRBY', KEYS[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return 1
+"""
+
+# KEYS: spent, held; ARGV: spent_from, release, amount. Returns the new spent total.
+_SPEND = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+local total = redis.call('INCRBY', KEYS[1], ARGV[3])
+if redis.call('EXISTS', KEYS[2]) == 1 and redis.call('DECRBY', KEYS[2], ARGV[2]) < 0 then
+  redis.call('SET', KEYS[2], 0, 'KEEPTTL')
+end
+return total
+"""
+
+
 def _ms(ttl_s: float) -> int:
     return max(int(ttl_s * 1000), 1)
 
@@ -55,6 +83,8 @@ class RedisCounters:
         self._redis = aioredis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
         self._take = self._redis.register_script(_TAKE)
         self._add = self._redis.register_script(_ADD)
+        self._hold = self._redis.register_script(_HOLD)
+        self._spend = self._redis.register_script(_SPEND)
 
     async def take(self, takes: Sequence[Take]) -> int | None:
         if not takes:
@@ -70,6 +100,14 @@ class RedisCounters:
 
     async def first(self, flag: str, ttl_s: float) -> bool:
         return bool(await self._redis.set(_PREFIX + flag, 1, nx=True, px=_ms(ttl_s)))
+
+    async def hold(self, spent: str, held: str, spent_from: int, ceiling: int, amount: int) -> bool:
+        keys = [_PREFIX + spent, _PREFIX + held]
+        return bool(await self._hold(keys=keys, args=[spent_from, ceiling, amount, _ms(HELD_TTL_S)]))
+
+    async def spend(self, spent: str, held: str, spent_from: int, release: int, amount: int) -> int:
+        keys = [_PREFIX + spent, _PREFIX + held]
+        return int(await self._spend(keys=keys, args=[spent_from, release, amount]))
 
     async def aclose(self) -> None:
         await self._redis.aclose()

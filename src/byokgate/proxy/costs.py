@@ -42,7 +42,18 @@ class Coster:
         if model not in self._in_force:
             self._in_force[model] = self._prices.price(route.provider, route.upstream_model, self._day)
         price = self._in_force[model]
-        return None if price is None else cost_micro_usd(price, usage)
+        if price is None:
+            return _reported(usage)
+        return cost_micro_usd(price, usage)
+
+
+def _reported(usage: dict[str, Any]) -> int | None:
+    """The cost the provider itself reported (OpenRouter's ``usage.cost``, USD), for models the catalog has
+    no price for: a real figure, not a guess."""
+    reported = usage.get("cost")
+    if isinstance(reported, int | float) and not isinstance(reported, bool) and reported >= 0:
+        return round(reported * 1_000_000)
+    return None
 
 
 def usage_chunk_with_cost(event: bytes, cost_micro: int) -> bytes | None:

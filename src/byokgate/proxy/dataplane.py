@@ -27,6 +27,7 @@ from byokgate.asgi import (
     send_bytes,
     send_error,
 )
+from byokgate.billing.credits import CreditGate
 from byokgate.billing.plans import Plans
 from byokgate.cache.message_replay import MessageAssembler, replay_message_stream, storable_message
 from byokgate.cache.recording import RecordingStream
@@ -132,6 +133,7 @@ class DataPlane:
         find_request: FindRequest | None = None,
         limits: LimitGate | None = None,
         plans: Plans | None = None,
+        credits: CreditGate | None = None,
         cache: CacheStore | None = None,
         semantic: SemanticCache | None = None,
     ) -> None:
@@ -146,6 +148,7 @@ class DataPlane:
         self._find_request = find_request
         self._limits = limits
         self._plans = plans or Plans.load()
+        self._credits = credits
         self._gate = None if cache is None else CacheGate(cache, semantic, coster, config.flight_wait_s)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -272,20 +275,45 @@ class DataPlane:
             await self._limits.admit(exchange.key.project_id, scopes)
 
     async def _hold(self, exchange: Exchange, payload: dict[str, Any], kind: str) -> Reservation | None:
-        """Reserve the request's worst case against its token and spend limits (429 past one)."""
-        if not exchange.limits or self._limits is None:
-            return None
+        """Reserve the request's worst case against its token and spend limits (429 past one) and, on the
+        pooled lane, against the project's credits (402 when they do not cover it)."""
         assert exchange.key is not None
         assert exchange.route is not None
+        pooled = exchange.route.lane is Lane.POOLED and self._credits is not None
+        if not pooled and (not exchange.limits or self._limits is None):
+            return None
+        if not exchange.body_size:
+            exchange.body_size = len(orjson.dumps(payload))
         usage = estimated_usage(exchange.body_size, payload, kind)
         cost = self._coster.cost(exchange.route, usage)
-        return await self._limits.reserve(
-            exchange.key.project_id, exchange.request_id, exchange.limits, usage["total_tokens"], cost
-        )
+        project_id = exchange.key.project_id
+        held = None
+        if exchange.limits and self._limits is not None:
+            held = await self._limits.reserve(
+                project_id, exchange.request_id, exchange.limits, usage["total_tokens"], cost
+            )
+        if pooled and cost is not None and self._credits is not None:
+            try:
+                account = self._snapshot.current.credits_of(project_id)
+                exchange.credit_hold = await self._credits.hold(
+                    project_id, exchange.request_id, account, cost
+                )
+            except BaseException:
+                if held is not None and self._limits is not None:
+                    await self._limits.settle(held, 0, 0)
+                raise
+        return held
 
     async def _settle(self, held: Reservation | None, exchange: Exchange) -> None:
         """Trade the reservation for what was used: the usage when known; nothing when the request failed
         before any answer; the reservation itself when an answer started but its usage never came."""
+        if exchange.credit_hold is not None and self._credits is not None:
+            hold, exchange.credit_hold = exchange.credit_hold, None
+            if exchange.usage and exchange.cost_micro is not None:
+                charge = exchange.cost_micro
+            else:
+                charge = 0 if exchange.status == 0 else hold.amount
+            await self._credits.charge(hold, charge)
         if held is None or held.empty or self._limits is None:
             return
         used = as_int(exchange.usage.get("total_tokens"))

@@ -15,6 +15,7 @@ import orjson
 from starlette.types import Receive, Send
 
 from byokgate.asgi import Headers
+from byokgate.billing.credits import CreditHold
 from byokgate.domain.entities import Limits
 from byokgate.errors import InvalidRequestError
 from byokgate.pricing.cost import usd
@@ -53,6 +54,7 @@ class Exchange:
     saved_micro: int | None = None  # a cache hit: what the stored answer cost
     limits: list[tuple[str, Limits]] | None = None  # the (scope, limits) the request is under, if any
     body_size: int = 0  # bytes of the request body (for the worst-case estimate limits hold)
+    credit_hold: CreditHold | None = None  # pooled lane: the credits held until the request is charged
 
     def upstream_done(self) -> None:
         """Note the time spent waiting on upstream so far (excluded from the overhead figure)."""
@@ -75,8 +77,9 @@ class Exchange:
             headers.append((b"x-byokgate-cache-similarity", f"{self.cache_similarity:.4f}".encode()))
         if self.cost_micro is not None:
             headers.append((b"x-byokgate-cost-usd", usd(self.cost_micro).encode()))
-            if self.route is not None and self.route.lane is Lane.BYOK:
-                headers.append((b"x-byokgate-charged-credits", b"0"))  # billed by the provider, directly
+            if self.route is not None:  # BYOK: the provider bills the project; pooled: credits pay
+                charged = self.cost_micro if self.route.lane is Lane.POOLED else 0
+                headers.append((b"x-byokgate-charged-credits", usd(charged).encode()))
         if self.saved_micro is not None:
             headers.append((b"x-byokgate-cost-saved-usd", usd(self.saved_micro).encode()))
         headers.append((b"x-byokgate-overhead-ms", f"{overhead:.3f}".encode()))

@@ -15,6 +15,7 @@ from byokgate.domain.entities import (
     PROJECT_SCOPE,
     BillingSettings,
     CacheSettings,
+    CreditAccount,
     Limits,
 )
 from byokgate.store.database import Store
@@ -46,6 +47,7 @@ class Snapshot:
     cache: Mapping[str, CacheSettings] = field(default_factory=dict)  # projects that changed the defaults
     limits: Mapping[tuple[str, str], Limits] = field(default_factory=dict)  # (project id, scope) -> limits
     billing: Mapping[str, BillingSettings] = field(default_factory=dict)  # projects that left the defaults
+    credits: Mapping[str, CreditAccount] = field(default_factory=dict)  # project id -> credit totals
 
     def authenticate(self, presented: str, now: datetime) -> KeyEntry | None:
         """The usable project key matching ``presented``, or None. No I/O."""
@@ -68,6 +70,9 @@ class Snapshot:
     def cache_of(self, project_id: str) -> CacheSettings:
         return self.cache.get(project_id, DEFAULT_CACHE_SETTINGS)
 
+    def credits_of(self, project_id: str) -> CreditAccount:
+        return self.credits.get(project_id, _NO_CREDITS)
+
     def billing_of(self, project_id: str) -> BillingSettings:
         return self.billing.get(project_id, DEFAULT_BILLING)
 
@@ -82,6 +87,7 @@ class Snapshot:
 
 
 _NONE: frozenset[str] = frozenset()
+_NO_CREDITS = CreditAccount()
 EMPTY = Snapshot(0, MappingProxyType({}), MappingProxyType({}), MappingProxyType({}), MappingProxyType({}))
 
 
@@ -95,6 +101,7 @@ async def load_snapshot(store: Store) -> Snapshot:
         cache = await tx.cache_settings.all()
         limits = await tx.limits.all()
         billing = await tx.billing.all()
+        credits = await tx.credits.all_accounts()
     api_keys = {
         key_hash: KeyEntry(key.id, key.project_id, key.expires_at)
         for key_hash, key in keys
@@ -116,4 +123,5 @@ async def load_snapshot(store: Store) -> Snapshot:
         cache=MappingProxyType(cache),
         limits=MappingProxyType(limits),
         billing=MappingProxyType(billing),
+        credits=MappingProxyType(credits),
     )

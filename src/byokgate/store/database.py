@@ -12,6 +12,7 @@ from byokgate.store.audit import AuditRepository
 from byokgate.store.billing import BillingRepository
 from byokgate.store.cache_settings import CacheSettingsRepository
 from byokgate.store.credentials import CredentialRepository
+from byokgate.store.credits import CreditRepository
 from byokgate.store.engine import create_engine
 from byokgate.store.limits import LimitsRepository
 from byokgate.store.projects import ProjectRepository
@@ -31,6 +32,7 @@ class Transaction:
         self.cache_settings = CacheSettingsRepository(conn)
         self.limits = LimitsRepository(conn)
         self.billing = BillingRepository(conn)
+        self.credits = CreditRepository(conn)
 
 
 class Store:

@@ -95,6 +95,31 @@ project_billing = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# Platform credits (micro-USD): what was added (grants, top-ups, refunds) and what was charged, kept equal
+# to the sums of the ledger in the same transaction as each ledger entry.
+credit_accounts = Table(
+    "credit_accounts",
+    metadata,
+    Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("granted_micro_usd", BigInteger, nullable=False),
+    Column("charged_micro_usd", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Append-only: positive amounts add credits (grant, topup, refund), negative ones are charges.
+credit_ledger = Table(
+    "credit_ledger",
+    metadata,
+    Column("id", AutoBigInt, primary_key=True, autoincrement=True),
+    Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount_micro_usd", BigInteger, nullable=False),
+    Column("request_id", String(64), nullable=True),
+    Column("note", String(200), nullable=True),
+    Index("ix_credit_ledger_project_id_id", "project_id", "id"),
+)
+
 # Rate limits and budgets: scope "project" (every key) or a project key's id (that key).
 project_limits = Table(
     "project_limits",

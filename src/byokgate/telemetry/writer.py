@@ -12,9 +12,9 @@ import functools
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
-from byokgate.domain.entities import NewAuditEvent, RequestRecord
+from byokgate.domain.entities import CreditEntry, NewAuditEvent, RequestRecord
 from byokgate.store.database import Store, Transaction
 from byokgate.tasks import cancel_and_wait
 
@@ -31,6 +31,7 @@ class BatchWriter:
         self._batch_size = batch_size
         self._events: deque[NewAuditEvent] = deque()
         self._records: deque[RequestRecord] = deque()
+        self._credits: deque[CreditEntry] = deque()
         self._last_used: dict[str, datetime] = {}
         self._wake = asyncio.Event()
         self._flush_lock = asyncio.Lock()
@@ -59,6 +60,12 @@ class BatchWriter:
         if len(self._records) >= self._batch_size:
             self._wake.set()
 
+    def credit(self, entry: CreditEntry) -> None:
+        """A ledger entry (a charge). Never dropped for a full queue: money is not telemetry."""
+        self._credits.append(entry)
+        if len(self._credits) >= self._batch_size:
+            self._wake.set()
+
     def queued_request(self, request_id: str) -> RequestRecord | None:
         """A request record not handed to the database yet (newest first: the likely one is recent)."""
         for record in reversed(self._records):
@@ -73,33 +80,40 @@ class BatchWriter:
 
     @property
     def pending(self) -> int:
-        return len(self._events) + len(self._last_used) + len(self._records)
+        return len(self._events) + len(self._last_used) + len(self._records) + len(self._credits)
 
     async def flush(self) -> None:
         async with self._flush_lock:
-            while self._events or self._last_used or self._records:
+            while self._events or self._last_used or self._records or self._credits:
                 events = [self._events.popleft() for _ in range(min(self._batch_size, len(self._events)))]
                 records = [self._records.popleft() for _ in range(min(self._batch_size, len(self._records)))]
+                credits = [self._credits.popleft() for _ in range(min(self._batch_size, len(self._credits)))]
                 used, self._last_used = self._last_used, {}
                 try:
                     async with self._store.transaction() as tx:
                         await tx.requests.append_many(records)
                         await tx.audit.append_many(events)
                         await tx.api_keys.touch_last_used(used)
-                    self.written += len(events) + len(records)
+                        await tx.credits.record(credits, datetime.now(UTC))
+                    self.written += len(events) + len(records) + len(credits)
                 except Exception:
-                    if await self._salvage(events, records, used):
+                    if await self._salvage(events, records, used, credits):
                         continue
                     # Nothing went in (the database is away): put them back (newest wins for last-used)
                     # and let the next flush retry.
                     self._events.extendleft(reversed(events))
                     self._records.extendleft(reversed(records))
+                    self._credits.extendleft(reversed(credits))
                     for key_id, when in used.items():
                         self.key_used(key_id, when)
                     raise
 
     async def _salvage(
-        self, events: list[NewAuditEvent], records: list[RequestRecord], used: dict[str, datetime]
+        self,
+        events: list[NewAuditEvent],
+        records: list[RequestRecord],
+        used: dict[str, datetime],
+        credits: list[CreditEntry],
     ) -> bool:
         """A batch failed: write its rows one by one so that one bad row cannot block the rest for ever.
 
@@ -108,6 +122,7 @@ class BatchWriter:
         writes: list[tuple[str, Callable[[Transaction], Awaitable[None]]]] = [
             *((f"audit event {e.action}", functools.partial(_append_event, e)) for e in events),
             *((f"request {r.id}", functools.partial(_append_record, r)) for r in records),
+            *((f"credit {c.kind} {c.request_id}", functools.partial(_append_credit, c)) for c in credits),
             ("last-used times", functools.partial(_touch, used)),
         ]
         refused: list[str] = []
@@ -119,7 +134,8 @@ class BatchWriter:
                 refused.append(f"{what} ({type(exc).__name__})")
         if len(refused) == len(writes):
             return False
-        self.written += len(events) + len(records) - sum(1 for r in refused if not r.startswith("last-used"))
+        rows = len(events) + len(records) + len(credits)
+        self.written += rows - sum(1 for r in refused if not r.startswith("last-used"))
         self.dropped += len(refused)
         if refused:
             log.error("batch writer dropped what the database refused: %s", "; ".join(refused))
@@ -152,6 +168,10 @@ async def _append_event(event: NewAuditEvent, tx: Transaction) -> None:
 
 async def _append_record(record: RequestRecord, tx: Transaction) -> None:
     await tx.requests.append_many([record])
+
+
+async def _append_credit(entry: CreditEntry, tx: Transaction) -> None:
+    await tx.credits.record([entry], datetime.now(UTC))
 
 
 async def _touch(used: dict[str, datetime], tx: Transaction) -> None:
