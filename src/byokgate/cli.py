@@ -425,6 +425,99 @@ def usage(
     _run(work)
 
 
+@main.group()
+def billing() -> None:
+    """A project's plan and billing policy."""
+
+
+@billing.command("show")
+@click.argument("project_id")
+@json_option
+def billing_show(project_id: str, as_json: bool) -> None:
+    """Show the plan and the billing policy."""
+
+    async def work(c: Components) -> None:
+        settings = await c.control.billing(project_id)
+        plan = c.control.plans.get(settings.plan)
+        data = {"plan": plan.name, "title": plan.title, "policy": settings.policy}
+        _emit(data, as_json, lambda: click.echo(f"{plan.name} ({plan.title}), policy {settings.policy}"))
+
+    _run(work)
+
+
+@billing.command("set")
+@click.argument("project_id")
+@click.option("--plan", help="A plan this gateway defines (free, starter, teams as shipped).")
+@click.option("--policy", type=click.Choice(["byok_only", "byok_then_pooled", "pooled_only"]))
+def billing_set(project_id: str, plan: str | None, policy: str | None) -> None:
+    """Change the plan and/or the billing policy."""
+
+    async def work(c: Components) -> None:
+        updated = await c.control.set_billing(project_id, plan=plan, policy=policy, actor="cli")
+        click.echo(f"{c.control.plans.get(updated.plan).name}, policy {updated.policy}")
+
+    _run(work)
+
+
+@main.group()
+def credits() -> None:
+    """A project's platform credits (the pooled lane)."""
+
+
+@credits.command("show")
+@click.argument("project_id")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@json_option
+def credits_show(project_id: str, limit: int, as_json: bool) -> None:
+    """Show the balance and the newest ledger entries."""
+    from byokgate.pricing.cost import usd
+
+    async def work(c: Components) -> None:
+        account, entries = await c.control.credits(project_id, limit=limit)
+        data = {
+            "balance_usd": usd(account.balance_micro_usd),
+            "granted_usd": usd(account.granted_micro_usd),
+            "charged_usd": usd(account.charged_micro_usd),
+            "ledger": [
+                {
+                    "at": e.at,
+                    "kind": e.kind,
+                    "amount_usd": usd(e.amount_micro_usd),
+                    "request_id": e.request_id,
+                }
+                for e in entries
+            ],
+        }
+
+        def human() -> None:
+            totals = f"granted {data['granted_usd']}, charged {data['charged_usd']}"
+            click.echo(f"balance {data['balance_usd']} USD ({totals})")
+            for e in entries:
+                what = e.request_id or e.note or ""
+                click.echo(f"  {_iso(e.at)}  {e.kind:7}  {usd(e.amount_micro_usd):>14}  {what}")
+
+        _emit(data, as_json, human)
+
+    _run(work)
+
+
+@credits.command("add")
+@click.argument("project_id")
+@click.argument("amount_usd", type=click.FloatRange(min=0.000001, max=1_000_000))
+@click.option("--kind", type=click.Choice(["topup", "grant", "refund"]), default="topup", show_default=True)
+@click.option("--note", default=None, help="Kept in the ledger (an invoice number, say).")
+def credits_add(project_id: str, amount_usd: float, kind: str, note: str | None) -> None:
+    """Add credits: a top-up, a grant or a refund."""
+    from byokgate.pricing.cost import usd
+
+    async def work(c: Components) -> None:
+        amount = round(amount_usd * 1_000_000)
+        account = await c.control.add_credits(project_id, kind, amount, note, actor="cli")
+        click.echo(f"balance {usd(account.balance_micro_usd)} USD")
+
+    _run(work)
+
+
 main.add_command(emulate)
 
 

@@ -150,3 +150,27 @@ def test_usage_report_from_the_command_line(cli_env: dict[str, str]) -> None:
     bad = CliRunner().invoke(main, ["usage", pid, "--group-by", "colour"], env=cli_env)
     assert bad.exit_code == 2
     assert "group_by" in bad.output
+
+
+def test_plans_and_credits_from_the_command_line(cli_env: dict[str, str]) -> None:
+    pid = json.loads(_run(cli_env, "projects", "create", "acme", "--json"))["id"]
+    assert json.loads(_run(cli_env, "billing", "show", pid, "--json")) == {
+        "plan": "free",
+        "title": "Free preview",
+        "policy": "byok_then_pooled",
+    }
+    assert _run(cli_env, "billing", "set", pid, "--plan", "teams", "--policy", "byok_only").strip() == (
+        "teams, policy byok_only"
+    )
+    assert (
+        _run(cli_env, "credits", "add", pid, "2.5", "--note", "invoice 7").strip() == "balance 3.500000 USD"
+    )
+    shown = json.loads(_run(cli_env, "credits", "show", pid, "--json"))
+    assert shown["balance_usd"] == "3.500000"
+    assert [(e["kind"], e["amount_usd"]) for e in shown["ledger"]] == [
+        ("topup", "2.500000"),
+        ("grant", "1.000000"),
+    ]
+    refused = CliRunner().invoke(main, ["billing", "set", pid, "--plan", "gold"], env=cli_env)
+    assert refused.exit_code == 1
+    assert "unknown plan" in refused.output
