@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from byokgate.billing.credits import CreditGate, InsufficientCreditsError
+from byokgate.billing.plans import Plan
 from byokgate.domain.entities import CreditAccount, CreditEntry
 from byokgate.limits.counters import Counters, MemoryCounters
 from byokgate.limits.redis_counters import RedisCounters
@@ -88,3 +89,22 @@ async def test_unreachable_counters_let_requests_through_and_still_record_charge
     await gate.charge(held, 7)
     assert gate.errors == 2
     assert [e.amount_micro_usd for e in ledger] == [-7]
+
+
+async def test_included_tokens_cover_requests_until_used_up(counters: Counters) -> None:
+    ledger: list[CreditEntry] = []
+    gate = CreditGate(counters, ledger.append)
+    plan = Plan("p", "P", frozenset({"standard"}), included_tokens=1_000, period="month")
+    pid, account = project(), CreditAccount(granted_micro_usd=50)
+    first = await gate.hold(pid, "req_1", account, 40, tokens=900, plan=plan)
+    assert first.covered
+    assert first.amount == 0
+    second = await gate.hold(pid, "req_2", account, 40, tokens=200, plan=plan)  # 900 + 200 > 1,000
+    assert not second.covered
+    assert second.amount == 40
+    await gate.charge(first, 35, tokens=100)  # it used 100 of the 900 it held
+    await gate.charge(second, 30)
+    third = await gate.hold(pid, "req_3", account, 40, tokens=800, plan=plan)  # 100 + 800 fit again
+    assert third.covered
+    await gate.charge(third, 12)
+    assert [(e.request_id, e.amount_micro_usd) for e in ledger] == [("req_2", -30)]  # credits paid once

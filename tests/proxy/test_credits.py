@@ -40,6 +40,7 @@ def ledger(gateway: Gateway, project_id: str, count: int) -> dict[str, Any]:
 def small_grant_plans(tmp_path: Path) -> Path:
     plans = json.loads(Path("src/byokgate/billing/plans.json").read_text())
     plans["plans"]["free"]["grant_usd"] = "0.010000"
+    plans["plans"]["free"]["included_tokens"] = 0  # credits from the first token (included ones: below)
     path = tmp_path / "plans.json"
     path.write_text(json.dumps(plans))
     return path
@@ -147,3 +148,29 @@ def _race(first: Gateway, second: Gateway, project_id: str, key: str) -> None:
     charged = -sum(micro(e["amount_usd"]) for e in shown["data"] if e["kind"] == "charge")
     assert charged <= 10_000  # the grant: no overspend across instances
     assert micro(shown["balance_usd"]) >= 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_plans_included_tokens_come_first_then_credits(
+    settings: Settings, upstreams: Upstreams, tmp_path: Path
+) -> None:
+    plans = json.loads(Path("src/byokgate/billing/plans.json").read_text())
+    plans["plans"]["free"].update({"grant_usd": "1.00", "included_tokens": 300})
+    path = tmp_path / "plans.json"
+    path.write_text(json.dumps(plans))
+    upstreams.reset()
+    for gateway in gateway_for(_settings(settings, upstreams, plans_file=path)):
+        project_id, key = gateway.project("included")
+        client = gateway.client(key)
+        charged = []
+        for _ in range(6):  # each holds ~260 tokens of the 300 included while it runs, then uses far fewer
+            raw = client.chat.completions.with_raw_response.create(
+                model=POOLED_MODEL, messages=USER, max_tokens=250
+            )
+            charged.append(raw.headers["x-byokgate-charged-credits"])
+        assert charged[0] == "0.000000"  # the included tokens paid
+        assert charged[-1] != "0.000000"  # then credits
+        paid = [c for c in charged if c != "0.000000"]
+        shown = ledger(gateway, project_id, 1 + len(paid))
+        charges = [e for e in shown["data"] if e["kind"] == "charge"]
+        assert sorted(-micro(e["amount_usd"]) for e in charges) == sorted(micro(c) for c in paid)

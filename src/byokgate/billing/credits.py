@@ -16,9 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from byokgate.billing.plans import Plan
 from byokgate.domain.entities import CreditAccount, CreditEntry
 from byokgate.errors import ApiError
-from byokgate.limits.counters import Counters
+from byokgate.limits.counters import Counters, Take
+from byokgate.limits.gate import period_window
 from byokgate.pricing.cost import usd
 
 log = logging.getLogger(__name__)
@@ -37,18 +39,54 @@ class CreditHold:
     project_id: str
     request_id: str
     spent_from: int  # the database's charged total when the request was admitted
-    amount: int
+    amount: int  # micro-USD held (0 when the plan's included tokens cover the request)
+    included_key: str | None = None  # the plan's allowance counter, when it covers the request
+    included: int = 0  # tokens held from that allowance
+    included_ttl_s: float = 0.0
+
+    @property
+    def covered(self) -> bool:
+        """Paid by the plan's included tokens, not by credits."""
+        return self.included_key is not None
 
 
 class CreditGate:
-    def __init__(self, counters: Counters, record: Callable[[CreditEntry], None]) -> None:
+    def __init__(
+        self,
+        counters: Counters,
+        record: Callable[[CreditEntry], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._counters = counters
         self._record = record
+        self._clock = clock
         self.errors = 0
         self._last_warning = 0.0
 
-    async def hold(self, project_id: str, request_id: str, account: CreditAccount, amount: int) -> CreditHold:
-        """Hold ``amount`` micro-USD of the project's credits, or refuse the request (402)."""
+    async def hold(
+        self,
+        project_id: str,
+        request_id: str,
+        account: CreditAccount,
+        amount: int,
+        *,
+        tokens: int = 0,
+        plan: Plan | None = None,
+    ) -> CreditHold:
+        """Cover the request with the plan's included tokens for the period if they still hold its worst
+        case (``tokens``), else hold ``amount`` micro-USD of the project's credits, or refuse it (402)."""
+        if plan is not None and plan.included_tokens and tokens:
+            period, left_s = period_window(plan.period, self._clock())
+            key = f"credit:{project_id}:included:{period}"
+            try:
+                refused = await self._counters.take([Take(key, plan.included_tokens, tokens, left_s + 1)])
+            except Exception as exc:
+                self._failed(exc)
+                refused = 0
+            if refused is None:
+                return CreditHold(
+                    project_id, request_id, account.charged_micro_usd, 0, key, tokens, left_s + 1
+                )
         held = CreditHold(project_id, request_id, account.charged_micro_usd, amount)
         try:
             ok = await self._counters.hold(
@@ -65,8 +103,17 @@ class CreditGate:
             )
         return held
 
-    async def charge(self, held: CreditHold, cost: int) -> None:
-        """Release the hold and charge ``cost`` (micro-USD; 0 when the request failed before an answer)."""
+    async def charge(self, held: CreditHold, cost: int, tokens: int | None = None) -> None:
+        """Release the hold and charge ``cost`` (micro-USD; 0 when the request failed before an answer);
+        a request the included tokens covered uses ``tokens`` of them instead (None: all it held)."""
+        if held.included_key is not None:
+            used = held.included if tokens is None else tokens
+            try:
+                if used != held.included:
+                    await self._counters.add(held.included_key, used - held.included, held.included_ttl_s)
+            except Exception as exc:
+                self._failed(exc)
+            return
         try:
             await self._counters.spend(*self._keys(held.project_id), held.spent_from, held.amount, cost)
         except Exception as exc:

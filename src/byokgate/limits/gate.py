@@ -28,6 +28,17 @@ _MINUTE = 60
 _WARN_EVERY_S = 30.0
 
 
+def period_window(period: str, now: float) -> tuple[str, float]:
+    """The UTC ``day`` or ``month`` that ``now`` falls in: its name and the seconds left in it."""
+    moment = datetime.fromtimestamp(now, UTC)
+    if period == "day":
+        start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+        return start.strftime("%Y-%m-%d"), start.timestamp() + 86400 - now
+    days = calendar.monthrange(moment.year, moment.month)[1]
+    start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return start.strftime("%Y-%m"), start.timestamp() + days * 86400 - now
+
+
 class RateLimitedError(ApiError):
     status = 429
     type = "rate_limit_error"  # OpenAI's type for 429s: the SDKs raise RateLimitError
@@ -78,13 +89,7 @@ class LimitGate:
         return str(start), (start + 1) * _MINUTE - now
 
     def _period(self, limits: Limits, now: float) -> tuple[str, float]:
-        moment = datetime.fromtimestamp(now, UTC)
-        if limits.budget_period == "day":
-            start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-            return start.strftime("%Y-%m-%d"), start.timestamp() + 86400 - now
-        days = calendar.monthrange(moment.year, moment.month)[1]
-        start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        return start.strftime("%Y-%m"), start.timestamp() + days * 86400 - now
+        return period_window(limits.budget_period, now)
 
     # --- the request path ----------------------------------------------------------------------------
 

@@ -294,10 +294,17 @@ class DataPlane:
             )
         if pooled and cost is not None and self._credits is not None:
             try:
-                account = self._snapshot.current.credits_of(project_id)
+                snapshot = self._snapshot.current
                 exchange.credit_hold = await self._credits.hold(
-                    project_id, exchange.request_id, account, cost
+                    project_id,
+                    exchange.request_id,
+                    snapshot.credits_of(project_id),
+                    cost,
+                    tokens=usage["total_tokens"],
+                    plan=self._plans.get(snapshot.billing_of(project_id).plan),
                 )
+                if exchange.credit_hold.covered:
+                    exchange.charged_micro = 0  # the plan's included tokens pay for it
             except BaseException:
                 if held is not None and self._limits is not None:
                     await self._limits.settle(held, 0, 0)
@@ -309,11 +316,16 @@ class DataPlane:
         before any answer; the reservation itself when an answer started but its usage never came."""
         if exchange.credit_hold is not None and self._credits is not None:
             hold, exchange.credit_hold = exchange.credit_hold, None
+            tokens = None
             if exchange.usage and exchange.cost_micro is not None:
                 charge = exchange.cost_micro
+                tokens = (as_int(exchange.usage.get("prompt_tokens")) or 0) + (
+                    as_int(exchange.usage.get("completion_tokens")) or 0
+                )
             else:
                 charge = 0 if exchange.status == 0 else hold.amount
-            await self._credits.charge(hold, charge)
+                tokens = 0 if exchange.status == 0 else None
+            await self._credits.charge(hold, charge, tokens)
         if held is None or held.empty or self._limits is None:
             return
         used = as_int(exchange.usage.get("total_tokens"))

@@ -55,6 +55,7 @@ class Exchange:
     limits: list[tuple[str, Limits]] | None = None  # the (scope, limits) the request is under, if any
     body_size: int = 0  # bytes of the request body (for the worst-case estimate limits hold)
     credit_hold: CreditHold | None = None  # pooled lane: the credits held until the request is charged
+    charged_micro: int | None = None  # credits charged when not simply the cost (0: included tokens paid)
 
     def upstream_done(self) -> None:
         """Note the time spent waiting on upstream so far (excluded from the overhead figure)."""
@@ -78,7 +79,8 @@ class Exchange:
         if self.cost_micro is not None:
             headers.append((b"x-byokgate-cost-usd", usd(self.cost_micro).encode()))
             if self.route is not None:  # BYOK: the provider bills the project; pooled: credits pay
-                charged = self.cost_micro if self.route.lane is Lane.POOLED else 0
+                charged = 0 if self.route.lane is Lane.BYOK else self.charged_micro
+                charged = self.cost_micro if charged is None else charged
                 headers.append((b"x-byokgate-charged-credits", usd(charged).encode()))
         if self.saved_micro is not None:
             headers.append((b"x-byokgate-cost-saved-usd", usd(self.saved_micro).encode()))
