@@ -73,7 +73,7 @@ def test_a_plain_answer_says_its_cost_and_the_log_keeps_it(chat_gateway: Gateway
     cost = expected_micro(provider, usage.model_dump())
     assert cost > 0
     assert raw.headers["x-byokgate-cost-usd"] == usd(cost)
-    assert raw.headers["x-byokgate-charged-credits"] == "0"  # BYOK: billed by the provider directly
+    assert raw.headers["x-byokgate-charged-credits"] == "0.000000"  # BYOK: billed by the provider directly
     assert raw.headers["x-byokgate-lane"] == "byok"
     record = logged(chat_gateway, project_id, raw.headers["x-byokgate-request-id"])
     assert record["cost_micro_usd"] == cost
@@ -240,7 +240,7 @@ def test_generations_give_the_figures_back_to_their_own_project_only(chat_gatewa
     assert body["usage"]["prompt_tokens"] == usage.prompt_tokens
     assert body["usage"]["completion_tokens"] == usage.completion_tokens
     assert body["cost_usd"] == raw.headers["x-byokgate-cost-usd"]
-    assert body["charged_credits"] == 0
+    assert body["charged_credits"] == "0.000000"
     time.sleep(1.5)  # the batch writer has stored it by now: the same answer from the request log
     assert get(f"generations/{request_id}", key).json() == body
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
@@ -86,6 +87,11 @@ def test_pooled_requests_are_charged_and_byok_ones_never_are(gateway: Gateway) -
     assert sorted(micro(e["amount_usd"]) for e in charges) == sorted([-micro(charged), -stream_cost])
     assert {e["request_id"] for e in charges} >= {pooled.headers["x-byokgate-request-id"]}
     assert micro(after["balance_usd"]) == 10_000 - micro(charged) - stream_cost
+    generation = httpx.get(
+        f"{gateway.url}/v1/generations/{pooled.headers['x-byokgate-request-id']}",
+        headers={"authorization": f"Bearer {key}"},
+    ).json()
+    assert (generation["lane"], generation["charged_credits"]) == ("pooled", charged)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -347,6 +347,9 @@ class RequestOut(BaseModel):
     cost_saved_micro_usd: int | None = Field(
         default=None, description="On a cache hit: what the stored answer cost, micro-USD"
     )
+    charged_micro_usd: int | None = Field(
+        default=None, description="Platform credits charged, micro-USD (0 on the BYOK lane)"
+    )
 
     @classmethod
     def of(cls, record: RequestRecord) -> RequestOut:

@@ -184,3 +184,4 @@ class RequestRecord:
     cached_tokens: int | None = None  # prompt tokens read from the provider's prompt cache
     cost_micro_usd: int | None = None  # the provider's list price of the usage (None: price unknown)
     cost_saved_micro_usd: int | None = None  # a cache hit: what the stored answer cost
+    charged_micro_usd: int | None = None  # platform credits charged (0 on the BYOK lane)

@@ -326,6 +326,7 @@ class DataPlane:
                 charge = 0 if exchange.status == 0 else hold.amount
                 tokens = 0 if exchange.status == 0 else None
             await self._credits.charge(hold, charge, tokens)
+            exchange.charged_micro = 0 if hold.covered else charge
         if held is None or held.empty or self._limits is None:
             return
         used = as_int(exchange.usage.get("total_tokens"))
@@ -764,6 +765,7 @@ class DataPlane:
                 cached_tokens=cached_tokens(exchange.usage),
                 cost_micro_usd=exchange.cost_micro,
                 cost_saved_micro_usd=exchange.saved_micro,
+                charged_micro_usd=exchange.charged(),
             )
         )
         if exchange.credential_id is not None and route is not None:

@@ -62,6 +62,15 @@ class Exchange:
         if self.upstream_started is not None:
             self.upstream_ms = (time.perf_counter() - self.upstream_started) * 1000
 
+    def charged(self) -> int | None:
+        """Credits charged: none on the BYOK lane (the provider bills the project), else what was charged,
+        or the cost while the charge is still to come; None when there is nothing to say."""
+        if self.route is None or self.cost_micro is None:
+            return None
+        if self.route.lane is Lane.BYOK:
+            return 0
+        return self.cost_micro if self.charged_micro is None else self.charged_micro
+
     def gateway_headers(self) -> Headers:
         overhead = (time.perf_counter() - self.started) * 1000 - self.upstream_ms
         headers = [(b"x-byokgate-request-id", self.request_id.encode())]
@@ -78,9 +87,8 @@ class Exchange:
             headers.append((b"x-byokgate-cache-similarity", f"{self.cache_similarity:.4f}".encode()))
         if self.cost_micro is not None:
             headers.append((b"x-byokgate-cost-usd", usd(self.cost_micro).encode()))
-            if self.route is not None:  # BYOK: the provider bills the project; pooled: credits pay
-                charged = 0 if self.route.lane is Lane.BYOK else self.charged_micro
-                charged = self.cost_micro if charged is None else charged
+            charged = self.charged()
+            if charged is not None:
                 headers.append((b"x-byokgate-charged-credits", usd(charged).encode()))
         if self.saved_micro is not None:
             headers.append((b"x-byokgate-cost-saved-usd", usd(self.saved_micro).encode()))

@@ -35,7 +35,6 @@ def not_found() -> NotFoundError:
 
 
 def view(record: RequestRecord) -> dict[str, Any]:
-    byok = record.lane == "byok"
     return {
         "object": "generation",
         "id": record.id,
@@ -57,7 +56,7 @@ def view(record: RequestRecord) -> dict[str, Any]:
         },
         "cost_usd": None if record.cost_micro_usd is None else usd(record.cost_micro_usd),
         "cost_micro_usd": record.cost_micro_usd,
-        "charged_credits": 0 if byok and record.cost_micro_usd is not None else None,
+        "charged_credits": None if record.charged_micro_usd is None else usd(record.charged_micro_usd),
         "cost_saved_usd": None if record.cost_saved_micro_usd is None else usd(record.cost_saved_micro_usd),
         "latency_ms": round(record.latency_ms, 3),
         "upstream_ms": None if record.upstream_ms is None else round(record.upstream_ms, 3),

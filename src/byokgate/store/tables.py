@@ -206,6 +206,7 @@ request_log = Table(
     Column("cached_tokens", Integer, nullable=True),
     Column("cost_micro_usd", BigInteger, nullable=True),
     Column("cost_saved_micro_usd", BigInteger, nullable=True),
+    Column("charged_micro_usd", BigInteger, nullable=True),
     Index("ix_request_log_project_id_created_at", "project_id", "created_at"),
 )
 

@@ -1,4 +1,5 @@
-"""Platform credits: an account per project (granted and charged totals) and the append-only ledger.
+"""Platform credits: an account per project (granted and charged totals), the append-only ledger, and the
+credits each logged request was charged.
 
 Revision ID: 0008
 Revises: 0007
@@ -43,9 +44,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_credit_ledger_project_id_id", "credit_ledger", ["project_id", "id"])
+    with op.batch_alter_table("request_log") as batch:
+        batch.add_column(sa.Column("charged_micro_usd", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("request_log") as batch:
+        batch.drop_column("charged_micro_usd")
     op.drop_index("ix_credit_ledger_project_id_id", table_name="credit_ledger")
     op.drop_table("credit_ledger")
     op.drop_table("credit_accounts")
