@@ -28,6 +28,7 @@ from byokgate.providers.registry import ProviderRegistry, default_registry
 from byokgate.proxy.costs import Coster
 from byokgate.proxy.dataplane import DataPlane, DataPlaneConfig
 from byokgate.proxy.embedder import Embedder, ProviderEmbedder
+from byokgate.proxy.metering import Metering
 from byokgate.proxy.semantic import SemanticCache
 from byokgate.routing.policy import RoutingPolicy
 from byokgate.settings import Settings
@@ -232,6 +233,7 @@ def build_data_plane(components: Components) -> DataPlane:
         pooled_key=Secret(pooled_key.get_secret_value()) if pooled_key else None,
         max_body_bytes=settings.max_request_bytes,
     )
+    coster = Coster(PriceCatalog.load(settings.prices_file))
     return DataPlane(
         snapshot=components.snapshot,
         credentials=components.credentials,
@@ -240,11 +242,15 @@ def build_data_plane(components: Components) -> DataPlane:
         transport=components.transport,
         writer=components.writer,
         config=config,
-        coster=Coster(PriceCatalog.load(settings.prices_file)),
+        coster=coster,
+        metering=Metering(
+            snapshot=components.snapshot,
+            coster=coster,
+            plans=components.plans,
+            limits=LimitGate(components.counters, components.writer.audit),
+            credits=CreditGate(components.counters, components.writer.credit),
+        ),
         find_request=components.find_request,
-        limits=LimitGate(components.counters, components.writer.audit),
-        plans=components.plans,
-        credits=CreditGate(components.counters, components.writer.credit),
         cache=components.cache,
         semantic=SemanticCache(components.semantic_index, embedder),
     )

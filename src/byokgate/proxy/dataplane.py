@@ -6,7 +6,6 @@ upstream through the transport, answer, and hand a record to the batch writer. N
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import re
@@ -27,13 +26,11 @@ from byokgate.asgi import (
     send_bytes,
     send_error,
 )
-from byokgate.billing.credits import CreditGate
 from byokgate.billing.plans import Plans
 from byokgate.cache.message_replay import MessageAssembler, replay_message_stream, storable_message
 from byokgate.cache.recording import RecordingStream
 from byokgate.cache.replay import StreamAssembler, replay_stream, storable
 from byokgate.cache.store import CacheStore
-from byokgate.domain.entities import NewAuditEvent, RequestRecord
 from byokgate.domain.ids import new_request_id
 from byokgate.domain.secret import Secret
 from byokgate.errors import (
@@ -43,25 +40,19 @@ from byokgate.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from byokgate.limits.gate import LimitGate, Reservation, estimated_usage
 from byokgate.providers.anthropic_chat import openai_usage as anthropic_to_openai_usage
 from byokgate.providers.anthropic_ingress import ToAnthropicStream, error_body, to_chat_payload, to_message
-from byokgate.providers.anthropic_stream import anthropic_error_event
 from byokgate.providers.base import NativeMessages, ProviderAdapter, error_type_for
 from byokgate.providers.registry import ProviderRegistry
 from byokgate.providers.translation import ChatStream, TranslationError
-from byokgate.providers.translation import error_event as openai_error_event
 from byokgate.proxy.auth import authenticate
-from byokgate.proxy.cached import SSE_HEADERS, CacheGate, Replay
-from byokgate.proxy.costs import Coster, usage_chunk_with_cost
+from byokgate.proxy.cached import CacheGate, Replay
+from byokgate.proxy.costs import Coster
 from byokgate.proxy.errors import UpstreamApiError
 from byokgate.proxy.exchange import (
     Exchange,
     Responded,
-    as_int,
-    cached_tokens,
     check_model_name,
-    disconnected,
     parsed_body,
     passed_headers,
     upstream_failures,
@@ -70,19 +61,21 @@ from byokgate.proxy.exchange import (
     validate,
 )
 from byokgate.proxy.generations import FindRequest, generation, not_found
+from byokgate.proxy.metering import Metering
 from byokgate.proxy.models import models_list
+from byokgate.proxy.records import record
 from byokgate.proxy.semantic import CacheTicket, SemanticCache
+from byokgate.proxy.streaming import relay_stream
 from byokgate.routing.policy import Lane, Route, RoutingError, RoutingPolicy
 from byokgate.snapshot.credentials import CredentialOpener
 from byokgate.snapshot.holder import SnapshotHolder
 from byokgate.snapshot.model import Snapshot
 from byokgate.telemetry.writer import BatchWriter
-from byokgate.transport import Transport, UpstreamStream, UpstreamUnreachableError
+from byokgate.transport import Transport, UpstreamStream
 
 log = logging.getLogger(__name__)
 
 _REQUEST_ID = re.compile(r"req_[0-9a-f]{32}")
-_CACHED_ENDPOINTS = ("chat/completions", "messages")
 _ANTHROPIC_HEADERS = (b"anthropic-version", b"anthropic-beta")
 
 
@@ -130,10 +123,8 @@ class DataPlane:
         writer: BatchWriter,
         config: DataPlaneConfig,
         coster: Coster,
+        metering: Metering | None = None,
         find_request: FindRequest | None = None,
-        limits: LimitGate | None = None,
-        plans: Plans | None = None,
-        credits: CreditGate | None = None,
         cache: CacheStore | None = None,
         semantic: SemanticCache | None = None,
     ) -> None:
@@ -146,9 +137,7 @@ class DataPlane:
         self._config = config
         self._coster = coster
         self._find_request = find_request
-        self._limits = limits
-        self._plans = plans or Plans.load()
-        self._credits = credits
+        self._metering = metering or Metering(snapshot=snapshot, coster=coster, plans=Plans.load())
         self._gate = None if cache is None else CacheGate(cache, semantic, coster, config.flight_wait_s)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -186,7 +175,7 @@ class DataPlane:
                 )
                 await self._send_error(responded, internal, exchange)
         finally:
-            self._record(exchange)
+            record(self._writer, exchange)
 
     async def _send_error(self, send: Send, error: ApiError, exchange: Exchange) -> None:
         if not exchange.anthropic_format:
@@ -242,7 +231,7 @@ class DataPlane:
                 param="model",
                 code="provider_not_supported",
             )
-        await self._admit(snapshot, exchange, len(raw))
+        await self._metering.admit(snapshot, exchange, len(raw))
         ticket, gate = None, self._gate
         if kind == "chat" and gate is not None:
             ticket = gate.ticket(scope["headers"], snapshot.cache_of(key.project_id), exchange, payload)
@@ -266,81 +255,6 @@ class DataPlane:
 
     # --- limits -------------------------------------------------------------------------------------------
 
-    async def _admit(self, snapshot: Snapshot, exchange: Exchange, body_size: int) -> None:
-        """Count the request against its requests-per-minute limits (429 past one)."""
-        assert exchange.key is not None
-        scopes = snapshot.limits_of(exchange.key)
-        if scopes and self._limits is not None:
-            exchange.limits, exchange.body_size = scopes, body_size
-            await self._limits.admit(exchange.key.project_id, scopes)
-
-    async def _hold(self, exchange: Exchange, payload: dict[str, Any], kind: str) -> Reservation | None:
-        """Reserve the request's worst case against its token and spend limits (429 past one) and, on the
-        pooled lane, against the project's credits (402 when they do not cover it)."""
-        assert exchange.key is not None
-        assert exchange.route is not None
-        pooled = exchange.route.lane is Lane.POOLED and self._credits is not None
-        if not pooled and (not exchange.limits or self._limits is None):
-            return None
-        if not exchange.body_size:
-            exchange.body_size = len(orjson.dumps(payload))
-        usage = estimated_usage(exchange.body_size, payload, kind)
-        cost = self._coster.cost(exchange.route, usage)
-        project_id = exchange.key.project_id
-        held = None
-        if exchange.limits and self._limits is not None:
-            held = await self._limits.reserve(
-                project_id, exchange.request_id, exchange.limits, usage["total_tokens"], cost
-            )
-        if pooled and cost is not None and self._credits is not None:
-            try:
-                snapshot = self._snapshot.current
-                exchange.credit_hold = await self._credits.hold(
-                    project_id,
-                    exchange.request_id,
-                    snapshot.credits_of(project_id),
-                    cost,
-                    tokens=usage["total_tokens"],
-                    plan=self._plans.get(snapshot.billing_of(project_id).plan),
-                )
-                if exchange.credit_hold.covered:
-                    exchange.charged_micro = 0  # the plan's included tokens pay for it
-            except BaseException:
-                if held is not None and self._limits is not None:
-                    await self._limits.settle(held, 0, 0)
-                raise
-        return held
-
-    async def _settle(self, held: Reservation | None, exchange: Exchange) -> None:
-        """Trade the reservation for what was used: the usage when known; nothing when the request failed
-        before any answer; the reservation itself when an answer started but its usage never came."""
-        if exchange.credit_hold is not None and self._credits is not None:
-            hold, exchange.credit_hold = exchange.credit_hold, None
-            tokens = None
-            if exchange.usage and exchange.cost_micro is not None:
-                charge = exchange.cost_micro
-                tokens = (as_int(exchange.usage.get("prompt_tokens")) or 0) + (
-                    as_int(exchange.usage.get("completion_tokens")) or 0
-                )
-            else:
-                charge = 0 if exchange.status == 0 else hold.amount
-                tokens = 0 if exchange.status == 0 else None
-            await self._credits.charge(hold, charge, tokens)
-            exchange.charged_micro = 0 if hold.covered else charge
-        if held is None or held.empty or self._limits is None:
-            return
-        used = as_int(exchange.usage.get("total_tokens"))
-        if used is None and exchange.usage:
-            used = (as_int(exchange.usage.get("prompt_tokens")) or 0) + (
-                as_int(exchange.usage.get("completion_tokens")) or 0
-            )
-        if used is not None:
-            await self._limits.settle(held, used, exchange.cost_micro)
-        elif exchange.status == 0:
-            await self._limits.settle(held, 0, 0)
-        else:
-            await self._limits.settle(held, None, None)
-
     def _cache_store(self, ticket: CacheTicket, body: bytes) -> Awaitable[None]:
         assert self._gate is not None  # a ticket comes from the gate
         return self._gate.store(ticket, body)
@@ -355,17 +269,7 @@ class DataPlane:
                 raise PermissionDeniedError(routed.message, param="model", code=routed.code)
             raise NotFoundError(routed.message, param="model", code=routed.code)
         if routed.lane is Lane.POOLED:
-            plan = self._plans.get(billing.plan)
-            tier = self._plans.tier_of(routed.upstream_model)
-            if tier not in plan.pooled_tiers:
-                upgrade = self._plans.cheapest_with(tier)
-                raise PermissionDeniedError(
-                    f"`{model}` is a {tier} model on the pooled lane, which the {plan.title} plan does not "
-                    f"include{f' ({upgrade} does)' if upgrade else ''}. Add the provider's own key to the "
-                    "project to use it on your account.",
-                    param="model",
-                    code="model_not_in_plan",
-                )
+            self._metering.check_plan(model, routed, billing.plan)
         exchange.route = routed
         return routed, self._registry[routed.provider]
 
@@ -379,11 +283,11 @@ class DataPlane:
         kind: str,
         ticket: CacheTicket | None,
     ) -> None:
-        held = await self._hold(exchange, payload, kind)
+        held = await self._metering.hold(exchange, payload, kind)
         try:
             await self._call_provider(receive, send, exchange, adapter, payload, kind, ticket)
         finally:
-            await self._settle(held, exchange)
+            await self._metering.settle(held, exchange)
 
     async def _call_provider(
         self,
@@ -425,11 +329,15 @@ class DataPlane:
                 if stream:
                     translator = adapter.chat_stream(routed.upstream_model, include_usage=include_usage)
                     if ticket is None or not ticket.plan.write:
-                        await self._relay_stream(receive, send, exchange, response, translator, include_usage)
+                        await relay_stream(
+                            self._coster, receive, send, exchange, response, translator, include_usage
+                        )
                         return
                     assembler = StreamAssembler()
                     recording = RecordingStream(translator, assembler)
-                    await self._relay_stream(receive, send, exchange, response, recording, include_usage)
+                    await relay_stream(
+                        self._coster, receive, send, exchange, response, recording, include_usage
+                    )
                     completion = assembler.completion()
                     if completion is not None and exchange.status == 200:
                         await self._cache_store(ticket, orjson.dumps(completion))
@@ -484,7 +392,7 @@ class DataPlane:
         if native is None and (counting or not adapter.serves_chat):
             what = "token counting" if counting else "this endpoint"
             raise InvalidRequestError(f"{adapter.title} models are not served for {what}.", param="model")
-        await self._admit(snapshot, exchange, len(raw))
+        await self._metering.admit(snapshot, exchange, len(raw))
         ticket, gate = None, self._gate
         if not counting and gate is not None:
             # The API version and beta flags change an answer without being in the body: part of the key.
@@ -513,11 +421,11 @@ class DataPlane:
         ticket: CacheTicket | None,
     ) -> None:
         counting = path.endswith("/count_tokens")
-        held = None if counting else await self._hold(exchange, body, "chat")
+        held = None if counting else await self._metering.hold(exchange, body, "chat")
         try:
             await self._messages_provider(scope, receive, send, exchange, body, path, ticket)
         finally:
-            await self._settle(held, exchange)
+            await self._metering.settle(held, exchange)
 
     async def _messages_provider(
         self,
@@ -568,11 +476,11 @@ class DataPlane:
                         )
                     )
                     if ticket is None or not ticket.plan.write:
-                        await self._relay_stream(receive, send, exchange, response, relay)
+                        await relay_stream(self._coster, receive, send, exchange, response, relay)
                         return
                     assembler = MessageAssembler()
-                    await self._relay_stream(
-                        receive, send, exchange, response, RecordingStream(relay, assembler)
+                    await relay_stream(
+                        self._coster, receive, send, exchange, response, RecordingStream(relay, assembler)
                     )
                     message = assembler.message()
                     if message is not None and exchange.status == 200:
@@ -627,164 +535,3 @@ class DataPlane:
             param=parsed.param,
             headers=passed,
         )
-
-    async def _relay_stream(
-        self,
-        receive: Receive,
-        send: Responded,
-        exchange: Exchange,
-        response: UpstreamStream,
-        relay: ChatStream,
-        usage_chunk: bool = False,
-    ) -> None:
-        """Relay a stream; ``usage_chunk``: the client asked for OpenAI's usage chunk (it gets the cost)."""
-        exchange.upstream_done()  # time to headers
-        headers = [*SSE_HEADERS, *passed_headers(response), *exchange.gateway_headers()]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        exchange.status = 200
-        # Watch for the client leaving while this task forwards; a disconnect cancels the forwarding,
-        # which closes the upstream response and so cancels the upstream request.
-        current = asyncio.current_task()
-        assert current is not None
-        forwarding = [True]
-
-        def client_left(watcher: asyncio.Future[None]) -> None:
-            if forwarding[0] and not watcher.cancelled():
-                current.cancel()
-
-        watcher = asyncio.ensure_future(disconnected(receive))
-        watcher.add_done_callback(client_left)
-        try:
-            await self._forward(send, response, relay, exchange, usage_chunk)
-        except asyncio.CancelledError:
-            if not watcher.done() or watcher.cancelled():
-                raise  # cancelled from outside (shutdown), not by the client leaving
-            current.uncancel()
-            exchange.status, exchange.error_code = 499, "client_closed_request"
-        finally:
-            forwarding[0] = False
-            watcher.cancel()
-        if relay.tally.usage:
-            exchange.usage = relay.tally.usage
-            if exchange.cost_micro is None and exchange.route is not None:
-                exchange.cost_micro = self._coster.cost(exchange.route, exchange.usage)
-        if relay.tally.error is not None and exchange.status == 200:
-            exchange.status, exchange.error_code = 502, "upstream_stream_error"
-
-    async def _forward(
-        self,
-        send: Responded,
-        response: UpstreamStream,
-        relay: ChatStream,
-        exchange: Exchange,
-        usage_chunk: bool,
-    ) -> None:
-        error_event = anthropic_error_event if exchange.anthropic_format else openai_error_event
-        costing = usage_chunk  # until the usage chunk has been given its cost
-        try:
-            async for chunk in response.chunks():
-                events = relay.feed(chunk)
-                if costing and relay.tally.usage is not None and events:
-                    costing = not self._add_cost(events, exchange, relay.tally.usage)
-                if events:  # everything that arrived together leaves together: one write, not one per event
-                    body = events[0] if len(events) == 1 else b"".join(events)
-                    await send({"type": "http.response.body", "body": body, "more_body": True})
-                if relay.tally.error is not None:
-                    break
-            else:
-                closing = relay.finish()
-                if costing and relay.tally.usage is not None and closing:
-                    self._add_cost(closing, exchange, relay.tally.usage)
-                if closing:
-                    await send({"type": "http.response.body", "body": b"".join(closing), "more_body": True})
-        except UpstreamUnreachableError as exc:
-            relay.tally.error = {"message": str(exc)}
-            await send(
-                {
-                    "type": "http.response.body",
-                    "body": error_event(f"Upstream stream broke: {exc}"),
-                    "more_body": True,
-                }
-            )
-        if not relay.tally.done and relay.tally.error is None:
-            relay.tally.error = {"message": "stream ended without [DONE]"}
-            await send(
-                {
-                    "type": "http.response.body",
-                    "body": error_event("The upstream stream ended early."),
-                    "more_body": True,
-                }
-            )
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-    def _add_cost(self, events: list[bytes], exchange: Exchange, usage: dict[str, Any]) -> bool:
-        """Put the cost into the usage chunk among ``events`` (in place); False when it is not there yet."""
-        assert exchange.route is not None
-        for index in range(len(events) - 1, -1, -1):
-            if b'"usage":{' in events[index] or b'"usage": {' in events[index]:
-                exchange.cost_micro = self._coster.cost(exchange.route, usage)
-                if exchange.cost_micro is None:
-                    return True  # no price: the chunk goes as it is
-                costed = usage_chunk_with_cost(events[index], exchange.cost_micro)
-                if costed is not None:
-                    events[index] = costed
-                    return True
-        return False
-
-    # --- records --------------------------------------------------------------------------------------
-
-    def _record(self, exchange: Exchange) -> None:
-        key = exchange.key
-        if key is None:
-            return  # unauthenticated: nothing to attribute it to
-        now = datetime.now(UTC)
-        route = exchange.route
-        self._writer.key_used(key.key_id, now)
-        self._writer.request(
-            RequestRecord(
-                id=exchange.request_id,
-                created_at=now,
-                project_id=key.project_id,
-                api_key_id=key.key_id,
-                endpoint=exchange.endpoint,
-                lane=route.lane.value if route else None,
-                provider=route.provider if route else None,
-                credential_id=exchange.credential_id,
-                requested_model=route.requested_model if route else None,
-                resolved_model=route.upstream_model if route else None,
-                stream=exchange.stream,
-                status=exchange.status,
-                error_code=exchange.error_code,
-                latency_ms=(time.perf_counter() - exchange.started) * 1000,
-                upstream_ms=exchange.upstream_ms if exchange.upstream_started else None,
-                prompt_tokens=as_int(exchange.usage.get("prompt_tokens")),
-                completion_tokens=as_int(exchange.usage.get("completion_tokens")),
-                total_tokens=as_int(exchange.usage.get("total_tokens")),
-                upstream_request_id=exchange.upstream_request_id,
-                cache=exchange.cache if exchange.endpoint in _CACHED_ENDPOINTS else None,
-                cached_tokens=cached_tokens(exchange.usage),
-                cost_micro_usd=exchange.cost_micro,
-                cost_saved_micro_usd=exchange.saved_micro,
-                charged_micro_usd=exchange.charged(),
-            )
-        )
-        if exchange.credential_id is not None and route is not None:
-            outcome = (
-                "ok"
-                if exchange.status < 400
-                else ("auth_failed" if exchange.error_code == "provider_authentication_failed" else "error")
-            )
-            self._writer.audit(
-                NewAuditEvent(
-                    actor=f"api_key:{key.key_id}",
-                    action="provider_key.use",
-                    project_id=key.project_id,
-                    provider=route.provider,
-                    credential_id=exchange.credential_id,
-                    api_key_id=key.key_id,
-                    request_id=exchange.request_id,
-                    outcome=outcome,
-                    detail={"status": exchange.status, "model": route.upstream_model},
-                    at=now,
-                )
-            )

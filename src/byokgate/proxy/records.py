@@ -1,0 +1,71 @@
+"""What a data-plane request leaves behind: its request-log record and the audit of a provider key's use."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from byokgate.domain.entities import NewAuditEvent, RequestRecord
+from byokgate.proxy.exchange import Exchange, as_int, cached_tokens
+from byokgate.telemetry.writer import BatchWriter
+
+_CACHED_ENDPOINTS = ("chat/completions", "messages")
+
+
+def record(writer: BatchWriter, exchange: Exchange) -> None:
+    """Hand the request's record, the key's last use and (when a provider key was opened) the key-use audit
+    event to the batch writer: memory only, written in batches off the request path."""
+    key = exchange.key
+    if key is None:
+        return  # unauthenticated: nothing to attribute it to
+    now = datetime.now(UTC)
+    route = exchange.route
+    writer.key_used(key.key_id, now)
+    writer.request(
+        RequestRecord(
+            id=exchange.request_id,
+            created_at=now,
+            project_id=key.project_id,
+            api_key_id=key.key_id,
+            endpoint=exchange.endpoint,
+            lane=route.lane.value if route else None,
+            provider=route.provider if route else None,
+            credential_id=exchange.credential_id,
+            requested_model=route.requested_model if route else None,
+            resolved_model=route.upstream_model if route else None,
+            stream=exchange.stream,
+            status=exchange.status,
+            error_code=exchange.error_code,
+            latency_ms=(time.perf_counter() - exchange.started) * 1000,
+            upstream_ms=exchange.upstream_ms if exchange.upstream_started else None,
+            prompt_tokens=as_int(exchange.usage.get("prompt_tokens")),
+            completion_tokens=as_int(exchange.usage.get("completion_tokens")),
+            total_tokens=as_int(exchange.usage.get("total_tokens")),
+            upstream_request_id=exchange.upstream_request_id,
+            cache=exchange.cache if exchange.endpoint in _CACHED_ENDPOINTS else None,
+            cached_tokens=cached_tokens(exchange.usage),
+            cost_micro_usd=exchange.cost_micro,
+            cost_saved_micro_usd=exchange.saved_micro,
+            charged_micro_usd=exchange.charged(),
+        )
+    )
+    if exchange.credential_id is not None and route is not None:
+        outcome = (
+            "ok"
+            if exchange.status < 400
+            else ("auth_failed" if exchange.error_code == "provider_authentication_failed" else "error")
+        )
+        writer.audit(
+            NewAuditEvent(
+                actor=f"api_key:{key.key_id}",
+                action="provider_key.use",
+                project_id=key.project_id,
+                provider=route.provider,
+                credential_id=exchange.credential_id,
+                api_key_id=key.key_id,
+                request_id=exchange.request_id,
+                outcome=outcome,
+                detail={"status": exchange.status, "model": route.upstream_model},
+                at=now,
+            )
+        )
