@@ -74,9 +74,18 @@ class StreamAssembler:
             except orjson.JSONDecodeError:
                 self._broken = True
                 continue
-            self._take(chunk)
+            self.take(chunk)
 
-    def _take(self, chunk: dict[str, Any]) -> None:
+    def done(self) -> None:
+        """The stream's ``[DONE]`` came (for a feeder that hands over parsed chunks)."""
+        self._done = True
+
+    def broken(self) -> None:
+        """The stream went wrong: its answer must not be stored."""
+        self._broken = True
+
+    def take(self, chunk: dict[str, Any]) -> None:
+        """One parsed chunk object."""
         if "error" in chunk or len(chunk.get("choices") or ()) > 1:
             self._broken = True  # an error, or n > 1: not something to replay
             return

@@ -45,6 +45,9 @@ class StreamTally:
     done: bool = False
     error: dict[str, Any] | None = None
     events: int = 0
+    # Set to a list by a consumer that wants the parsed chunks (the cache's recorder); a relay that parses
+    # its events anyway appends each chunk object here, so nobody parses the same bytes twice.
+    chunks: list[dict[str, Any]] | None = None
 
 
 class ChatStream(Protocol):
