@@ -11,6 +11,8 @@ import pytest
 
 from byokgate.admin.services import ControlPlane
 from byokgate.domain.secret import Secret
+from byokgate.limits.counters import Counters, MemoryCounters
+from byokgate.limits.redis_counters import RedisCounters
 from byokgate.providers.registry import default_registry
 from byokgate.settings import Settings
 from byokgate.store import migrate
@@ -117,3 +119,19 @@ OPENAI_KEY = Secret("sk-proj-" + "A1b2C3d4E5f6G7h8I9j0" * 2)
 ANTHROPIC_KEY = Secret("sk-ant-api03-" + "Zz9Yy8Xx7Ww6Vv5Uu4Tt" * 2)
 GROQ_KEY = Secret("gsk_" + "Q1w2E3r4T5y6U7i8O9p0" * 2)
 GEMINI_KEY = Secret("AIza" + "SyM1n2B3v4C5x6Z7l8K9j0H" + "x")
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def counters_backend(request: pytest.FixtureRequest) -> str | None:
+    """None for the in-process limit counters, else the URL of the real Redis."""
+    return None if request.param == "memory" else str(request.getfixturevalue("redis_url"))
+
+
+@pytest.fixture
+async def counters(counters_backend: str | None) -> AsyncIterator[Counters]:
+    """Limit/credit counters of each backend (the in-process ones and the Redis ones)."""
+    made: Counters = MemoryCounters() if counters_backend is None else RedisCounters(counters_backend)
+    try:
+        yield made
+    finally:
+        await made.aclose()

@@ -4,29 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
 from byokgate.billing.credits import CreditGate, InsufficientCreditsError
 from byokgate.billing.plans import Plan
 from byokgate.domain.entities import CreditAccount, CreditEntry
-from byokgate.limits.counters import Counters, MemoryCounters
+from byokgate.limits.counters import Counters
 from byokgate.limits.redis_counters import RedisCounters
-
-
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def backend(request: pytest.FixtureRequest) -> str | None:
-    return None if request.param == "memory" else str(request.getfixturevalue("redis_url"))
-
-
-@pytest.fixture
-async def counters(backend: str | None) -> AsyncIterator[Counters]:
-    made: Counters = MemoryCounters() if backend is None else RedisCounters(backend)
-    try:
-        yield made
-    finally:
-        await made.aclose()
 
 
 def project() -> str:

@@ -4,27 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
-from byokgate.limits.counters import Counters, MemoryCounters, Take
+from byokgate.limits.counters import Counters, Take
 from byokgate.limits.redis_counters import RedisCounters
-
-
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def backend(request: pytest.FixtureRequest) -> str | None:
-    """None for the in-process counters, else the URL of the real Redis."""
-    return None if request.param == "memory" else str(request.getfixturevalue("redis_url"))
-
-
-@pytest.fixture
-async def counters(backend: str | None) -> AsyncIterator[Counters]:
-    made: Counters = MemoryCounters() if backend is None else RedisCounters(backend)
-    try:
-        yield made
-    finally:
-        await made.aclose()
 
 
 def unique(name: str) -> str:

@@ -10,7 +10,7 @@ import functools
 import logging
 import re
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -236,7 +236,10 @@ class DataPlane:
         if kind == "chat" and gate is not None:
             ticket = gate.ticket(scope["headers"], snapshot.cache_of(key.project_id), exchange, payload)
         if ticket is None or gate is None:
-            await self._call_upstream(receive, send, exchange, adapter, payload, kind, None)
+            call = functools.partial(
+                self._call_provider, receive, send, exchange, adapter, payload, kind, None
+            )
+            await self._metered(exchange, payload, kind, call)
             return
         options = payload.get("stream_options")
         replay = (
@@ -249,11 +252,25 @@ class DataPlane:
                 return
             if ticket.query is not None and await gate.similar(send, exchange, snapshot, ticket, replay):
                 return
-            await self._call_upstream(receive, send, exchange, adapter, payload, kind, ticket)
+            call = functools.partial(
+                self._call_provider, receive, send, exchange, adapter, payload, kind, ticket
+            )
+            await self._metered(exchange, payload, kind, call)
         finally:
             gate.land(ticket)
 
     # --- limits -------------------------------------------------------------------------------------------
+
+    async def _metered(
+        self, exchange: Exchange, payload: dict[str, Any], kind: str, call: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Run ``call`` (the upstream exchange) with the request's worst case held against its limits and
+        credits, settled to what it used afterwards. ``kind`` "" (token counting) holds nothing."""
+        held = await self._metering.hold(exchange, payload, kind) if kind else None
+        try:
+            await call()
+        finally:
+            await self._metering.settle(held, exchange)
 
     def _cache_store(self, ticket: CacheTicket, body: bytes) -> Awaitable[None]:
         assert self._gate is not None  # a ticket comes from the gate
@@ -272,22 +289,6 @@ class DataPlane:
             self._metering.check_plan(model, routed, billing.plan)
         exchange.route = routed
         return routed, self._registry[routed.provider]
-
-    async def _call_upstream(
-        self,
-        receive: Receive,
-        send: Responded,
-        exchange: Exchange,
-        adapter: ProviderAdapter,
-        payload: dict[str, Any],
-        kind: str,
-        ticket: CacheTicket | None,
-    ) -> None:
-        held = await self._metering.hold(exchange, payload, kind)
-        try:
-            await self._call_provider(receive, send, exchange, adapter, payload, kind, ticket)
-        finally:
-            await self._metering.settle(held, exchange)
 
     async def _call_provider(
         self,
@@ -401,31 +402,20 @@ class DataPlane:
             settings = snapshot.cache_of(key.project_id)
             ticket = gate.ticket(scope["headers"], settings, exchange, body, scope=scope_tag)
         if ticket is None or gate is None:
-            await self._messages_upstream(scope, receive, send, exchange, body, path, None)
+            call = functools.partial(
+                self._messages_provider, scope, receive, send, exchange, body, path, None
+            )
+            await self._metered(exchange, body, "chat" if not counting else "", call)
             return
         try:
             if await gate.lookup(send, exchange, ticket, _MESSAGE_REPLAY):
                 return
-            await self._messages_upstream(scope, receive, send, exchange, body, path, ticket)
+            call = functools.partial(
+                self._messages_provider, scope, receive, send, exchange, body, path, ticket
+            )
+            await self._metered(exchange, body, "chat", call)
         finally:
             gate.land(ticket)
-
-    async def _messages_upstream(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Responded,
-        exchange: Exchange,
-        body: dict[str, Any],
-        path: str,
-        ticket: CacheTicket | None,
-    ) -> None:
-        counting = path.endswith("/count_tokens")
-        held = None if counting else await self._metering.hold(exchange, body, "chat")
-        try:
-            await self._messages_provider(scope, receive, send, exchange, body, path, ticket)
-        finally:
-            await self._metering.settle(held, exchange)
 
     async def _messages_provider(
         self,

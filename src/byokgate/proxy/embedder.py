@@ -16,8 +16,8 @@ from typing import Any, Protocol
 import orjson
 
 from byokgate.cache.vectors import normalised
-from byokgate.domain.entities import NewAuditEvent
 from byokgate.providers.registry import ProviderRegistry
+from byokgate.proxy.records import key_use
 from byokgate.routing.policy import Lane, Route, RoutingPolicy
 from byokgate.snapshot.credentials import CredentialOpener
 from byokgate.snapshot.model import KeyEntry, Snapshot
@@ -94,17 +94,10 @@ class ProviderEmbedder:
         except Exception as exc:  # unreachable, timeout, unreadable answer: all misses
             raise EmbeddingError(f"{adapter.title} embeddings failed: {type(exc).__name__}") from None
         finally:
+            detail = {"status": status, "model": route.upstream_model, "purpose": "semantic_cache"}
+            outcome = "ok" if status == 200 else "error"
             self._writer.audit(
-                NewAuditEvent(
-                    actor=f"api_key:{key.key_id}",
-                    action="provider_key.use",
-                    project_id=key.project_id,
-                    provider=route.provider,
-                    credential_id=opened.credential_id,
-                    api_key_id=key.key_id,
-                    request_id=request_id,
-                    outcome="ok" if status == 200 else "error",
-                    detail={"status": status, "model": route.upstream_model, "purpose": "semantic_cache"},
-                    at=datetime.now(UTC),
+                key_use(
+                    key, route.provider, opened.credential_id, request_id, outcome, detail, datetime.now(UTC)
                 )
             )

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from byokgate.domain.entities import NewAuditEvent, RequestRecord
 from byokgate.proxy.exchange import Exchange, as_int, cached_tokens
+from byokgate.snapshot.model import KeyEntry
 from byokgate.telemetry.writer import BatchWriter
 
 _CACHED_ENDPOINTS = ("chat/completions", "messages")
@@ -55,17 +56,31 @@ def record(writer: BatchWriter, exchange: Exchange) -> None:
             if exchange.status < 400
             else ("auth_failed" if exchange.error_code == "provider_authentication_failed" else "error")
         )
+        detail = {"status": exchange.status, "model": route.upstream_model}
         writer.audit(
-            NewAuditEvent(
-                actor=f"api_key:{key.key_id}",
-                action="provider_key.use",
-                project_id=key.project_id,
-                provider=route.provider,
-                credential_id=exchange.credential_id,
-                api_key_id=key.key_id,
-                request_id=exchange.request_id,
-                outcome=outcome,
-                detail={"status": exchange.status, "model": route.upstream_model},
-                at=now,
-            )
+            key_use(key, route.provider, exchange.credential_id, exchange.request_id, outcome, detail, now)
         )
+
+
+def key_use(
+    key: KeyEntry,
+    provider: str,
+    credential_id: str,
+    request_id: str,
+    outcome: str,
+    detail: dict[str, object],
+    at: datetime,
+) -> NewAuditEvent:
+    """The audit event of one use of a project's provider key, made with one of its API keys."""
+    return NewAuditEvent(
+        actor=f"api_key:{key.key_id}",
+        action="provider_key.use",
+        project_id=key.project_id,
+        provider=provider,
+        credential_id=credential_id,
+        api_key_id=key.key_id,
+        request_id=request_id,
+        outcome=outcome,
+        detail=detail,
+        at=at,
+    )
