@@ -144,7 +144,7 @@ def test_usage_report_from_the_command_line(cli_env: dict[str, str]) -> None:
     header, row = csv_text.splitlines()
     assert header.startswith("day,model,requests,")
     assert row.startswith("2026-11-02,gpt-4o,2,0,0,")
-    assert row.endswith(",0.002500,0.000000")
+    assert row.endswith(",0.002500,0.000000,0.000000")
     as_json = json.loads(_run(cli_env, "usage", pid, *window, "--json"))
     assert [(r["day"], r["requests"], r["cost_usd"]) for r in as_json] == [("2026-11-02", 2, "0.002500")]
     bad = CliRunner().invoke(main, ["usage", pid, "--group-by", "colour"], env=cli_env)

@@ -277,7 +277,7 @@ def test_usage_reports_sum_the_request_log_as_json_and_csv(chat_gateway: Gateway
     header, line = csv_text.text.splitlines()
     assert header.split(",")[:3] == ["lane", "requests", "errors"]
     assert line.startswith("byok,3,0,")
-    assert line.endswith(usd(sum(c for _, c in costs)) + ",0.000000")
+    assert line.endswith(usd(sum(c for _, c in costs)) + ",0.000000,0.000000")  # BYOK: no credits charged
     for bad in (
         {"group_by": "colour"},
         {"group_by": "day,day"},

@@ -180,3 +180,9 @@ def test_the_plans_included_tokens_come_first_then_credits(
         shown = ledger(gateway, project_id, 1 + len(paid))
         charges = [e for e in shown["data"] if e["kind"] == "charge"]
         assert sorted(-micro(e["amount_usd"]) for e in charges) == sorted(micro(c) for c in paid)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
+def test_concurrent_requests_on_one_instance_never_overspend(gateway: Gateway) -> None:
+    project_id, key = gateway.project("race")
+    _race(gateway, gateway, project_id, key)

@@ -55,6 +55,17 @@ async def test_sums_per_day_model_and_key(control: ControlPlane, store: Store) -
             api_key_id="key_b",
         ),
         record(5, pid, day2, cost_micro_usd=None),  # tokens but no known price
+        record(
+            8,
+            pid,
+            day2,
+            lane="pooled",
+            cost_micro_usd=40,
+            charged_micro_usd=40,
+            total_tokens=0,
+            prompt_tokens=0,
+            completion_tokens=0,
+        ),
         record(6, other, day2),  # another project
         record(7, pid, datetime(2026, 11, 4, 0, 0, 0, tzinfo=UTC)),  # after the period
     ]
@@ -74,25 +85,27 @@ async def test_sums_per_day_model_and_key(control: ControlPlane, store: Store) -
             "cached_tokens": 4,
             "cost_micro_usd": 78,
             "cost_saved_micro_usd": 0,
+            "charged_micro_usd": 0,
             "unpriced_requests": 0,
         },
         {
             "day": "2026-11-03",
-            "requests": 3,
+            "requests": 4,
             "errors": 1,
             "cache_hits": 1,
             "prompt_tokens": 20,
             "completion_tokens": 10,
             "total_tokens": 30,
             "cached_tokens": 0,
-            "cost_micro_usd": 0,
+            "cost_micro_usd": 40,
             "cost_saved_micro_usd": 75,
+            "charged_micro_usd": 40,
             "unpriced_requests": 1,
         },
     ]
     by_model_key = await control.usage(pid, date(2026, 11, 1), date(2026, 11, 30), ["model", "api_key"])
     assert [(r["model"], r["api_key"], r["requests"], r["cost_micro_usd"]) for r in by_model_key] == [
-        ("gpt-4o", "key_a", 4, 150),
+        ("gpt-4o", "key_a", 5, 190),
         ("gpt-4o", "key_b", 1, 0),
         ("gpt-4o-mini", "key_a", 1, 3),
     ]

@@ -269,7 +269,8 @@ class UsageReport(BaseModel):
     group_by: list[str]
     data: list[dict[str, Any]] = Field(
         description="One row per group: the group values, requests, errors, cache_hits, tokens, "
-        "cost_micro_usd / cost_usd, cost_saved_micro_usd / cost_saved_usd, unpriced_requests"
+        "cost_micro_usd / cost_usd, cost_saved_micro_usd / cost_saved_usd, charged_micro_usd / charged_usd "
+        "(platform credits), unpriced_requests"
     )
 
 

@@ -43,14 +43,14 @@ def grouping(text: str) -> list[str]:
 
 def with_usd(row: dict[str, object]) -> dict[str, object]:
     shown = dict(row)
-    for name in ("cost_micro_usd", "cost_saved_micro_usd"):
+    for name in ("cost_micro_usd", "cost_saved_micro_usd", "charged_micro_usd"):
         value = row.get(name)
         shown[name.replace("_micro_usd", "_usd")] = usd(value) if isinstance(value, int) else None
     return shown
 
 
 def as_csv(rows: list[dict[str, object]], group_by: list[str]) -> str:
-    columns = [*group_by, *USAGE_METRICS, "cost_usd", "cost_saved_usd"]
+    columns = [*group_by, *USAGE_METRICS, "cost_usd", "cost_saved_usd", "charged_usd"]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()

@@ -31,6 +31,7 @@ USAGE_METRICS = (
     "cached_tokens",
     "cost_micro_usd",
     "cost_saved_micro_usd",
+    "charged_micro_usd",
     "unpriced_requests",
 )
 
@@ -80,6 +81,7 @@ class RequestLogRepository:
             func.sum(t.c.cached_tokens).label("cached_tokens"),
             func.sum(t.c.cost_micro_usd).label("cost_micro_usd"),
             func.sum(t.c.cost_saved_micro_usd).label("cost_saved_micro_usd"),
+            func.sum(t.c.charged_micro_usd).label("charged_micro_usd"),
             func.sum(case(((t.c.cost_micro_usd.is_(None)) & (t.c.total_tokens > 0), 1), else_=0)).label(
                 "unpriced_requests"
             ),
