@@ -70,6 +70,11 @@ class Outcome:
     text: str
     latency_ms: float
     ttft_ms: float | None
+    stream_cost: str | None = None  # a stream's cost, from ``usage.cost`` in its usage chunk
+
+    @property
+    def cost(self) -> str:
+        return self.headers.get("x-byokgate-cost-usd") or self.stream_cost or "n/a"
 
 
 @contextmanager
@@ -153,6 +158,7 @@ def run_step(client: openai.OpenAI, step: Step) -> Outcome:
         return Outcome(step, raw.status_code, dict(raw.headers), text, latency, None)
     ttft: float | None = None
     parts: list[str] = []
+    cost: str | None = None
     with client.chat.completions.with_streaming_response.create(
         model=step.model, messages=messages, stream=True, stream_options={"include_usage": True}
     ) as streamed:
@@ -162,8 +168,12 @@ def run_step(client: openai.OpenAI, step: Step) -> Outcome:
                     if ttft is None:
                         ttft = (time.perf_counter() - started) * 1000
                     parts.append(choice.delta.content)
+            reported = (chunk.usage.model_extra or {}).get("cost") if chunk.usage else None
+            if isinstance(reported, int | float):
+                cost = f"{reported:.6f}"
         latency = (time.perf_counter() - started) * 1000
-        return Outcome(step, streamed.status_code, dict(streamed.headers), "".join(parts), latency, ttft)
+        headers = dict(streamed.headers)
+        return Outcome(step, streamed.status_code, headers, "".join(parts), latency, ttft, cost)
 
 
 def render(outcomes: list[Outcome], echo: Callable[[str], None]) -> None:
@@ -175,7 +185,7 @@ def render(outcomes: list[Outcome], echo: Callable[[str], None]) -> None:
             outcome.headers.get("x-byokgate-provider", "-"),
             outcome.headers.get("x-byokgate-lane", "-"),
             outcome.headers.get("x-byokgate-cache", "-"),
-            outcome.headers.get("x-byokgate-cost-usd", "n/a"),
+            outcome.cost,
             f"{outcome.latency_ms:.1f}" + (f" (TTFT {outcome.ttft_ms:.1f})" if outcome.ttft_ms else ""),
             outcome.headers.get("x-byokgate-overhead-ms", "-"),
         )
