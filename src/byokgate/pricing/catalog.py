@@ -18,6 +18,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 SHIPPED = Path(__file__).with_name("prices.json")
+_UNKNOWN_LOGGED = 1000  # unknown names are logged once each, up to this many (names come from clients)
 
 
 class PriceFileError(ValueError):
@@ -88,7 +89,7 @@ class PriceCatalog:
                     current = period
             if current is not None:
                 return current
-        if name not in self._unknown:
+        if name not in self._unknown and len(self._unknown) < _UNKNOWN_LOGGED:
             self._unknown.add(name)
             log.warning("no price known for %s: its requests have no cost (add it to a price file)", name)
         return None

@@ -17,6 +17,8 @@ from byokgate.pricing.catalog import Price, PriceCatalog
 from byokgate.pricing.cost import cost_micro_usd
 from byokgate.routing.policy import Route
 
+_MEMO_LIMIT = 4096
+
 
 def _today() -> date:
     return datetime.now(UTC).date()
@@ -40,6 +42,8 @@ class Coster:
                 self._day, self._in_force = self._today(), {}
         model = (route.provider, route.upstream_model)
         if model not in self._in_force:
+            if len(self._in_force) >= _MEMO_LIMIT:  # pooled names come from clients: keep the memo bounded
+                self._in_force.clear()
             self._in_force[model] = self._prices.price(route.provider, route.upstream_model, self._day)
         price = self._in_force[model]
         if price is None:
