@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from byokgate.billing.credits import CreditGate
 from byokgate.billing.plans import Plans
 from byokgate.errors import PermissionDeniedError
@@ -43,9 +41,10 @@ class Metering:
     async def admit(self, snapshot: Snapshot, exchange: Exchange, body_size: int) -> None:
         """Count the request against its requests-per-minute limits (429 past one)."""
         assert exchange.key is not None
+        exchange.body_size = body_size  # for the worst-case estimate, should the request be held
         scopes = snapshot.limits_of(exchange.key)
         if scopes and self._limits is not None:
-            exchange.limits, exchange.body_size = scopes, body_size
+            exchange.limits = scopes
             await self._limits.admit(exchange.key.project_id, scopes)
 
     async def hold(self, exchange: Exchange, payload: dict[str, Any], kind: str) -> Reservation | None:
@@ -56,8 +55,6 @@ class Metering:
         pooled = exchange.route.lane is Lane.POOLED and self._credits is not None
         if not pooled and (not exchange.limits or self._limits is None):
             return None
-        if not exchange.body_size:
-            exchange.body_size = len(orjson.dumps(payload))
         usage = estimated_usage(exchange.body_size, payload, kind)
         cost = self._coster.cost(exchange.route, usage)
         project_id = exchange.key.project_id
