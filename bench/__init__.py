@@ -1,0 +1,1 @@
+"""byokgate's benchmark harness: run it with `python bench/run.py` (see bench/README.md)."""
