@@ -21,11 +21,10 @@ from byokgate.domain.entities import CreditAccount, CreditEntry
 from byokgate.errors import ApiError
 from byokgate.limits.counters import Counters, Take
 from byokgate.limits.gate import period_window
+from byokgate.logs import OutageLog
 from byokgate.pricing.cost import usd
 
 log = logging.getLogger(__name__)
-
-_WARN_EVERY_S = 30.0
 
 
 class InsufficientCreditsError(ApiError):
@@ -60,8 +59,12 @@ class CreditGate:
         self._counters = counters
         self._record = record
         self._clock = clock
-        self.errors = 0
-        self._last_warning = 0.0
+        self._outage = OutageLog(log, "credit counters unavailable ({error}); pooled requests go through")
+
+    @property
+    def errors(self) -> int:
+        """Failures seen (requests were served around them)."""
+        return self._outage.errors
 
     async def hold(
         self,
@@ -81,7 +84,7 @@ class CreditGate:
             try:
                 refused = await self._counters.take([Take(key, plan.included_tokens, tokens, left_s + 1)])
             except Exception as exc:
-                self._failed(exc)
+                self._outage.failed(exc)
                 refused = 0
             if refused is None:
                 return CreditHold(
@@ -93,7 +96,7 @@ class CreditGate:
                 *self._keys(project_id), account.charged_micro_usd, account.granted_micro_usd, amount
             )
         except Exception as exc:
-            self._failed(exc)
+            self._outage.failed(exc)
             return held
         if not ok:
             raise InsufficientCreditsError(
@@ -112,12 +115,12 @@ class CreditGate:
                 if used != held.included:
                     await self._counters.add(held.included_key, used - held.included, held.included_ttl_s)
             except Exception as exc:
-                self._failed(exc)
+                self._outage.failed(exc)
             return
         try:
             await self._counters.spend(*self._keys(held.project_id), held.spent_from, held.amount, cost)
         except Exception as exc:
-            self._failed(exc)
+            self._outage.failed(exc)
         if cost > 0:
             self._record(
                 CreditEntry(held.project_id, "charge", -cost, datetime.now(UTC), request_id=held.request_id)
@@ -126,10 +129,3 @@ class CreditGate:
     @staticmethod
     def _keys(project_id: str) -> tuple[str, str]:
         return f"credit:{project_id}:spent", f"credit:{project_id}:held"
-
-    def _failed(self, exc: Exception) -> None:
-        self.errors += 1
-        now = time.monotonic()
-        if now - self._last_warning > _WARN_EVERY_S:
-            self._last_warning = now
-            log.warning("credit counters unavailable (%s); pooled requests go through", type(exc).__name__)

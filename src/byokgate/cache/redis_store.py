@@ -6,35 +6,34 @@ Imported only when ``BYOKGATE_REDIS_URL`` is set.
 from __future__ import annotations
 
 import logging
-import time
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from byokgate.logs import OutageLog
+
 log = logging.getLogger(__name__)
 
 _PREFIX = "byokgate:cache:"
-_WARN_EVERY_S = 30.0
 
 
 class RedisStore:
     def __init__(self, url: str) -> None:
         self._redis = aioredis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
-        self.errors = 0  # outages seen (the metric; exported with the others once metrics land)
-        self._last_warning = 0.0
+        self._outage = OutageLog(
+            log, "response cache: Redis unavailable ({error}); serving misses until it is back"
+        )
 
-    def _failed(self, exc: Exception) -> None:
-        self.errors += 1
-        now = time.monotonic()
-        if now - self._last_warning > _WARN_EVERY_S:
-            self._last_warning = now
-            log.warning("response cache: Redis unavailable (%s); serving misses until it is back", exc)
+    @property
+    def errors(self) -> int:
+        """Failures seen (requests were served around them)."""
+        return self._outage.errors
 
     async def get(self, key: str) -> bytes | None:
         try:
             value = await self._redis.get(_PREFIX + key)
         except (RedisError, OSError) as exc:
-            self._failed(exc)
+            self._outage.failed(exc)
             return None
         if value is None:
             return None
@@ -44,7 +43,7 @@ class RedisStore:
         try:
             await self._redis.set(_PREFIX + key, value, px=max(int(ttl_s * 1000), 1))
         except (RedisError, OSError) as exc:
-            self._failed(exc)
+            self._outage.failed(exc)
 
     async def purge(self, project_id: str) -> int:
         removed = 0
@@ -52,7 +51,7 @@ class RedisStore:
             async for key in self._redis.scan_iter(match=f"{_PREFIX}{project_id}:*", count=500):
                 removed += int(await self._redis.unlink(key))
         except (RedisError, OSError) as exc:
-            self._failed(exc)
+            self._outage.failed(exc)
         return removed
 
     async def aclose(self) -> None:

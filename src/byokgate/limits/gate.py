@@ -20,12 +20,12 @@ from datetime import UTC, datetime
 from byokgate.domain.entities import Limits, NewAuditEvent
 from byokgate.errors import ApiError
 from byokgate.limits.counters import Counters, Take
+from byokgate.logs import OutageLog
 from byokgate.pricing.cost import usd
 
 log = logging.getLogger(__name__)
 
 _MINUTE = 60
-_WARN_EVERY_S = 30.0
 
 
 def period_window(period: str, now: float) -> tuple[str, float]:
@@ -79,8 +79,12 @@ class LimitGate:
         self._counters = counters
         self._audit = audit
         self._clock = clock
-        self.errors = 0  # counter-store failures seen (requests were let through)
-        self._last_warning = 0.0
+        self._outage = OutageLog(log, "limit counters unavailable ({error}); letting requests through")
+
+    @property
+    def errors(self) -> int:
+        """Failures seen (requests were served around them)."""
+        return self._outage.errors
 
     # --- windows -------------------------------------------------------------------------------------
 
@@ -162,7 +166,7 @@ class LimitGate:
                 total = await self._counters.add(key, spent - amount, ttl) if spent != amount else None
                 await self._maybe_alert(held, key, total, ttl, limits, label)
         except Exception as exc:
-            self._failed(exc)
+            self._outage.failed(exc)
 
     async def _maybe_alert(
         self, held: Reservation, key: str, total: int | None, ttl: float, limits: Limits, label: str
@@ -199,7 +203,7 @@ class LimitGate:
         try:
             return await self._counters.take(takes)
         except Exception as exc:
-            self._failed(exc)
+            self._outage.failed(exc)
             return None  # fail open: a counter outage must not take the gateway down
 
     def _refusal(self, what: str, limit: int, seconds: float, scope: str) -> RateLimitedError:
@@ -215,13 +219,6 @@ class LimitGate:
                 f"x-ratelimit-reset-{what}": reset,
             },
         )
-
-    def _failed(self, exc: Exception) -> None:
-        self.errors += 1
-        now = time.monotonic()
-        if now - self._last_warning > _WARN_EVERY_S:
-            self._last_warning = now
-            log.warning("limit counters unavailable (%s); letting requests through", type(exc).__name__)
 
 
 DEFAULT_MAX_OUTPUT = 4096  # what a request that names no output cap is assumed to use at most

@@ -85,29 +85,22 @@ class Metering:
     async def settle(self, held: Reservation | None, exchange: Exchange) -> None:
         """Trade the reservation for what was used: the usage when known; nothing when the request failed
         before any answer; the reservation itself when an answer started but its usage never came."""
+        used = _tokens_used(exchange.usage)
+        failed_early = exchange.status == 0  # no answer at all: nothing was used
         if exchange.credit_hold is not None and self._credits is not None:
             hold, exchange.credit_hold = exchange.credit_hold, None
-            tokens = None
-            if exchange.usage and exchange.cost_micro is not None:
-                charge = exchange.cost_micro
-                tokens = (as_int(exchange.usage.get("prompt_tokens")) or 0) + (
-                    as_int(exchange.usage.get("completion_tokens")) or 0
-                )
+            tokens: int | None
+            if used is not None and exchange.cost_micro is not None:
+                charge, tokens = exchange.cost_micro, used
             else:
-                charge = 0 if exchange.status == 0 else hold.amount
-                tokens = 0 if exchange.status == 0 else None
+                charge, tokens = (0, 0) if failed_early else (hold.amount, None)
             await self._credits.charge(hold, charge, tokens)
             exchange.charged_micro = 0 if hold.covered else charge
         if held is None or held.empty or self._limits is None:
             return
-        used = as_int(exchange.usage.get("total_tokens"))
-        if used is None and exchange.usage:
-            used = (as_int(exchange.usage.get("prompt_tokens")) or 0) + (
-                as_int(exchange.usage.get("completion_tokens")) or 0
-            )
         if used is not None:
             await self._limits.settle(held, used, exchange.cost_micro)
-        elif exchange.status == 0:
+        elif failed_early:
             await self._limits.settle(held, 0, 0)
         else:
             await self._limits.settle(held, None, None)
@@ -125,3 +118,13 @@ class Metering:
                 param="model",
                 code="model_not_in_plan",
             )
+
+
+def _tokens_used(usage: dict[str, Any]) -> int | None:
+    """Prompt plus completion tokens of a final usage; None without one."""
+    if not usage:
+        return None
+    total = as_int(usage.get("total_tokens"))
+    if total is not None:
+        return total
+    return (as_int(usage.get("prompt_tokens")) or 0) + (as_int(usage.get("completion_tokens")) or 0)

@@ -7,19 +7,17 @@ never a failed request.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 
 from byokgate.cache.controls import CachePlan
 from byokgate.cache.semantic import SemanticQuery
 from byokgate.cache.vectors import SemanticIndex
 from byokgate.domain.entities import CacheSettings
+from byokgate.logs import OutageLog
 from byokgate.proxy.embedder import Embedder
 from byokgate.snapshot.model import KeyEntry, Snapshot
 
 log = logging.getLogger(__name__)
-
-_WARN_EVERY_S = 30.0
 
 
 @dataclass(slots=True)
@@ -43,8 +41,12 @@ class SemanticCache:
     def __init__(self, index: SemanticIndex, embedder: Embedder) -> None:
         self.index = index
         self._embedder = embedder
-        self.errors = 0  # failures seen (the metric; exported with the others once metrics land)
-        self._last_warning = 0.0
+        self._outage = OutageLog(log, "semantic cache unavailable ({error}); serving misses")
+
+    @property
+    def errors(self) -> int:
+        """Failures seen (requests were served around them)."""
+        return self._outage.errors
 
     async def probe(
         self,
@@ -64,7 +66,7 @@ class SemanticCache:
             )
             found = await self.index.search(ticket.query.bucket, ticket.vector) if search else None
         except Exception as exc:
-            self._failed(exc)
+            self._outage.failed(exc)
             return None
         if found is None or found[1] < settings.semantic_threshold:
             return None
@@ -76,11 +78,4 @@ class SemanticCache:
         try:
             await self.index.add(ticket.query.bucket, ticket.vector, ticket.key, ticket.plan.ttl_s)
         except Exception as exc:
-            self._failed(exc)
-
-    def _failed(self, exc: Exception) -> None:
-        self.errors += 1
-        now = time.monotonic()
-        if now - self._last_warning > _WARN_EVERY_S:
-            self._last_warning = now
-            log.warning("semantic cache unavailable (%s: %s); serving misses", type(exc).__name__, exc)
+            self._outage.failed(exc)
