@@ -26,7 +26,6 @@ from byokgate.asgi import (
     send_bytes,
     send_error,
 )
-from byokgate.billing.plans import Plans
 from byokgate.cache.message_replay import MessageAssembler, replay_message_stream, storable_message
 from byokgate.cache.recording import RecordingStream
 from byokgate.cache.replay import StreamAssembler, replay_stream, storable
@@ -123,7 +122,7 @@ class DataPlane:
         writer: BatchWriter,
         config: DataPlaneConfig,
         coster: Coster,
-        metering: Metering | None = None,
+        metering: Metering,
         find_request: FindRequest | None = None,
         cache: CacheStore | None = None,
         semantic: SemanticCache | None = None,
@@ -137,7 +136,7 @@ class DataPlane:
         self._config = config
         self._coster = coster
         self._find_request = find_request
-        self._metering = metering or Metering(snapshot=snapshot, coster=coster, plans=Plans.load())
+        self._metering = metering
         self._gate = None if cache is None else CacheGate(cache, semantic, coster, config.flight_wait_s)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
