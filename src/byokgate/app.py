@@ -15,6 +15,7 @@ from byokgate.admintoken import resolve_admin_token
 from byokgate.asgi import JSON_CONTENT, send_bytes, send_error
 from byokgate.billing.credits import CreditGate
 from byokgate.billing.plans import Plans
+from byokgate.cache.keys import cache_secret
 from byokgate.cache.store import CacheStore, MemoryStore
 from byokgate.cache.vectors import MemoryIndex, SemanticIndex
 from byokgate.domain.entities import RequestRecord
@@ -228,9 +229,11 @@ def build_data_plane(components: Components) -> DataPlane:
             writer=components.writer,
             base_urls=base_urls,
         )
+    keyring = components.vault.keyring
     config = DataPlaneConfig(
         base_urls=base_urls,
         pooled_key=Secret(pooled_key.get_secret_value()) if pooled_key else None,
+        cache_secret=cache_secret(keyring.key(keyring.active_id)),
         max_body_bytes=settings.max_request_bytes,
     )
     coster = Coster(PriceCatalog.load(settings.prices_file))

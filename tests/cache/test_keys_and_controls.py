@@ -7,16 +7,17 @@ from typing import Any
 import pytest
 
 from byokgate.cache.controls import plan_for
-from byokgate.cache.keys import public_key, request_key
+from byokgate.cache.keys import CacheKeys, cache_secret, public_key
 from byokgate.domain.entities import CacheSettings
 from byokgate.providers.translation import TranslationError
 
+KEYS = CacheKeys(cache_secret(b"k" * 32))
 BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "temperature": 0}
 
 
 def key(payload: dict[str, Any], **scope: str) -> str:
     base = {"project_id": "proj_a", "lane": "byok", "provider": "openai", "model": "gpt-4o", "namespace": ""}
-    return request_key(payload=payload, **{**base, **scope})
+    return KEYS.request_key(payload=payload, **{**base, **scope})
 
 
 def test_key_order_and_delivery_fields_do_not_matter() -> None:
@@ -59,10 +60,25 @@ def test_the_server_side_scope_matters(scope: dict[str, str]) -> None:
     assert key(BODY, **scope) != key(BODY)
 
 
-def test_the_public_key_is_salted_per_project() -> None:
+def test_keys_are_keyed_per_project_and_by_the_server_secret() -> None:
     same_request = key(BODY)
-    assert public_key("proj_a", same_request) != public_key("proj_b", same_request)
-    assert same_request.split(":")[1] not in public_key("proj_a", same_request)
+    assert same_request.startswith("proj_a:")  # a project's entries can be found (purged) by prefix
+    digest = public_key(same_request)
+    assert len(digest) == 64
+    assert same_request == f"proj_a:{digest}"
+    assert public_key(key(BODY, project_id="proj_b")) != digest
+    # Without the server's secret the digest cannot be computed from a guessed request: another secret
+    # (another deployment, or a rotated master key) gives unrelated keys for the same project and request.
+    other = CacheKeys(cache_secret(b"m" * 32)).request_key(
+        "proj_a", "byok", "openai", "gpt-4o", "", payload=BODY
+    )
+    assert other != same_request
+    assert cache_secret(b"k" * 32) != b"k" * 32
+
+
+def test_a_short_secret_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 16 bytes"):
+        CacheKeys(b"short")
 
 
 ON = CacheSettings(enabled=True, ttl_s=600, max_entry_bytes=4096)

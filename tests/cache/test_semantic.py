@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from byokgate.cache.keys import CacheKeys, cache_secret
 from byokgate.cache.redis_vectors import RedisIndex
 from byokgate.cache.semantic import MAX_TEXT_CHARS, semantic_query
 from byokgate.cache.vectors import MemoryIndex, SemanticIndex, best_match, normalised
@@ -20,6 +21,7 @@ SCOPE: dict[str, Any] = {
     "model": "gpt-4o",
     "namespace": "",
     "max_turns": 3,
+    "keys": CacheKeys(cache_secret(b"k" * 32)),
 }
 
 

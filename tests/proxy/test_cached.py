@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 
+from byokgate.cache.keys import CacheKeys, cache_secret
 from byokgate.cache.replay import replay_stream
 from byokgate.cache.store import MemoryStore
 from byokgate.pricing.catalog import PriceCatalog
@@ -11,6 +12,7 @@ from byokgate.proxy import cached
 from byokgate.proxy.cached import CacheGate, Replay
 from byokgate.proxy.costs import Coster
 
+KEYS = CacheKeys(cache_secret(bytes(32)))
 COMPLETION = {
     "id": "chatcmpl-stored",
     "object": "chat.completion",
@@ -37,7 +39,7 @@ def counting_replay(variant: str, calls: list[str]) -> Replay:
 
 
 def test_rendered_once_per_entry_and_variant_and_again_when_the_entry_changes() -> None:
-    gate = CacheGate(MemoryStore(), None, Coster(PriceCatalog.load()), flight_wait_s=1)
+    gate = CacheGate(MemoryStore(), None, Coster(PriceCatalog.load()), flight_wait_s=1, keys=KEYS)
     calls: list[str] = []
     plain, usage = counting_replay("plain", calls), counting_replay("usage", calls)
     entry = orjson.dumps(COMPLETION)
@@ -55,7 +57,7 @@ def test_rendered_once_per_entry_and_variant_and_again_when_the_entry_changes() 
 
 
 def test_the_memo_is_bounded_by_bytes() -> None:
-    gate = CacheGate(MemoryStore(), None, Coster(PriceCatalog.load()), flight_wait_s=1)
+    gate = CacheGate(MemoryStore(), None, Coster(PriceCatalog.load()), flight_wait_s=1, keys=KEYS)
     calls: list[str] = []
     replay = counting_replay("plain", calls)
     entry = orjson.dumps(COMPLETION)

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 from byokgate.domain.entities import CacheSettings
@@ -16,6 +15,9 @@ from byokgate.providers.translation import TranslationError
 
 MAX_TTL_S = 30 * 24 * 3600
 _MAX_NAMESPACE = 128
+_CONTROL_HEADERS = frozenset(
+    {b"x-byokgate-cache", b"x-byokgate-cache-ttl", b"x-byokgate-cache-namespace", b"cache-control"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +34,11 @@ def plan_for(headers: list[tuple[bytes, bytes]], settings: CacheSettings) -> Cac
     """None when this request does not use the cache at all (the project has it off, or ``bypass``)."""
     if not settings.enabled:
         return None
+    controls = [(name, value) for name, value in headers if name in _CONTROL_HEADERS]
+    if not controls:
+        return _plain(settings)  # no cache headers: the project's plan as it is (most requests)
     mode = ttl = namespace = control = None
-    for name, value in headers:
+    for name, value in controls:
         if name == b"x-byokgate-cache":
             mode = value.decode("latin-1").strip().lower()
         elif name == b"x-byokgate-cache-ttl":
@@ -48,8 +53,6 @@ def plan_for(headers: list[tuple[bytes, bytes]], settings: CacheSettings) -> Cac
             param="x-byokgate-cache",
             code="invalid_header",
         )
-    if mode is None and ttl is None and namespace is None and control is None:
-        return _plain(settings)  # no cache headers: the project's plan as it is (most requests)
     if mode == "bypass":
         return None
     read, write, label = True, True, "MISS"
@@ -75,6 +78,19 @@ def plan_for(headers: list[tuple[bytes, bytes]], settings: CacheSettings) -> Cac
     return CachePlan(read, write, label, ttl_s, namespace or "", settings.max_entry_bytes)
 
 
-@functools.lru_cache(maxsize=1024)
+# id(settings) -> (settings, its plain plan). Settings objects live in the snapshot and change only with
+# it; an identity check is far cheaper than hashing the dataclass. The entry keeps its settings alive, so an
+# id is never reused while it is here.
+_PLAIN: dict[int, tuple[CacheSettings, CachePlan]] = {}
+_PLAIN_MAX = 1024
+
+
 def _plain(settings: CacheSettings) -> CachePlan:
-    return CachePlan(True, True, "MISS", settings.ttl_s, "", settings.max_entry_bytes)
+    known = _PLAIN.get(id(settings))
+    if known is not None and known[0] is settings:
+        return known[1]
+    if len(_PLAIN) >= _PLAIN_MAX:
+        _PLAIN.clear()
+    plan = CachePlan(True, True, "MISS", settings.ttl_s, "", settings.max_entry_bytes)
+    _PLAIN[id(settings)] = (settings, plan)
+    return plan

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from byokgate.cache.keys import request_key
+from byokgate.cache.keys import CacheKeys
 
 MAX_TEXT_CHARS = 16_000  # longer turns are not embedded (cost, and near-duplicates of long texts are rare)
 _TOOL_FIELDS = ("tools", "functions", "tool_choice", "function_call")
@@ -38,6 +38,7 @@ def semantic_query(
     namespace: str,
     *,
     max_turns: int,
+    keys: CacheKeys,
 ) -> SemanticQuery | None:
     """The query for ``payload``, or None when the semantic cache must not answer it."""
     if any(payload.get(name) for name in _TOOL_FIELDS) or payload.get("n", 1) != 1:
@@ -58,7 +59,7 @@ def semantic_query(
     if text is None or not text.strip() or len(text) > MAX_TEXT_CHARS:
         return None
     blanked = {name: value for name, value in last.items() if name != "content"}
-    bucket = request_key(
+    bucket = keys.request_key(
         project_id,
         lane,
         provider,

@@ -34,31 +34,39 @@ class MemoryStore:
         self._max_bytes = max_bytes
         self.size = 0
 
-    async def get(self, key: str) -> bytes | None:
+    def peek(self, key: str) -> bytes | None:
+        """``get`` without the coroutine: the hot path calls this directly (the store is in process)."""
         entry = self._entries.get(key)
         if entry is None:
             return None
-        expires, value = entry
-        if expires <= time.monotonic():
+        if entry[0] <= time.monotonic():
             self._drop(key)
             return None
         self._entries.move_to_end(key)
-        return value
+        return entry[1]
 
-    async def set(self, key: str, value: bytes, ttl_s: float) -> None:
-        cost = _cost(key, value)
+    def put(self, key: str, value: bytes, ttl_s: float) -> None:
+        """``set`` without the coroutine."""
+        cost = len(value) + len(key) + _ENTRY_OVERHEAD
         if cost > self._max_bytes:
             return
         # A copy of exactly len(value) bytes: serialisers (orjson) hand back objects that keep their whole
         # working buffer (~8 KiB for a 700-byte answer), which would make the cache ~10x its budget.
         value = bytes(memoryview(value))
-        if key in self._entries:
+        entries = self._entries
+        if key in entries:
             self._drop(key)
-        self._entries[key] = (time.monotonic() + ttl_s, value)
+        entries[key] = (time.monotonic() + ttl_s, value)
         self.size += cost
         while self.size > self._max_bytes:
-            oldest, (_, dropped) = self._entries.popitem(last=False)
+            oldest, (_, dropped) = entries.popitem(last=False)
             self.size -= _cost(oldest, dropped)
+
+    async def get(self, key: str) -> bytes | None:
+        return self.peek(key)
+
+    async def set(self, key: str, value: bytes, ttl_s: float) -> None:
+        self.put(key, value, ttl_s)
 
     async def purge(self, project_id: str) -> int:
         prefix = f"{project_id}:"

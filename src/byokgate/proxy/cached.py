@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
 import orjson
@@ -21,9 +21,9 @@ import orjson
 from byokgate.asgi import JSON_CONTENT, Headers, send_bytes
 from byokgate.cache.controls import plan_for
 from byokgate.cache.flight import SingleFlight
-from byokgate.cache.keys import public_key, request_key
+from byokgate.cache.keys import CacheKeys, public_key
 from byokgate.cache.semantic import semantic_query
-from byokgate.cache.store import CacheStore
+from byokgate.cache.store import CacheStore, MemoryStore
 from byokgate.domain.entities import CacheSettings
 from byokgate.errors import InvalidRequestError
 from byokgate.providers.translation import TranslationError
@@ -52,9 +52,18 @@ SSE_HEADERS: Headers = [
 
 class CacheGate:
     def __init__(
-        self, store: CacheStore, semantic: SemanticCache | None, coster: Coster, flight_wait_s: float
+        self,
+        store: CacheStore,
+        semantic: SemanticCache | None,
+        coster: Coster,
+        flight_wait_s: float,
+        keys: CacheKeys,
     ) -> None:
         self._store = store
+        # The in-process store is called directly, without a coroutine per get and set: a miss should cost
+        # next to nothing over no cache at all.
+        self._local = store if isinstance(store, MemoryStore) else None
+        self._keys = keys
         self._semantic = semantic
         self._coster = coster
         self._flight = SingleFlight()
@@ -87,10 +96,12 @@ class CacheGate:
         namespace = f"{scope}\0{plan.namespace}" if scope else plan.namespace
         # Lane is a StrEnum: the member is its own value.
         scope_fields = (project_id, route.lane, route.provider, route.upstream_model, namespace)
-        ticket = CacheTicket(plan, request_key(*scope_fields, payload=payload))
+        ticket = CacheTicket(plan, self._keys.request_key(*scope_fields, payload=payload))
         if settings.semantic and self._semantic is not None and not scope:
-            ticket.query = semantic_query(payload, *scope_fields, max_turns=settings.semantic_max_turns)
-        exchange.cache, exchange.cache_key = plan.label, public_key(project_id, ticket.key)
+            ticket.query = semantic_query(
+                payload, *scope_fields, max_turns=settings.semantic_max_turns, keys=self._keys
+            )
+        exchange.cache, exchange.cache_key = plan.label, public_key(ticket.key)
         return ticket
 
     async def lookup(self, send: Responded, exchange: Exchange, ticket: CacheTicket, replay: Replay) -> bool:
@@ -98,7 +109,8 @@ class CacheGate:
         plan = ticket.plan
         if not plan.read:
             return False
-        entry = await self._store.get(ticket.key)
+        local = self._local
+        entry = local.peek(ticket.key) if local is not None else await self._store.get(ticket.key)
         if entry is not None:
             await self._answer(send, exchange, ticket.key, entry, replay)
             return True
@@ -141,9 +153,8 @@ class CacheGate:
         if entry is None:
             return False
         if similarity is not None:
-            assert exchange.key is not None
             exchange.cache, exchange.cache_similarity = "SEMANTIC-HIT", similarity
-            exchange.cache_key = public_key(exchange.key.project_id, storage_key)
+            exchange.cache_key = public_key(storage_key)
         await self._answer(send, exchange, storage_key, entry, replay)
         return True
 
@@ -180,9 +191,19 @@ class CacheGate:
             self._rendered_bytes -= len(old_entry) + len(old_body)
         return body
 
-    async def store(self, ticket: CacheTicket, body: bytes) -> None:
-        if not ticket.plan.write or len(body) > ticket.plan.max_entry_bytes:
-            return
+    def store(self, ticket: CacheTicket, body: bytes) -> Awaitable[None] | None:
+        """Store a clean answer. In process this is done on return (None); otherwise the caller awaits what
+        it gets (the Redis write, indexing for the semantic cache)."""
+        plan = ticket.plan
+        if not plan.write or len(body) > plan.max_entry_bytes:
+            return None
+        local = self._local
+        if local is not None and ticket.vector is None:
+            local.put(ticket.key, body, plan.ttl_s)
+            return None
+        return self._stored(ticket, body)
+
+    async def _stored(self, ticket: CacheTicket, body: bytes) -> None:
         await self._store.set(ticket.key, body, ticket.plan.ttl_s)
         if self._semantic is not None and ticket.vector is not None:
             await self._semantic.remember(ticket)

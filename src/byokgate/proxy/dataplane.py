@@ -26,6 +26,7 @@ from byokgate.asgi import (
     send_bytes,
     send_error,
 )
+from byokgate.cache.keys import CacheKeys
 from byokgate.cache.message_replay import MessageAssembler, replay_message_stream, storable_message
 from byokgate.cache.recording import RecordingStream
 from byokgate.cache.replay import StreamAssembler, replay_stream, storable
@@ -106,6 +107,7 @@ _CHAT_USAGE_REPLAY = Replay(functools.partial(_replay_chat, include_usage=True),
 class DataPlaneConfig:
     base_urls: dict[str, str]
     pooled_key: Secret | None
+    cache_secret: bytes  # what cache keys are derived from (``cache.keys.cache_secret``)
     max_body_bytes: int = 32 * 1024 * 1024
     flight_wait_s: float = 60.0  # how long an identical miss waits for the first one before going itself
 
@@ -137,7 +139,10 @@ class DataPlane:
         self._coster = coster
         self._find_request = find_request
         self._metering = metering
-        self._gate = None if cache is None else CacheGate(cache, semantic, coster, config.flight_wait_s)
+        self._gate = None
+        if cache is not None:
+            keys = CacheKeys(config.cache_secret)
+            self._gate = CacheGate(cache, semantic, coster, config.flight_wait_s, keys)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
@@ -271,7 +276,8 @@ class DataPlane:
         finally:
             await self._metering.settle(held, exchange)
 
-    def _cache_store(self, ticket: CacheTicket, body: bytes) -> Awaitable[None]:
+    def _cache_store(self, ticket: CacheTicket, body: bytes) -> Awaitable[None] | None:
+        """The gate's ``store``: None when done already (in process), else something to await."""
         assert self._gate is not None  # a ticket comes from the gate
         return self._gate.store(ticket, body)
 
@@ -340,7 +346,9 @@ class DataPlane:
                     )
                     completion = assembler.completion()
                     if completion is not None and exchange.status == 200:
-                        await self._cache_store(ticket, orjson.dumps(completion))
+                        pending = self._cache_store(ticket, orjson.dumps(completion))
+                        if pending is not None:
+                            await pending
                 else:
                     body = await response.read()
                     exchange.upstream_done()
@@ -355,7 +363,9 @@ class DataPlane:
                     headers = [JSON_CONTENT, *passed_headers(response), *exchange.gateway_headers()]
                     await send_bytes(send, response.status, body, headers)
                     if ticket is not None and response.status == 200 and storable(parsed):
-                        await self._cache_store(ticket, body)
+                        pending = self._cache_store(ticket, body)
+                        if pending is not None:
+                            await pending
 
     # --- the Anthropic-format front door -------------------------------------------------------------
 
@@ -473,7 +483,9 @@ class DataPlane:
                     )
                     message = assembler.message()
                     if message is not None and exchange.status == 200:
-                        await self._cache_store(ticket, orjson.dumps(message))
+                        pending = self._cache_store(ticket, orjson.dumps(message))
+                        if pending is not None:
+                            await pending
                     return
                 answer = await response.read()
                 exchange.upstream_done()
@@ -488,7 +500,9 @@ class DataPlane:
                 headers = [JSON_CONTENT, *passed_headers(response), *exchange.gateway_headers()]
                 await send_bytes(send, response.status, answer, headers)
                 if ticket is not None and response.status == 200 and storable_message(answer):
-                    await self._cache_store(ticket, answer)
+                    pending = self._cache_store(ticket, answer)
+                    if pending is not None:
+                        await pending
 
     def _api_key(self, route: Route, project_id: str, exchange: Exchange) -> Secret:
         if route.lane is Lane.POOLED:

@@ -1,0 +1,114 @@
+"""What a cache miss costs over no cache at all, measured in pairs so that the machine's drift cancels out.
+
+.venv/bin/python bench/paired.py [--rounds 6] [--duration 5] [--concurrency 16] [--modes json,stream]
+
+One emulator and one byokgate process serve two projects: ``cache-miss`` (cache on, every prompt new, so every
+request is a lookup, an upstream call and a store) and ``cache-off`` (the same requests, cache disabled). The
+two are measured alternately in ABBA order within the same gateway process, round after round, and the
+medians are compared. Separate runs of ``bench/run.py`` swing by about 10% from one minute to the next on a
+shared VM, more than the 5% this comparison is about; pairing removes most of that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+if not __package__:  # run as a script, `python bench/paired.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.answers import verify_chat
+from bench.config import CLIENT_CPU, MODES, BenchError, log
+from bench.processes import Services, exit_on_signals, minor_faults
+from bench.targets import Target, start_byokgate, start_emulator
+from bench.wrk import measure, run_wrk, write_lua
+
+PAIR = ("cache-miss", "cache-off")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=6, help="ABBA rounds per mode (default 6)")
+    parser.add_argument("--duration", type=int, default=5, help="whole seconds per wrk run (default 5)")
+    parser.add_argument("--concurrency", type=int, default=16, help="open connections (default 16)")
+    parser.add_argument("--modes", default="json,stream", help="json, stream or both (default both)")
+    parser.add_argument(
+        "--warmup", type=int, default=3, help="seconds of unmeasured load per target and mode (default 3)"
+    )
+    return parser.parse_args(argv)
+
+
+def compare(targets: dict[str, Target], args: argparse.Namespace, workdir: Path, mode: str) -> list[str]:
+    luas = {name: write_lua(workdir, target, mode) for name, target in targets.items()}
+    for name, target in targets.items():
+        run_wrk(luas[name], target.url, args.concurrency, args.warmup, 10)
+    rps: dict[str, list[float]] = {name: [] for name in PAIR}
+    cpu: dict[str, list[float]] = {name: [] for name in PAIR}
+    faults: dict[str, list[float]] = {name: [] for name in PAIR}
+    for round_ in range(args.rounds):
+        order = PAIR if round_ % 2 == 0 else PAIR[::-1]
+        for name in order:
+            before = minor_faults(targets[name].service.pid)
+            run = measure(targets[name], luas[name], mode, args.concurrency, args.duration, 10)
+            faults[name].append((minor_faults(targets[name].service.pid) - before) / max(run.requests, 1))
+            if run.error_total:
+                raise BenchError(f"{name} {mode}: errors {run.errors}")
+            rps[name].append(run.rps)
+            cpu[name].append(run.cpu_us_per_req or 0.0)
+    miss, off = (statistics.median(rps[name]) for name in PAIR)
+    miss_cpu, off_cpu = (statistics.median(cpu[name]) for name in PAIR)
+    miss_faults, off_faults = (statistics.median(faults[name]) for name in PAIR)
+    ratios = [m / o - 1 for m, o in zip(rps["cache-miss"], rps["cache-off"], strict=True)]
+    return [
+        f"| {mode} | {args.concurrency} | {miss:,.0f} | {off:,.0f} | {(miss / off - 1) * 100:+.1f}% "
+        f"| {min(ratios) * 100:+.1f}% .. {max(ratios) * 100:+.1f}% | {miss_cpu:.0f} | {off_cpu:.0f} "
+        f"| {miss_cpu - off_cpu:+.0f} | {miss_faults:.2f} | {off_faults:.2f} |"
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    modes = [mode for mode in args.modes.split(",") if mode]
+    if not modes or any(mode not in MODES for mode in modes) or args.rounds < 1 or args.duration < 1:
+        log("error: --modes takes json and/or stream; --rounds and --duration must be >= 1")
+        return 2
+    os.sched_setaffinity(0, {CLIENT_CPU})  # the harness stays off the gateway's core
+    workdir = Path(tempfile.mkdtemp(prefix="byokgate-paired-"))
+    services = Services()
+    rows: list[str] = []
+    try:
+        with exit_on_signals():
+            try:
+                key = "sk-bench-" + secrets.token_urlsafe(24)
+                emulators = {"openai": start_emulator(services, workdir, "openai", key)}
+                gateway = start_byokgate(services, workdir, "cache-miss", emulators)
+                targets = {name: gateway.target(name, emulators) for name in PAIR}
+                for target in targets.values():
+                    verify_chat(target)
+                for mode in modes:
+                    rows += compare(targets, args, workdir, mode)
+            finally:
+                services.stop_all()
+    except BenchError as exc:
+        log(f"error: {exc}")
+        return 1
+    print(
+        f"{args.rounds} ABBA rounds of {args.duration} s per target and mode, one gateway process:\n\n"
+        "| mode | c | miss req/s | off req/s | miss vs off | per-round range | miss CPU µs/req "
+        "| off CPU µs/req | CPU Δ µs | miss faults/req | off faults/req |\n"
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"
+    )
+    print("\n".join(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
