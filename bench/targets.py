@@ -190,9 +190,11 @@ def start_byokgate(
     name: str,
     emulators: dict[str, Emulator],
     redis_url: str | None = None,
+    settings: dict[str, str] | None = None,
 ) -> Gateway:
     """`byokgate serve` on a fresh database, with a project holding the key of each emulator running; with
-    `redis_url`, the gateway keeps its cache entries (and sends its change notices) there."""
+    `redis_url`, the gateway keeps its cache entries (and sends its change notices) there. ``settings``:
+    more BYOKGATE_* variables for the gateway."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     data_dir = workdir / f"{name}-data"
@@ -207,6 +209,7 @@ def start_byokgate(
     )
     if redis_url is not None:
         env["BYOKGATE_REDIS_URL"] = redis_url
+    env.update(settings or {})
     for provider, emulator in emulators.items():
         env[f"BYOKGATE_{provider.upper()}_BASE_URL"] = emulator.base_url
     argv = pinned(GATEWAY_CPU, [str(BYOKGATE_BIN), "serve", "--port", str(port)])

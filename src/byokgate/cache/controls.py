@@ -15,7 +15,7 @@ from byokgate.providers.translation import TranslationError
 
 MAX_TTL_S = 30 * 24 * 3600
 _MAX_NAMESPACE = 128
-_CONTROL_HEADERS = frozenset(
+CONTROL_HEADERS = frozenset(
     {b"x-byokgate-cache", b"x-byokgate-cache-ttl", b"x-byokgate-cache-namespace", b"cache-control"}
 )
 
@@ -34,9 +34,9 @@ def plan_for(headers: list[tuple[bytes, bytes]], settings: CacheSettings) -> Cac
     """None when this request does not use the cache at all (the project has it off, or ``bypass``)."""
     if not settings.enabled:
         return None
-    controls = [(name, value) for name, value in headers if name in _CONTROL_HEADERS]
+    controls = [(name, value) for name, value in headers if name in CONTROL_HEADERS]
     if not controls:
-        return _plain(settings)  # no cache headers: the project's plan as it is (most requests)
+        return plain_plan(settings)  # no cache headers: the project's plan as it is (most requests)
     mode = ttl = namespace = control = None
     for name, value in controls:
         if name == b"x-byokgate-cache":
@@ -81,16 +81,17 @@ def plan_for(headers: list[tuple[bytes, bytes]], settings: CacheSettings) -> Cac
 # id(settings) -> (settings, its plain plan). Settings objects live in the snapshot and change only with
 # it; an identity check is far cheaper than hashing the dataclass. The entry keeps its settings alive, so an
 # id is never reused while it is here.
-_PLAIN: dict[int, tuple[CacheSettings, CachePlan]] = {}
-_PLAIN_MAX = 1024
+_PLAINS: dict[int, tuple[CacheSettings, CachePlan]] = {}
+_PLAINS_MAX = 1024
 
 
-def _plain(settings: CacheSettings) -> CachePlan:
-    known = _PLAIN.get(id(settings))
+def plain_plan(settings: CacheSettings) -> CachePlan:
+    """The plan of a request without cache headers, for enabled ``settings``."""
+    known = _PLAINS.get(id(settings))
     if known is not None and known[0] is settings:
         return known[1]
-    if len(_PLAIN) >= _PLAIN_MAX:
-        _PLAIN.clear()
+    if len(_PLAINS) >= _PLAINS_MAX:
+        _PLAINS.clear()
     plan = CachePlan(True, True, "MISS", settings.ttl_s, "", settings.max_entry_bytes)
-    _PLAIN[id(settings)] = (settings, plan)
+    _PLAINS[id(settings)] = (settings, plan)
     return plan

@@ -13,7 +13,6 @@ key is ``<project id>:<digest>`` (the prefix lets a project's entries be purged)
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from typing import Any
 
@@ -23,6 +22,7 @@ import orjson
 IGNORED = frozenset({"stream", "stream_options", "user", "metadata", "store", "safety_identifier"})
 _LEFT_OUT = IGNORED | {"model"}  # the resolved model is part of the scope instead
 _SORTED = orjson.OPT_SORT_KEYS
+_MAX_PROJECT_KEYS = 4096
 
 
 def cache_secret(master_key: bytes) -> bytes:
@@ -36,6 +36,7 @@ class CacheKeys:
         if len(secret) < 16:
             raise ValueError("the cache key secret must be at least 16 bytes")
         self._secret = secret
+        self._project_keys: dict[str, bytes] = {}  # project id -> its BLAKE2b key (bounded below)
 
     def request_key(
         self,
@@ -48,20 +49,21 @@ class CacheKeys:
         payload: dict[str, Any],
     ) -> str:
         """The storage key: the project id, then the hex digest of scope and canonical body."""
+        project_key = self._project_keys.get(project_id)
+        if project_key is None:
+            project_key = self._project_key(project_id)
         body = {name: value for name, value in payload.items() if name not in _LEFT_OUT}
-        mac = _project_mac(self._secret, project_id).copy()
-        mac.update(f"{lane}\0{provider}\0{model}\0{namespace}\0".encode())
-        mac.update(orjson.dumps(body, option=_SORTED))
-        return f"{project_id}:{mac.hexdigest()}"
+        data = f"{lane}\0{provider}\0{model}\0{namespace}\0".encode() + orjson.dumps(body, option=_SORTED)
+        return f"{project_id}:{hashlib.blake2b(data, key=project_key, digest_size=32).hexdigest()}"
+
+    def _project_key(self, project_id: str) -> bytes:
+        if len(self._project_keys) >= _MAX_PROJECT_KEYS:
+            self._project_keys.clear()
+        key = hashlib.blake2b(project_id.encode(), key=self._secret, digest_size=32).digest()
+        self._project_keys[project_id] = key
+        return key
 
 
 def public_key(storage_key: str) -> str:
     """What ``x-byokgate-cache-key`` shows: the storage key's digest (keyed, so it reveals nothing)."""
     return storage_key.rpartition(":")[2]
-
-
-@functools.lru_cache(maxsize=4096)
-def _project_mac(secret: bytes, project_id: str) -> Any:
-    """The project's keyed BLAKE2b, its key block already absorbed (copies of it are cheap)."""
-    project_key = hashlib.blake2b(project_id.encode(), key=secret, digest_size=32).digest()
-    return hashlib.blake2b(key=project_key, digest_size=32)
