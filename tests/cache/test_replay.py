@@ -6,7 +6,10 @@ from typing import Any
 
 import orjson
 
+from byokgate.cache.recording import RecordingStream, recorded
 from byokgate.cache.replay import StreamAssembler, replay_stream, storable
+from byokgate.providers.openai_stream import SSERelay
+from byokgate.providers.translation import StreamTally
 
 COMPLETION: dict[str, Any] = {
     "id": "chatcmpl-1",
@@ -92,3 +95,54 @@ def test_storable_answers() -> None:
     broken_args["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] = "{oops"
     assert storable(broken_args) is False
     assert storable(None) is False  # what ``parsed_body`` gives for an answer that is not JSON
+
+
+def relayed(events: list[bytes], piece: int = 7) -> StreamAssembler:
+    """The events relayed by the OpenAI-format relay, arriving in small pieces, with an assembler taking the
+    chunks the relay parsed (what the data plane does for a streamed miss)."""
+    relay = SSERelay()
+    assembler = StreamAssembler()
+    assert recorded(relay, assembler) is relay  # no wrapper: the relay hands over its parsed chunks
+    raw = b"".join(events)
+    for start in range(0, len(raw), piece):
+        relay.feed(raw[start : start + piece])
+    return assembler
+
+
+def test_a_relay_that_shares_its_chunks_is_assembled_without_a_wrapper() -> None:
+    events = replay_stream(COMPLETION, include_usage=True)
+    rebuilt = relayed(events).completion()
+    assert rebuilt is not None
+    message = rebuilt["choices"][0]["message"]
+    assert message["content"] == COMPLETION["choices"][0]["message"]["content"]
+    assert message["tool_calls"] == COMPLETION["choices"][0]["message"]["tool_calls"]
+    assert rebuilt["usage"] == COMPLETION["usage"]
+    assert (rebuilt["id"], rebuilt["created"]) == ("chatcmpl-1", 1700000000)
+
+
+def test_a_relay_that_shares_its_chunks_never_stores_a_broken_stream() -> None:
+    events = replay_stream(COMPLETION, include_usage=False)
+    assert relayed(events[:-1]).completion() is None  # no [DONE]: interrupted
+    errored = [*events[:2], b'data: {"error": {"message": "boom"}}\n\n', *events[2:]]
+    assert relayed(errored).completion() is None
+    malformed = [*events[:2], b"data: {not json\n\n", *events[2:]]
+    assert relayed(malformed).completion() is None
+
+
+def test_other_streams_are_wrapped_and_fed() -> None:
+    class Passthrough:
+        def __init__(self) -> None:
+            self.tally = StreamTally()
+
+        def feed(self, chunk: bytes) -> list[bytes]:
+            return [chunk]
+
+        def finish(self) -> list[bytes]:
+            return []
+
+    assembler = StreamAssembler()
+    stream = recorded(Passthrough(), assembler)
+    assert isinstance(stream, RecordingStream)
+    for event in replay_stream(COMPLETION, include_usage=False):
+        stream.feed(event)
+    assert assembler.completion() is not None

@@ -12,33 +12,29 @@ class Assembler(Protocol):
     def feed(self, events: list[bytes]) -> None: ...
 
 
+def recorded(inner: ChatStream, assembler: Assembler) -> ChatStream:
+    """What to relay so that ``assembler`` sees the stream. A relay that parses its chunks anyway
+    (``shares_chunks``, the OpenAI-format relay) is relayed as it is and hands each chunk object it parsed
+    to a ``StreamAssembler``: nobody parses the same bytes twice and no wrapper runs per read. Any other
+    stream is wrapped in a ``RecordingStream``."""
+    if getattr(inner, "shares_chunks", False) and isinstance(assembler, StreamAssembler):
+        assembler.watch(inner.tally)
+        return inner
+    return RecordingStream(inner, assembler)
+
+
 class RecordingStream:
     """Wraps a ``ChatStream``: every event it emits is also fed to ``assembler`` (``StreamAssembler`` for
-    OpenAI chunks, ``MessageAssembler`` for Anthropic events). A relay that shares the chunk objects it
-    parsed anyway (``shares_chunks``) hands those to a ``StreamAssembler`` instead of bytes to parse again."""
+    OpenAI chunks, ``MessageAssembler`` for Anthropic events)."""
 
     def __init__(self, inner: ChatStream, assembler: Assembler) -> None:
         self._inner = inner
         self.tally = inner.tally
         self.assembler = assembler
-        self._shared: StreamAssembler | None = None
-        if getattr(inner, "shares_chunks", False) and isinstance(assembler, StreamAssembler):
-            self._shared = assembler
-            self.tally.chunks = []
 
     def feed(self, chunk: bytes) -> list[bytes]:
         events = self._inner.feed(chunk)
-        shared, chunks = self._shared, self.tally.chunks
-        if shared is None or chunks is None:
-            self.assembler.feed(events)
-            return events
-        for parsed in chunks:
-            shared.take(parsed)
-        chunks.clear()
-        if self.tally.done:
-            shared.done()
-        if self.tally.error is not None:
-            shared.broken()
+        self.assembler.feed(events)
         return events
 
     def finish(self) -> list[bytes]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from byokgate.providers.translation import DONE_EVENT, ChunkWriter
+from byokgate.providers.translation import DONE_EVENT, ChunkWriter, StreamTally
 
 _PIECE = re.compile(r"\S+\s*|\s+")
 _WORDS_PER_CHUNK = 4
@@ -60,6 +60,13 @@ class StreamAssembler:
         self._usage: dict[str, Any] | None = None
         self._done = False
         self._broken = False
+        self._tally: StreamTally | None = None
+
+    def watch(self, tally: StreamTally) -> None:
+        """Take the chunk objects a relay parsed (instead of being fed its events); whether the stream ended
+        cleanly is read from ``tally`` when the completion is asked for."""
+        tally.on_chunk = self.take
+        self._tally = tally
 
     def feed(self, events: list[bytes]) -> None:
         for event in events:
@@ -75,14 +82,6 @@ class StreamAssembler:
                 self._broken = True
                 continue
             self.take(chunk)
-
-    def done(self) -> None:
-        """The stream's ``[DONE]`` came (for a feeder that hands over parsed chunks)."""
-        self._done = True
-
-    def broken(self) -> None:
-        """The stream went wrong: its answer must not be stored."""
-        self._broken = True
 
     def take(self, chunk: dict[str, Any]) -> None:
         """One parsed chunk object."""
@@ -113,6 +112,11 @@ class StreamAssembler:
 
     def completion(self) -> dict[str, Any] | None:
         """The assembled ``chat.completion``, or None when the stream must not be stored."""
+        tally = self._tally
+        if tally is not None:
+            if tally.error is not None or not tally.done:
+                return None
+            self._done = True
         if not self._done or self._broken or self._finish is None:
             return None
         calls = []

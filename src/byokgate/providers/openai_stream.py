@@ -23,7 +23,7 @@ class SSERelay:
 
     strip_usage: bool = False
     tally: StreamTally = field(default_factory=StreamTally)
-    shares_chunks: bool = True  # fills ``tally.chunks`` when asked (see ``StreamTally``)
+    shares_chunks: bool = True  # hands its parsed chunks to ``tally.on_chunk`` when asked (``StreamTally``)
     _events: RawEvents = field(default_factory=RawEvents)
 
     def finish(self) -> list[bytes]:
@@ -65,8 +65,8 @@ class SSERelay:
             return error_event(
                 message, code=str(chunk["error"].get("code")) if chunk["error"].get("code") else None
             )
-        if self.tally.chunks is not None:
-            self.tally.chunks.append(chunk)
+        if self.tally.on_chunk is not None:
+            self.tally.on_chunk(chunk)
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             self.tally.usage = usage

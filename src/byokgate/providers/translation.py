@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -45,9 +46,9 @@ class StreamTally:
     done: bool = False
     error: dict[str, Any] | None = None
     events: int = 0
-    # Set to a list by a consumer that wants the parsed chunks (the cache's recorder); a relay that parses
-    # its events anyway appends each chunk object here, so nobody parses the same bytes twice.
-    chunks: list[dict[str, Any]] | None = None
+    # Set by a consumer that wants the parsed chunks (the cache's assembler); a relay that parses its events
+    # anyway hands each chunk object to it, so nobody parses the same bytes twice.
+    on_chunk: Callable[[dict[str, Any]], None] | None = None
 
 
 class ChatStream(Protocol):

@@ -28,7 +28,7 @@ from byokgate.asgi import (
 )
 from byokgate.cache.keys import CacheKeys
 from byokgate.cache.message_replay import MessageAssembler, replay_message_stream, storable_message
-from byokgate.cache.recording import RecordingStream
+from byokgate.cache.recording import RecordingStream, recorded
 from byokgate.cache.replay import StreamAssembler, replay_stream, storable
 from byokgate.cache.store import CacheStore
 from byokgate.domain.ids import new_request_id
@@ -340,7 +340,7 @@ class DataPlane:
                         )
                         return
                     assembler = StreamAssembler()
-                    recording = RecordingStream(translator, assembler)
+                    recording = recorded(translator, assembler)
                     await relay_stream(
                         self._coster, receive, send, exchange, response, recording, include_usage
                     )
