@@ -85,6 +85,25 @@ class StreamAssembler:
 
     def take(self, chunk: dict[str, Any]) -> None:
         """One parsed chunk object."""
+        # Most chunks carry one choice whose delta is a piece of text and nothing else: take it quickly.
+        choices = chunk.get("choices")
+        if choices and len(choices) == 1 and self._id is not None:
+            choice = choices[0]
+            delta = choice.get("delta")
+            if (
+                delta is not None
+                and len(delta) == 1
+                and choice.get("finish_reason") is None
+                and chunk.get("usage") is None
+                and "error" not in chunk
+            ):
+                content = delta.get("content")
+                if type(content) is str:
+                    self._content.append(content)
+                    return
+        self._take(chunk)
+
+    def _take(self, chunk: dict[str, Any]) -> None:
         if "error" in chunk or len(chunk.get("choices") or ()) > 1:
             self._broken = True  # an error, or n > 1: not something to replay
             return
