@@ -9,7 +9,7 @@ import orjson
 from byokgate.cache.recording import RecordingStream, recorded
 from byokgate.cache.replay import StreamAssembler, replay_stream, storable
 from byokgate.providers.openai_stream import SSERelay
-from byokgate.providers.translation import StreamTally
+from byokgate.providers.translation import HELD_MAX, StreamTally
 
 COMPLETION: dict[str, Any] = {
     "id": "chatcmpl-1",
@@ -146,3 +146,24 @@ def test_other_streams_are_wrapped_and_fed() -> None:
     for event in replay_stream(COMPLETION, include_usage=False):
         stream.feed(event)
     assert assembler.completion() is not None
+
+
+def test_a_long_stream_is_taken_in_batches_and_never_held_whole() -> None:
+    text = " ".join(f"word{index}" for index in range(1000))
+    long = {**COMPLETION, "choices": [{**COMPLETION["choices"][0], "finish_reason": "stop"}]}
+    long["choices"][0]["message"] = {"role": "assistant", "content": text, "refusal": None, "annotations": []}
+    events = replay_stream(long, include_usage=True)
+    assert len(events) > 3 * HELD_MAX
+    relay = SSERelay()
+    assembler = StreamAssembler()
+    recorded(relay, assembler)
+    most = 0
+    for event in events:
+        relay.feed(event)
+        assert relay.tally.held is not None
+        most = max(most, len(relay.tally.held))
+    assert most < HELD_MAX  # released at HELD_MAX
+    rebuilt = assembler.completion()
+    assert rebuilt is not None
+    assert rebuilt["choices"][0]["message"]["content"] == text
+    assert rebuilt["usage"] == COMPLETION["usage"]

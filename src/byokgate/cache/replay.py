@@ -63,10 +63,37 @@ class StreamAssembler:
         self._tally: StreamTally | None = None
 
     def watch(self, tally: StreamTally) -> None:
-        """Take the chunk objects a relay parsed (instead of being fed its events); whether the stream ended
-        cleanly is read from ``tally`` when the completion is asked for."""
-        tally.on_chunk = self.take
+        """Take the chunk objects a relay parsed and holds in ``tally`` (instead of being fed its events), a
+        batch at a time; whether the stream ended cleanly is read from ``tally`` at the end."""
+        tally.held = []
+        tally.release = self._release
         self._tally = tally
+
+    def _release(self) -> None:
+        """Take the chunks the watched relay holds, in one loop: plain text deltas (most chunks) directly."""
+        assert self._tally is not None
+        held = self._tally.held
+        if not held:
+            return
+        content, take = self._content, self.take
+        for chunk in held:
+            choices = chunk.get("choices")
+            if choices and len(choices) == 1 and self._id is not None:
+                choice = choices[0]
+                delta = choice.get("delta")
+                if (
+                    delta is not None
+                    and len(delta) == 1
+                    and choice.get("finish_reason") is None
+                    and chunk.get("usage") is None
+                    and "error" not in chunk
+                ):
+                    text = delta.get("content")
+                    if type(text) is str:
+                        content.append(text)
+                        continue
+            take(chunk)
+        held.clear()
 
     def feed(self, events: list[bytes]) -> None:
         for event in events:
@@ -85,25 +112,6 @@ class StreamAssembler:
 
     def take(self, chunk: dict[str, Any]) -> None:
         """One parsed chunk object."""
-        # Most chunks carry one choice whose delta is a piece of text and nothing else: take it quickly.
-        choices = chunk.get("choices")
-        if choices and len(choices) == 1 and self._id is not None:
-            choice = choices[0]
-            delta = choice.get("delta")
-            if (
-                delta is not None
-                and len(delta) == 1
-                and choice.get("finish_reason") is None
-                and chunk.get("usage") is None
-                and "error" not in chunk
-            ):
-                content = delta.get("content")
-                if type(content) is str:
-                    self._content.append(content)
-                    return
-        self._take(chunk)
-
-    def _take(self, chunk: dict[str, Any]) -> None:
         if "error" in chunk or len(chunk.get("choices") or ()) > 1:
             self._broken = True  # an error, or n > 1: not something to replay
             return
@@ -135,6 +143,7 @@ class StreamAssembler:
         if tally is not None:
             if tally.error is not None or not tally.done:
                 return None
+            self._release()
             self._done = True
         if not self._done or self._broken or self._finish is None:
             return None

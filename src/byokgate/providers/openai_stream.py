@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from byokgate.providers.translation import DONE_EVENT, RawEvents, StreamTally, error_event
+from byokgate.providers.translation import DONE_EVENT, HELD_MAX, RawEvents, StreamTally, error_event
 
 
 @dataclass(slots=True)
@@ -23,7 +23,7 @@ class SSERelay:
 
     strip_usage: bool = False
     tally: StreamTally = field(default_factory=StreamTally)
-    shares_chunks: bool = True  # hands its parsed chunks to ``tally.on_chunk`` when asked (``StreamTally``)
+    shares_chunks: bool = True  # holds its parsed chunks in ``tally.held`` when asked (``StreamTally``)
     _events: RawEvents = field(default_factory=RawEvents)
 
     def finish(self) -> list[bytes]:
@@ -65,8 +65,11 @@ class SSERelay:
             return error_event(
                 message, code=str(chunk["error"].get("code")) if chunk["error"].get("code") else None
             )
-        if self.tally.on_chunk is not None:
-            self.tally.on_chunk(chunk)
+        held = self.tally.held
+        if held is not None:
+            held.append(chunk)
+            if len(held) >= HELD_MAX and self.tally.release is not None:
+                self.tally.release()
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             self.tally.usage = usage

@@ -37,6 +37,9 @@ class UpstreamFormatError(Exception):
     """A provider's successful answer that cannot be read (not JSON, wrong shape): a 502 for the client."""
 
 
+HELD_MAX = 64  # parsed chunks a relay holds for a consumer before it must take them (``StreamTally.held``)
+
+
 @dataclass(slots=True)
 class StreamTally:
     """What a relayed or translated stream learned: usage, finish reason, clean end, or an error."""
@@ -46,9 +49,11 @@ class StreamTally:
     done: bool = False
     error: dict[str, Any] | None = None
     events: int = 0
-    # Set by a consumer that wants the parsed chunks (the cache's assembler); a relay that parses its events
-    # anyway hands each chunk object to it, so nobody parses the same bytes twice.
-    on_chunk: Callable[[dict[str, Any]], None] | None = None
+    # Set by a consumer that wants the parsed chunks (the cache's assembler): a relay that parses its events
+    # anyway appends each chunk object to ``held`` (so nobody parses the same bytes twice) and calls
+    # ``release`` whenever ``HELD_MAX`` are held, so a long stream never holds all its chunks.
+    held: list[dict[str, Any]] | None = None
+    release: Callable[[], None] | None = None
 
 
 class ChatStream(Protocol):
