@@ -159,7 +159,9 @@ class _Exchange:
         self.read_timeout_s = read_timeout_s
         self.deadline = deadline  # loop time by which the whole exchange must be over
         self.connection: _Connection | None = None
-        self.parser = httptools.HttpResponseParser(self)
+        # The parser holds this exchange's bound callbacks: a reference cycle, broken when the response is
+        # over (complete or failed) so that the exchange is freed at once, not by the cyclic collector.
+        self.parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(self)
         self.status = 0
         self.header_fields: list[tuple[str, str]] = []
         self.headers_done = False
@@ -182,6 +184,7 @@ class _Exchange:
         self.header_fields.append((key, value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
+        assert self.parser is not None  # called by the parser
         self.status = self.parser.get_status_code()
         if 100 <= self.status < 200:  # an interim response: wait for the real one
             self.header_fields = []
@@ -202,8 +205,10 @@ class _Exchange:
         if not self.headers_done:  # the end of an interim response
             self.parser = httptools.HttpResponseParser(self)
             return
+        assert self.parser is not None  # called by the parser (which stays alive until its feed returns)
         self.complete = True
         self.keep_alive = self._framed and self.parser.should_keep_alive()
+        self.parser = None
         self._wake()
 
     # fed by the connection -------------------------------------------------------------------------
@@ -213,6 +218,8 @@ class _Exchange:
         if self.complete or self.error is not None:
             if self.connection is not None:  # data after the end of the message
                 self.connection.close()
+            return
+        if self.parser is None:
             return
         try:
             self.parser.feed_data(data)
@@ -235,6 +242,7 @@ class _Exchange:
     def _fail(self, error: UpstreamUnreachableError) -> None:
         if self.error is None:
             self.error = error
+        self.parser = None  # nothing more is parsed
         self._wake()
 
     def _wake(self) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import gc
 import ipaddress
 import ssl
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -97,6 +99,24 @@ async def test_keeps_connections_alive_and_sends_a_well_formed_request() -> None
         assert b"\r\ncontent-length: 8\r\n" in head
         assert b"\r\naccept-encoding: identity\r\n" in head
         assert head.endswith(b'\r\n\r\n{"a": 1}')
+
+
+async def test_a_finished_exchange_is_freed_without_the_cyclic_collector() -> None:
+    """The response parser holds the exchange's callbacks; that cycle is broken when the response is over,
+    so a request leaves no garbage for the collector (it was ~20 objects a request, ~5% of the CPU)."""
+    async with serve(keep_alive_echo) as (base, _), Transport(timeout_s=5) as transport:
+        gc.collect()
+        gc.disable()
+        try:
+            refs = []
+            for _ in range(3):
+                async with transport.open(post(base)) as response:
+                    refs.append(weakref.ref(response._exchange))
+                    assert await response.read() is not None
+                del response
+            assert [ref() for ref in refs] == [None, None, None]
+        finally:
+            gc.enable()
 
 
 async def test_streams_a_chunked_body_as_it_arrives() -> None:
