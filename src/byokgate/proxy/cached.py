@@ -111,25 +111,55 @@ class CacheGate:
         exchange.cache, exchange.cache_key = plan.label, public_key(ticket.key)
         return ticket
 
-    async def lookup(self, send: Responded, exchange: Exchange, ticket: CacheTicket, replay: Replay) -> bool:
-        """Answer from the cache if the entry is there, after waiting for an identical in-flight miss."""
+    def lookup(
+        self, send: Responded, exchange: Exchange, ticket: CacheTicket, replay: Replay
+    ) -> Awaitable[bool] | None:
+        """Answer from the cache if the entry is there, after waiting for an identical in-flight miss.
+
+        None: not answered, and nothing to wait for (the common miss, decided without a coroutine when the
+        store is in process). Otherwise an awaitable that says whether the request was answered."""
         plan = ticket.plan
         if not plan.read:
-            return False
+            return None
         local = self._local
-        entry = local.peek(ticket.key) if local is not None else await self._store.get(ticket.key)
+        if local is None:
+            return self._lookup(send, exchange, ticket, replay)
+        entry = local.peek(ticket.key)
         if entry is not None:
-            await self._answer(send, exchange, ticket.key, entry, replay)
-            return True
-        if not plan.write:
-            return False
+            return self._answered(send, exchange, ticket.key, entry, replay)
+        return self._lead_or_follow(send, exchange, ticket, replay)
+
+    async def _lookup(self, send: Responded, exchange: Exchange, ticket: CacheTicket, replay: Replay) -> bool:
+        entry = await self._store.get(ticket.key)
+        if entry is not None:
+            return await self._answered(send, exchange, ticket.key, entry, replay)
+        following = self._lead_or_follow(send, exchange, ticket, replay)
+        return following is not None and await following
+
+    def _lead_or_follow(
+        self, send: Responded, exchange: Exchange, ticket: CacheTicket, replay: Replay
+    ) -> Awaitable[bool] | None:
+        """After a miss: lead the single flight (None: go upstream) or wait for its leader's answer."""
+        if not ticket.plan.write:
+            return None
         waiter = self._flight.lead(ticket.key)
         if waiter is None:
             ticket.leading = True  # this request calls upstream; the others wait for it to ``land``
-            return False
+            return None
+        return self._follow(waiter, send, exchange, ticket.key, replay)
+
+    async def _follow(
+        self, waiter: asyncio.Event, send: Responded, exchange: Exchange, storage_key: str, replay: Replay
+    ) -> bool:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(waiter.wait(), timeout=self._flight_wait_s)
-        return await self.serve(send, exchange, ticket.key, replay)
+        return await self.serve(send, exchange, storage_key, replay)
+
+    async def _answered(
+        self, send: Responded, exchange: Exchange, storage_key: str, entry: bytes, replay: Replay
+    ) -> bool:
+        await self._answer(send, exchange, storage_key, entry, replay)
+        return True
 
     async def similar(
         self, send: Responded, exchange: Exchange, snapshot: Snapshot, ticket: CacheTicket, replay: Replay

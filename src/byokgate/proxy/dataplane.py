@@ -252,7 +252,8 @@ class DataPlane:
             else _CHAT_REPLAY
         )
         try:
-            if await gate.lookup(send, exchange, ticket, replay):
+            looked = gate.lookup(send, exchange, ticket, replay)
+            if looked is not None and await looked:
                 return
             if ticket.query is not None and await gate.similar(send, exchange, snapshot, ticket, replay):
                 return
@@ -417,7 +418,8 @@ class DataPlane:
             await self._metered(exchange, body, "chat" if not counting else "", call)
             return
         try:
-            if await gate.lookup(send, exchange, ticket, _MESSAGE_REPLAY):
+            looked = gate.lookup(send, exchange, ticket, _MESSAGE_REPLAY)
+            if looked is not None and await looked:
                 return
             call = functools.partial(
                 self._messages_provider, scope, receive, send, exchange, body, path, ticket
