@@ -151,18 +151,6 @@ def cpu_seconds(pid: int) -> float:
     return total / CLK_TCK
 
 
-def minor_faults(pid: int) -> int:
-    """Minor page faults of a process tree so far (``minflt``, field 10 of /proc/<pid>/stat)."""
-    total = 0
-    for member in process_tree(pid):
-        try:
-            stat = Path(f"/proc/{member}/stat").read_text()
-        except OSError:
-            continue
-        total += int(stat[stat.rindex(")") + 2 :].split()[7])
-    return total
-
-
 def peak_rss_bytes(pid: int) -> int:
     """Sum of VmHWM over a process tree."""
     total = 0

@@ -15,7 +15,7 @@ from byokgate.providers.translation import TranslationError
 
 MAX_TTL_S = 30 * 24 * 3600
 _MAX_NAMESPACE = 128
-CONTROL_HEADERS = frozenset(
+_CONTROL_HEADERS = frozenset(
     {b"x-byokgate-cache", b"x-byokgate-cache-ttl", b"x-byokgate-cache-namespace", b"cache-control"}
 )
 
@@ -34,9 +34,9 @@ def plan_for(headers: list[tuple[bytes, bytes]], settings: CacheSettings) -> Cac
     """None when this request does not use the cache at all (the project has it off, or ``bypass``)."""
     if not settings.enabled:
         return None
-    controls = [(name, value) for name, value in headers if name in CONTROL_HEADERS]
+    controls = [(name, value) for name, value in headers if name in _CONTROL_HEADERS]
     if not controls:
-        return plain_plan(settings)  # no cache headers: the project's plan as it is (most requests)
+        return _plain_plan(settings)  # no cache headers: the project's plan as it is (most requests)
     mode = ttl = namespace = control = None
     for name, value in controls:
         if name == b"x-byokgate-cache":
@@ -85,7 +85,7 @@ _PLAINS: dict[int, tuple[CacheSettings, CachePlan]] = {}
 _PLAINS_MAX = 1024
 
 
-def plain_plan(settings: CacheSettings) -> CachePlan:
+def _plain_plan(settings: CacheSettings) -> CachePlan:
     """The plan of a request without cache headers, for enabled ``settings``."""
     known = _PLAINS.get(id(settings))
     if known is not None and known[0] is settings:

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from byokgate.asgi import JSON_CONTENT, Headers, send_bytes
-from byokgate.cache.controls import CONTROL_HEADERS, plain_plan, plan_for
+from byokgate.cache.controls import plan_for
 from byokgate.cache.flight import SingleFlight
 from byokgate.cache.keys import CacheKeys, public_key
 from byokgate.cache.semantic import semantic_query
@@ -84,19 +84,12 @@ class CacheGate:
     ) -> CacheTicket | None:
         """The request's cache ticket, or None when it does not use the cache. ``scope`` separates endpoints
         (and what changes an answer outside the body, such as API version headers)."""
-        if not settings.enabled:
+        try:
+            plan = plan_for(headers, settings)
+        except TranslationError as exc:
+            raise InvalidRequestError(exc.message, param=exc.param, code=exc.code) from None
+        if plan is None:
             return None
-        for name, _ in headers:
-            if name in CONTROL_HEADERS:  # the client steers the cache: the full rules
-                try:
-                    plan = plan_for(headers, settings)
-                except TranslationError as exc:
-                    raise InvalidRequestError(exc.message, param=exc.param, code=exc.code) from None
-                if plan is None:
-                    return None
-                break
-        else:
-            plan = plain_plan(settings)  # most requests: the project's plan as it is
         assert exchange.key is not None
         assert exchange.route is not None
         route, project_id = exchange.route, exchange.key.project_id
