@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import gc
-import weakref
 from typing import Any
 
 import orjson
 
-from byokgate.cache.recording import RecordingStream, recorded
 from byokgate.cache.replay import StreamAssembler, replay_stream, storable
-from byokgate.providers.openai_stream import SSERelay
-from byokgate.providers.translation import HELD_MAX, StreamTally
 
 COMPLETION: dict[str, Any] = {
     "id": "chatcmpl-1",
@@ -99,95 +94,17 @@ def test_storable_answers() -> None:
     assert storable(None) is False  # what ``parsed_body`` gives for an answer that is not JSON
 
 
-def relayed(events: list[bytes], piece: int = 7) -> StreamAssembler:
-    """The events relayed by the OpenAI-format relay, arriving in small pieces, with an assembler taking the
-    chunks the relay parsed (what the data plane does for a streamed miss)."""
-    relay = SSERelay()
-    assembler = StreamAssembler()
-    assert recorded(relay, assembler) is relay  # no wrapper: the relay hands over its parsed chunks
-    raw = b"".join(events)
-    for start in range(0, len(raw), piece):
-        relay.feed(raw[start : start + piece])
-    return assembler
-
-
-def test_a_relay_that_shares_its_chunks_is_assembled_without_a_wrapper() -> None:
-    events = replay_stream(COMPLETION, include_usage=True)
-    rebuilt = relayed(events).completion()
-    assert rebuilt is not None
-    message = rebuilt["choices"][0]["message"]
-    assert message["content"] == COMPLETION["choices"][0]["message"]["content"]
-    assert message["tool_calls"] == COMPLETION["choices"][0]["message"]["tool_calls"]
-    assert rebuilt["usage"] == COMPLETION["usage"]
-    assert (rebuilt["id"], rebuilt["created"]) == ("chatcmpl-1", 1700000000)
-
-
-def test_a_relay_that_shares_its_chunks_never_stores_a_broken_stream() -> None:
-    events = replay_stream(COMPLETION, include_usage=False)
-    assert relayed(events[:-1]).completion() is None  # no [DONE]: interrupted
-    errored = [*events[:2], b'data: {"error": {"message": "boom"}}\n\n', *events[2:]]
-    assert relayed(errored).completion() is None
-    malformed = [*events[:2], b"data: {not json\n\n", *events[2:]]
-    assert relayed(malformed).completion() is None
-
-
-def test_other_streams_are_wrapped_and_fed() -> None:
-    class Passthrough:
-        def __init__(self) -> None:
-            self.tally = StreamTally()
-
-        def feed(self, chunk: bytes) -> list[bytes]:
-            return [chunk]
-
-        def finish(self) -> list[bytes]:
-            return []
-
-    assembler = StreamAssembler()
-    stream = recorded(Passthrough(), assembler)
-    assert isinstance(stream, RecordingStream)
-    for event in replay_stream(COMPLETION, include_usage=False):
-        stream.feed(event)
-    assert assembler.completion() is not None
-
-
-def test_a_long_stream_is_taken_in_batches_and_never_held_whole() -> None:
-    text = " ".join(f"word{index}" for index in range(1000))
-    long = {**COMPLETION, "choices": [{**COMPLETION["choices"][0], "finish_reason": "stop"}]}
-    long["choices"][0]["message"] = {"role": "assistant", "content": text, "refusal": None, "annotations": []}
-    events = replay_stream(long, include_usage=True)
-    assert len(events) > 3 * HELD_MAX
-    relay = SSERelay()
-    assembler = StreamAssembler()
-    recorded(relay, assembler)
-    most = 0
-    for event in events:
-        relay.feed(event)
-        assert relay.tally.held is not None
-        most = max(most, len(relay.tally.held))
-    assert most < HELD_MAX  # released at HELD_MAX
-    rebuilt = assembler.completion()
-    assert rebuilt is not None
-    assert rebuilt["choices"][0]["message"]["content"] == text
-    assert rebuilt["usage"] == COMPLETION["usage"]
-
-
-def test_the_relay_holds_only_texts_and_payloads_for_the_assembler() -> None:
-    """No parsed chunk objects are held (they would survive garbage collections): plain content deltas
-    as their text, any other chunk as its JSON payload, in order."""
-    events = replay_stream({**COMPLETION, "choices": [{**COMPLETION["choices"][0]}]}, include_usage=True)
-    relay = SSERelay()
-    assembler = StreamAssembler()
-    recorded(relay, assembler)
-    for event in events:
-        relay.feed(event)
-    held = relay.tally.held
-    assert held is not None
-    assert all(type(piece) in (str, bytes) for piece in held)
-    texts = [piece for piece in held if isinstance(piece, str)]
-    assert len(texts) > 2  # the content deltas
-    assert "".join(texts) == COMPLETION["choices"][0]["message"]["content"]
-    assert isinstance(held[0], bytes)  # the first chunk (id, model, role) always goes whole
-    assert orjson.loads(held[-1])["usage"] == COMPLETION["usage"]
+def test_events_in_any_pieces_and_with_crlf_assemble_alike() -> None:
+    raw = b"".join(replay_stream(COMPLETION, include_usage=True))
+    whole = StreamAssembler()
+    whole.feed([raw])
+    pieces = StreamAssembler()
+    crlf = raw.replace(b"\n", b"\r\n")
+    pieces.feed([crlf[start : start + 7] for start in range(0, len(crlf), 7)])
+    assert whole.completion() == pieces.completion() is not None
+    cut = StreamAssembler()
+    cut.feed([raw[:-5]])  # the last event is incomplete
+    assert cut.completion() is None
 
 
 def test_a_stream_of_several_choices_is_never_stored() -> None:
@@ -201,28 +118,18 @@ def test_a_stream_of_several_choices_is_never_stored() -> None:
         {**first, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
         {**first, "choices": [{"index": 1, "delta": {}, "finish_reason": "stop"}]},
     ]
-    events = [b"data: " + orjson.dumps(chunk) + b"\n\n" for chunk in chunks] + [b"data: [DONE]\n\n"]
-    assert relayed(events).completion() is None
-    fed = StreamAssembler()
-    fed.feed(events)
-    assert fed.completion() is None
+    assembler = StreamAssembler()
+    assembler.feed([b"data: " + orjson.dumps(chunk) + b"\n\n" for chunk in chunks] + [b"data: [DONE]\n\n"])
+    assert assembler.completion() is None
 
 
-def test_a_watching_assembler_is_freed_without_the_cyclic_collector() -> None:
-    """The tally calls back into the assembler that watches it; ``completion`` breaks that cycle, so a
-    streamed miss leaves no garbage behind (it was ~12 objects a request, and 4x the gen-0 collections)."""
+def test_the_entry_leaves_out_the_cost_the_gateway_added_to_the_usage_chunk() -> None:
     events = replay_stream(COMPLETION, include_usage=True)
-    gc.collect()
-    gc.disable()
-    try:
-        relay = SSERelay()
-        assembler = StreamAssembler()
-        recorded(relay, assembler)
-        for event in events:
-            relay.feed(event)
-        assert assembler.completion() is not None
-        gone = weakref.ref(assembler)
-        del assembler, relay
-        assert gone() is None
-    finally:
-        gc.enable()
+    costed = orjson.loads(events[-2].removeprefix(b"data: "))
+    costed["usage"]["cost"] = 0.0042
+    events[-2] = b"data: " + orjson.dumps(costed) + b"\n\n"
+    assembler = StreamAssembler()
+    assembler.feed(events)
+    entry = assembler.entry()
+    assert entry is not None
+    assert orjson.loads(entry)["usage"] == COMPLETION["usage"]

@@ -59,13 +59,50 @@ async def test_redis_store_shares_entries_and_purges_one_project(redis_url: str)
         await second.aclose()
 
 
+async def test_memory_store_replace_keeps_the_expiry_and_none_drops() -> None:
+    store = MemoryStore(max_bytes=1024 * 1024)
+    await store.set("p:a", b"recorded, long", ttl_s=0.1)
+    size = store.size
+    await store.replace("p:a", b"short")
+    assert await store.get("p:a") == b"short"
+    assert store.size == size - len(b"recorded, long") + len(b"short")
+    await store.replace("p:absent", b"x")  # only an entry that is there is replaced
+    assert await store.get("p:absent") is None
+    await asyncio.sleep(0.15)
+    assert await store.get("p:a") is None  # the first expiry still holds
+    await store.set("p:b", b"v", 60)
+    await store.replace("p:b", None)
+    assert await store.get("p:b") is None
+    assert store.size == 0
+
+
+async def test_redis_store_replace_keeps_the_ttl_and_none_drops(redis_url: str) -> None:
+    project = f"proj_{uuid.uuid4().hex}"
+    store = RedisStore(redis_url)
+    try:
+        await store.set(f"{project}:a", b"recorded", ttl_s=0.3)
+        await store.replace(f"{project}:a", b"assembled")
+        assert await store.get(f"{project}:a") == b"assembled"
+        await store.replace(f"{project}:absent", b"x")
+        assert await store.get(f"{project}:absent") is None
+        await asyncio.sleep(0.45)
+        assert await store.get(f"{project}:a") is None  # the TTL was kept
+        await store.set(f"{project}:b", b"v", 60)
+        await store.replace(f"{project}:b", None)
+        assert await store.get(f"{project}:b") is None
+        assert store.errors == 0
+    finally:
+        await store.aclose()
+
+
 async def test_redis_down_is_a_miss_not_an_error() -> None:
     store = RedisStore("redis://127.0.0.1:1/0")  # nothing listens there
     try:
         assert await store.get("p:k") is None
         await store.set("p:k", b"v", 60)
         assert await store.purge("p") == 0
-        assert store.errors == 3
+        await store.replace("p:k", b"w")
+        assert store.errors == 4
     finally:
         await store.aclose()
 

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+import redis
 from openai.types.chat import ChatCompletionMessageParam
 from pydantic import SecretStr
 
@@ -147,6 +148,36 @@ def test_streams_and_plain_answers_replay_each_other(gateway: Gateway, upstream:
     assert upstream_chats(upstream) == before
 
 
+def test_a_streamed_miss_is_served_with_the_usage_and_cost_it_was_not_sent(
+    gateway: Gateway, upstream: EmulatorServer
+) -> None:
+    """The client of the miss did not ask for usage (the gateway asked and withheld it); the entry keeps it,
+    so a later streamed hit that asks gets the usage chunk and a plain hit its usage and saved cost."""
+    _, key = cached_project(gateway)
+    client = gateway.client(key)
+    asked: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Stream me, no usage."}]
+    with client.chat.completions.with_streaming_response.create(
+        model="gpt-4o", messages=asked, stream=True
+    ) as missed:
+        assert missed.headers["x-byokgate-cache"] == "MISS"
+        text = "".join(c.choices[0].delta.content or "" for c in missed.parse() if c.choices)
+    with client.chat.completions.with_streaming_response.create(
+        model="gpt-4o", messages=asked, stream=True, stream_options={"include_usage": True}
+    ) as hit:
+        assert hit.headers["x-byokgate-cache"] == "HIT"
+        chunks = list(hit.parse())
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == text
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens > 0
+    plain = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=asked)
+    assert plain.headers["x-byokgate-cache"] == "HIT"
+    assert float(plain.headers["x-byokgate-cost-saved-usd"]) > 0  # priced from the withheld usage
+    answer = json.loads(plain.content)
+    assert_valid("CreateChatCompletionResponse", answer)
+    assert answer["usage"]["total_tokens"] == chunks[-1].usage.total_tokens
+    assert "cost" not in answer["usage"]  # the cost of the request that made it is not part of the answer
+
+
 def test_controls(gateway: Gateway, upstream: EmulatorServer) -> None:
     project_id, key = cached_project(gateway)
     client = gateway.client(key)
@@ -253,7 +284,7 @@ def test_redis_is_shared_between_instances_and_an_outage_is_a_miss(
     upstream.emulator.reset()
     shared = _settings(settings, upstream, redis_url=redis_url)
     for first in gateway_for(shared):
-        _, key = cached_project(first)
+        project_id, key = cached_project(first)
         miss = first.client(key).chat.completions.with_raw_response.create(model="gpt-4o", messages=USER)
         assert miss.headers["x-byokgate-cache"] == "MISS"
         for second in gateway_for(shared):  # another instance, same database and Redis
@@ -261,6 +292,20 @@ def test_redis_is_shared_between_instances_and_an_outage_is_a_miss(
             hit = second.client(key).chat.completions.with_raw_response.create(model="gpt-4o", messages=USER)
             assert hit.headers["x-byokgate-cache"] == "HIT"
             assert hit.content == miss.content
+            # A streamed miss is stored as the bytes sent; the first read (on the other instance)
+            # assembles it and puts the answer in its place in Redis, with the entry's TTL.
+            other: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Streamed on A."}]
+            streamed = first.client(key).chat.completions.create(model="gpt-4o", messages=other, stream=True)
+            text = "".join(c.choices[0].delta.content or "" for c in streamed if c.choices)
+            plain = second.client(key).chat.completions.with_raw_response.create(
+                model="gpt-4o", messages=other
+            )
+            assert plain.headers["x-byokgate-cache"] == "HIT"
+            assert plain.parse().choices[0].message.content == text
+            stored = redis.Redis.from_url(redis_url).get(
+                "byokgate:cache:" + project_id + ":" + plain.headers["x-byokgate-cache-key"]
+            )
+            assert stored == plain.content
     broken = _settings(
         settings, upstream, redis_url="redis://127.0.0.1:1/0", openrouter_api_key=SecretStr("x" * 20)
     )

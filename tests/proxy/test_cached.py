@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from byokgate.cache.keys import CacheKeys, cache_secret
-from byokgate.cache.replay import replay_stream
+from byokgate.cache.replay import StreamAssembler, replay_stream
 from byokgate.cache.store import MemoryStore
 from byokgate.pricing.catalog import PriceCatalog
 from byokgate.proxy import cached
@@ -35,7 +35,7 @@ def counting_replay(variant: str, calls: list[str]) -> Replay:
         calls.append(variant)
         return replay_stream(orjson.loads(entry), include_usage=variant == "usage")
 
-    return Replay(render, variant, lambda entry: entry.get("usage") or {})
+    return Replay(render, variant, lambda entry: entry.get("usage") or {}, StreamAssembler, b'"tool_calls"')
 
 
 def test_rendered_once_per_entry_and_variant_and_again_when_the_entry_changes() -> None:

@@ -288,6 +288,11 @@ class MessageAssembler:
             message["container"] = self._delta["container"]
         return copy.deepcopy(message)
 
+    def entry(self) -> bytes | None:
+        """The message as the entry to store, or None."""
+        message = self.message()
+        return None if message is None else orjson.dumps(message)
+
 
 def storable_message(body: bytes) -> bool:
     """Whether a non-streamed ``/v1/messages`` answer may be stored: a finished message, tool inputs objects.

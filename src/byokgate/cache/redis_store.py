@@ -45,6 +45,15 @@ class RedisStore:
         except (RedisError, OSError) as exc:
             self._outage.failed(exc)
 
+    async def replace(self, key: str, value: bytes | None) -> None:
+        try:
+            if value is None:
+                await self._redis.unlink(_PREFIX + key)
+            else:
+                await self._redis.set(_PREFIX + key, value, xx=True, keepttl=True)
+        except (RedisError, OSError) as exc:
+            self._outage.failed(exc)
+
     async def purge(self, project_id: str) -> int:
         removed = 0
         try:

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from byokgate.providers.translation import DONE_EVENT, ChunkWriter, StreamTally
+from byokgate.providers.translation import DONE_EVENT, ChunkWriter
 
 _PIECE = re.compile(r"\S+\s*|\s+")
 _WORDS_PER_CHUNK = 4
@@ -47,9 +47,11 @@ def replay_stream(completion: dict[str, Any], *, include_usage: bool) -> list[by
 
 
 class StreamAssembler:
-    """Watches the OpenAI chunk events a client is sent and rebuilds the completion they add up to."""
+    """Rebuilds the completion that OpenAI chunk events add up to (the events a client was sent: whole
+    events, several at once, or pieces of one)."""
 
     def __init__(self) -> None:
+        self._buffer = b""
         self._id: str | None = None
         self._model: str | None = None
         self._created: int | None = None
@@ -60,44 +62,32 @@ class StreamAssembler:
         self._usage: dict[str, Any] | None = None
         self._done = False
         self._broken = False
-        self._tally: StreamTally | None = None
-
-    def watch(self, tally: StreamTally) -> None:
-        """Take what a relay that parses its events anyway holds in ``tally`` (instead of being fed its
-        events), a batch at a time; whether the stream ended cleanly is read from ``tally`` at the end."""
-        tally.held = []
-        tally.release = self._release
-        self._tally = tally
-
-    def _release(self) -> None:
-        """Take the pieces the watched relay holds: texts of plain content deltas, and the JSON of the few
-        other chunks (parsed again here: holding parsed chunks cost more in garbage collection)."""
-        assert self._tally is not None
-        held = self._tally.held
-        if not held:
-            return
-        content, take = self._content, self.take
-        for piece in held:
-            if type(piece) is str:
-                content.append(piece)
-            else:
-                take(orjson.loads(piece))
-        held.clear()
 
     def feed(self, events: list[bytes]) -> None:
-        for event in events:
-            payload = event.removeprefix(b"data: ").rstrip(b"\n")
-            if payload == b"[DONE]":
-                self._done = True
-                continue
-            if not payload.startswith(b"{"):
-                continue  # comments, keep-alives
-            try:
-                chunk = orjson.loads(payload)
-            except orjson.JSONDecodeError:
-                self._broken = True
-                continue
-            self.take(chunk)
+        for item in events:
+            data = self._buffer + item
+            if b"\r" in data:
+                data = data.replace(b"\r\n", b"\n")
+            *complete, self._buffer = data.split(b"\n\n")
+            for event in complete:
+                self._read(event)
+
+    def _read(self, event: bytes) -> None:
+        payload = b"".join(line[5:].lstrip() for line in event.split(b"\n") if line.startswith(b"data:"))
+        if not payload:
+            return  # comments, keep-alives
+        if payload == b"[DONE]":
+            self._done = True
+            return
+        try:
+            chunk = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            self._broken = True
+            return
+        if not isinstance(chunk, dict):
+            self._broken = True
+            return
+        self.take(chunk)
 
     def take(self, chunk: dict[str, Any]) -> None:
         """One parsed chunk object."""
@@ -129,16 +119,7 @@ class StreamAssembler:
 
     def completion(self) -> dict[str, Any] | None:
         """The assembled ``chat.completion``, or None when the stream must not be stored."""
-        tally = self._tally
-        if tally is not None:
-            # The watched tally calls back into this assembler: break that reference cycle, so that the
-            # two are freed now, not by the cyclic garbage collector (which would run ~4x as often).
-            tally.release = None
-            if tally.error is not None or not tally.done:
-                return None
-            self._release()
-            self._done = True
-        if not self._done or self._broken or self._finish is None:
+        if not self._done or self._broken or self._finish is None or self._buffer.strip():
             return None
         calls = []
         for index in sorted(self._calls):
@@ -174,6 +155,17 @@ class StreamAssembler:
         if self._usage is not None:
             completion["usage"] = self._usage
         return completion
+
+    def entry(self) -> bytes | None:
+        """The completion as the entry to store. Without ``usage.cost``: the gateway adds it to the usage
+        chunk it sends, and a stored answer must not carry the cost of the request that made it."""
+        completion = self.completion()
+        if completion is None:
+            return None
+        usage = completion.get("usage")
+        if isinstance(usage, dict) and "cost" in usage:
+            completion["usage"] = {name: value for name, value in usage.items() if name != "cost"}
+        return orjson.dumps(completion)
 
 
 def storable(completion: object) -> bool:

@@ -15,6 +15,10 @@ class CacheStore(Protocol):
 
     async def set(self, key: str, value: bytes, ttl_s: float) -> None: ...
 
+    async def replace(self, key: str, value: bytes | None) -> None:
+        """Put ``value`` in the place of an entry that is there, with the entry's expiry; None drops it."""
+        ...
+
     async def purge(self, project_id: str) -> int:
         """Drop every entry of one project; returns how many went."""
         ...
@@ -66,11 +70,28 @@ class MemoryStore:
             oldest, dropped = entries.popitem(last=False)
             self.size -= _cost(oldest, dropped)
 
+    def swap(self, key: str, value: bytes | None) -> None:
+        """``replace`` without the coroutine."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return
+        if value is None:
+            self._drop(key)
+            return
+        self._entries[key] = entry[: _EXPIRES.size] + value
+        self.size += len(value) - (len(entry) - _EXPIRES.size)
+        while self.size > self._max_bytes:
+            oldest, dropped = self._entries.popitem(last=False)
+            self.size -= _cost(oldest, dropped)
+
     async def get(self, key: str) -> bytes | None:
         return self.peek(key)
 
     async def set(self, key: str, value: bytes, ttl_s: float) -> None:
         self.put(key, value, ttl_s)
+
+    async def replace(self, key: str, value: bytes | None) -> None:
+        self.swap(key, value)
 
     async def purge(self, project_id: str) -> int:
         prefix = f"{project_id}:"

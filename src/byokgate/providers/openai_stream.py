@@ -8,11 +8,10 @@ never garbage.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 
-from byokgate.providers.translation import DONE_EVENT, HELD_MAX, RawEvents, StreamTally, error_event
+from byokgate.providers.translation import DONE_EVENT, RawEvents, StreamTally, error_event
 
 
 @dataclass(slots=True)
@@ -24,7 +23,6 @@ class SSERelay:
 
     strip_usage: bool = False
     tally: StreamTally = field(default_factory=StreamTally)
-    shares_chunks: bool = True  # holds its parsed chunks in ``tally.held`` when asked (``StreamTally``)
     _events: RawEvents = field(default_factory=RawEvents)
 
     def finish(self) -> list[bytes]:
@@ -73,28 +71,8 @@ class SSERelay:
         for choice in choices:
             if isinstance(choice, dict) and choice.get("finish_reason"):
                 self.tally.finish_reason = str(choice["finish_reason"])
-        held = self.tally.held
-        if held is not None:
-            plain = usage is None and self.tally.events > 1 and "error" not in chunk
-            text = _plain_text(choices) if plain else None
-            held.append(payload if text is None else text)
-            if len(held) >= HELD_MAX and self.tally.release is not None:
-                self.tally.release()
         if self.strip_usage and "usage" in chunk:
             if not choices:
                 return None  # the usage chunk only the gateway asked for
             event = event.replace(b',"usage":null', b"").replace(b', "usage": null', b"")
         return event + b"\n\n"
-
-
-def _plain_text(choices: Any) -> str | None:
-    """The text of a chunk's choices when they are one plain content delta of choice 0 (no finish reason)."""
-    if type(choices) is list and len(choices) == 1:
-        choice = choices[0]
-        if type(choice) is dict and choice.get("finish_reason") is None and choice.get("index", 0) == 0:
-            delta = choice.get("delta")
-            if type(delta) is dict and len(delta) == 1:
-                text = delta.get("content")
-                if type(text) is str:
-                    return text
-    return None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -37,9 +36,6 @@ class UpstreamFormatError(Exception):
     """A provider's successful answer that cannot be read (not JSON, wrong shape): a 502 for the client."""
 
 
-HELD_MAX = 64  # pieces a relay holds for a consumer before it must take them (``StreamTally.held``)
-
-
 @dataclass(slots=True)
 class StreamTally:
     """What a relayed or translated stream learned: usage, finish reason, clean end, or an error."""
@@ -49,14 +45,6 @@ class StreamTally:
     done: bool = False
     error: dict[str, Any] | None = None
     events: int = 0
-    # Set by a consumer that wants the stream's chunks (the cache's assembler). A relay that parses its events
-    # anyway appends one piece per chunk to ``held``: the text (str) of a plain content delta of choice 0
-    # (any chunk but the first with a delta of only ``content``, no finish reason and no usage: most chunks),
-    # else the chunk's JSON payload (bytes). Only strings and bytes, which the cyclic garbage collector never
-    # tracks: held chunk objects survived its collections and made them several times more frequent. It calls
-    # ``release`` whenever ``HELD_MAX`` are held, so a long stream is never held whole.
-    held: list[str | bytes] | None = None
-    release: Callable[[], None] | None = None
 
 
 class ChatStream(Protocol):

@@ -22,6 +22,7 @@ from byokgate.asgi import JSON_CONTENT, Headers, send_bytes
 from byokgate.cache.controls import plan_for
 from byokgate.cache.flight import SingleFlight
 from byokgate.cache.keys import CacheKeys, public_key
+from byokgate.cache.recording import RECORDED, Assembler, StreamRecord, settled
 from byokgate.cache.semantic import semantic_query
 from byokgate.cache.store import CacheStore, MemoryStore
 from byokgate.domain.entities import CacheSettings
@@ -34,11 +35,14 @@ from byokgate.snapshot.model import Snapshot
 
 
 class Replay(NamedTuple):
-    """How a stored entry becomes the stream events of the endpoint's format."""
+    """How a stored entry becomes the stream events of the endpoint's format, and a recorded stream
+    (``cache.recording``) the entry."""
 
     render: Callable[[bytes], list[bytes]]
     variant: str  # what else the rendering depends on (e.g. whether the client asked for usage)
     usage: Callable[[dict[str, Any]], dict[str, Any]]  # a parsed entry's usage, in OpenAI's terms
+    assemble: Callable[[], Assembler]  # a new assembler of the format's events
+    checked: bytes  # a recorded stream holding these bytes is assembled (checked) before it is stored
 
 
 _RENDERED_MAX_BYTES = 4 * 1024 * 1024  # streamed hits kept rendered (the hottest entries)
@@ -118,12 +122,23 @@ class CacheGate:
         if local is None:
             return self._lookup(send, exchange, ticket, replay)
         entry = local.peek(ticket.key)
+        if entry is not None and entry.startswith(RECORDED):
+            entry = settled(entry, replay.assemble)  # the first read of a recorded stream
+            local.swap(ticket.key, entry)
         if entry is not None:
             return self._answered(send, exchange, ticket.key, entry, replay)
         return self._lead_or_follow(send, exchange, ticket, replay)
 
+    async def _get(self, storage_key: str, replay: Replay) -> bytes | None:
+        """The entry as it is served (a recorded stream assembled once, and kept so)."""
+        entry = await self._store.get(storage_key)
+        if entry is not None and entry.startswith(RECORDED):
+            entry = settled(entry, replay.assemble)
+            await self._store.replace(storage_key, entry)
+        return entry
+
     async def _lookup(self, send: Responded, exchange: Exchange, ticket: CacheTicket, replay: Replay) -> bool:
-        entry = await self._store.get(ticket.key)
+        entry = await self._get(ticket.key, replay)
         if entry is not None:
             return await self._answered(send, exchange, ticket.key, entry, replay)
         following = self._lead_or_follow(send, exchange, ticket, replay)
@@ -179,7 +194,7 @@ class CacheGate:
         *,
         similarity: float | None = None,
     ) -> bool:
-        entry = await self._store.get(storage_key)
+        entry = await self._get(storage_key, replay)
         if entry is None:
             return False
         if similarity is not None:
@@ -232,6 +247,20 @@ class CacheGate:
             local.put(ticket.key, body, plan.ttl_s)
             return None
         return self._stored(ticket, body)
+
+    @staticmethod
+    def record(ticket: CacheTicket, replay: Replay) -> StreamRecord | None:
+        """What a streamed miss keeps of what it sends, to ``store_stream`` (None: it will not be stored)."""
+        if not ticket.plan.write:
+            return None
+        return StreamRecord(replay.assemble, replay.checked, ticket.plan.max_entry_bytes - len(RECORDED))
+
+    def store_stream(
+        self, ticket: CacheTicket, record: StreamRecord, tail: bytes = b""
+    ) -> Awaitable[None] | None:
+        """Store a streamed miss that ended cleanly (``store``); ``tail``: see ``StreamRecord``."""
+        entry = record.entry(tail)
+        return None if entry is None else self.store(ticket, entry)
 
     async def _stored(self, ticket: CacheTicket, body: bytes) -> None:
         await self._store.set(ticket.key, body, ticket.plan.ttl_s)

@@ -28,7 +28,6 @@ from byokgate.asgi import (
 )
 from byokgate.cache.keys import CacheKeys
 from byokgate.cache.message_replay import MessageAssembler, replay_message_stream, storable_message
-from byokgate.cache.recording import RecordingStream, recorded
 from byokgate.cache.replay import StreamAssembler, replay_stream, storable
 from byokgate.cache.store import CacheStore
 from byokgate.domain.ids import new_request_id
@@ -89,6 +88,11 @@ def _replay_chat(entry: bytes, *, include_usage: bool) -> list[bytes]:
     return replay_stream(completion, include_usage=include_usage)
 
 
+def _usage_event(usage: dict[str, Any]) -> bytes:
+    """OpenAI's usage chunk (as much of it as the entry needs)."""
+    return b"data: " + orjson.dumps({"choices": [], "usage": usage}) + b"\n\n"
+
+
 def _chat_usage(entry: dict[str, Any]) -> dict[str, Any]:
     return usage_of(entry)
 
@@ -98,9 +102,18 @@ def _message_usage(entry: dict[str, Any]) -> dict[str, Any]:
     return anthropic_to_openai_usage(usage) if isinstance(usage, dict) else {}
 
 
-_MESSAGE_REPLAY = Replay(_replay_message, "message", _message_usage)
-_CHAT_REPLAY = Replay(functools.partial(_replay_chat, include_usage=False), "chat", _chat_usage)
-_CHAT_USAGE_REPLAY = Replay(functools.partial(_replay_chat, include_usage=True), "chat+usage", _chat_usage)
+# A recorded stream with tool calls is assembled before it is stored (arguments must parse to be stored).
+_MESSAGE_REPLAY = Replay(_replay_message, "message", _message_usage, MessageAssembler, b'"input_json_delta"')
+_CHAT_REPLAY = Replay(
+    functools.partial(_replay_chat, include_usage=False),
+    "chat",
+    _chat_usage,
+    StreamAssembler,
+    b'"tool_calls"',
+)
+_CHAT_USAGE_REPLAY = _CHAT_REPLAY._replace(
+    render=functools.partial(_replay_chat, include_usage=True), variant="chat+usage"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,19 +348,16 @@ class DataPlane:
                     raise self._upstream_error(adapter, response, body, exchange)
                 if stream:
                     translator = adapter.chat_stream(routed.upstream_model, include_usage=include_usage)
-                    if ticket is None or not ticket.plan.write:
-                        await relay_stream(
-                            self._coster, receive, send, exchange, response, translator, include_usage
-                        )
-                        return
-                    assembler = StreamAssembler()
-                    recording = recorded(translator, assembler)
+                    record = None if ticket is None else CacheGate.record(ticket, _CHAT_REPLAY)
                     await relay_stream(
-                        self._coster, receive, send, exchange, response, recording, include_usage
+                        self._coster, receive, send, exchange, response, translator, include_usage, record
                     )
-                    completion = assembler.completion()
-                    if completion is not None and exchange.status == 200:
-                        pending = self._cache_store(ticket, orjson.dumps(completion))
+                    tally = translator.tally
+                    if record is not None and ticket is not None and exchange.status == 200 and tally.done:
+                        assert self._gate is not None  # a ticket comes from the gate
+                        # The usage chunk the gateway asked for and withheld: the entry needs it.
+                        tail = b"" if include_usage or tally.usage is None else _usage_event(tally.usage)
+                        pending = self._gate.store_stream(ticket, record, tail)
                         if pending is not None:
                             await pending
                 else:
@@ -476,16 +486,16 @@ class DataPlane:
                             adapter.chat_stream(routed.upstream_model, include_usage=True), model
                         )
                     )
-                    if ticket is None or not ticket.plan.write:
-                        await relay_stream(self._coster, receive, send, exchange, response, relay)
-                        return
-                    assembler = MessageAssembler()
-                    await relay_stream(
-                        self._coster, receive, send, exchange, response, RecordingStream(relay, assembler)
-                    )
-                    message = assembler.message()
-                    if message is not None and exchange.status == 200:
-                        pending = self._cache_store(ticket, orjson.dumps(message))
+                    record = None if ticket is None else CacheGate.record(ticket, _MESSAGE_REPLAY)
+                    await relay_stream(self._coster, receive, send, exchange, response, relay, record=record)
+                    if (
+                        record is not None
+                        and ticket is not None
+                        and exchange.status == 200
+                        and relay.tally.done
+                    ):
+                        assert self._gate is not None  # a ticket comes from the gate
+                        pending = self._gate.store_stream(ticket, record)
                         if pending is not None:
                             await pending
                     return

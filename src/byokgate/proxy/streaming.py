@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.types import Receive
 
+from byokgate.cache.recording import StreamRecord
 from byokgate.providers.anthropic_stream import anthropic_error_event
 from byokgate.providers.translation import ChatStream
 from byokgate.providers.translation import error_event as openai_error_event
@@ -27,8 +28,10 @@ async def relay_stream(
     response: UpstreamStream,
     relay: ChatStream,
     usage_chunk: bool = False,
+    record: StreamRecord | None = None,
 ) -> None:
-    """Relay a stream; ``usage_chunk``: the client asked for OpenAI's usage chunk (it gets the cost)."""
+    """Relay a stream; ``usage_chunk``: the client asked for OpenAI's usage chunk (it gets the cost);
+    ``record``: a streamed cache miss, which keeps what the client is sent."""
     exchange.upstream_done()  # time to headers
     headers = [*SSE_HEADERS, *passed_headers(response), *exchange.gateway_headers()]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -46,7 +49,7 @@ async def relay_stream(
     watcher = asyncio.ensure_future(disconnected(receive))
     watcher.add_done_callback(client_left)
     try:
-        await _forward(coster, send, response, relay, exchange, usage_chunk)
+        await _forward(coster, send, response, relay, exchange, usage_chunk, record)
     except asyncio.CancelledError:
         if not watcher.done() or watcher.cancelled():
             raise  # cancelled from outside (shutdown), not by the client leaving
@@ -70,6 +73,7 @@ async def _forward(
     relay: ChatStream,
     exchange: Exchange,
     usage_chunk: bool,
+    record: StreamRecord | None,
 ) -> None:
     error_event = anthropic_error_event if exchange.anthropic_format else openai_error_event
     costing = usage_chunk  # until the usage chunk has been given its cost
@@ -80,6 +84,8 @@ async def _forward(
                 costing = not _add_cost(coster, events, exchange, relay.tally.usage)
             if events:  # everything that arrived together leaves together: one write, not one per event
                 body = events[0] if len(events) == 1 else b"".join(events)
+                if record is not None:
+                    record.add(body)
                 await send({"type": "http.response.body", "body": body, "more_body": True})
             if relay.tally.error is not None:
                 break
@@ -88,7 +94,10 @@ async def _forward(
             if costing and relay.tally.usage is not None and closing:
                 _add_cost(coster, closing, exchange, relay.tally.usage)
             if closing:
-                await send({"type": "http.response.body", "body": b"".join(closing), "more_body": True})
+                body = b"".join(closing)
+                if record is not None:
+                    record.add(body)
+                await send({"type": "http.response.body", "body": body, "more_body": True})
     except UpstreamUnreachableError as exc:
         relay.tally.error = {"message": str(exc)}
         await send(
