@@ -34,9 +34,12 @@ def plan_for(headers: list[tuple[bytes, bytes]], settings: CacheSettings) -> Cac
     """None when this request does not use the cache at all (the project has it off, or ``bypass``)."""
     if not settings.enabled:
         return None
-    controls = [(name, value) for name, value in headers if name in _CONTROL_HEADERS]
-    if not controls:
+    for name, _ in headers:
+        if name in _CONTROL_HEADERS:
+            break
+    else:
         return _plain_plan(settings)  # no cache headers: the project's plan as it is (most requests)
+    controls = [(name, value) for name, value in headers if name in _CONTROL_HEADERS]
     mode = ttl = namespace = control = None
     for name, value in controls:
         if name == b"x-byokgate-cache":

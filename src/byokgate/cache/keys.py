@@ -36,7 +36,9 @@ class CacheKeys:
         if len(secret) < 16:
             raise ValueError("the cache key secret must be at least 16 bytes")
         self._secret = secret
-        self._project_keys: dict[str, bytes] = {}  # project id -> its BLAKE2b key (bounded below)
+        # project id -> a BLAKE2b hasher keyed with the project's key and fed nothing yet (bounded below):
+        # copying it is cheaper than keying a new one for every request.
+        self._project_hashers: dict[str, Any] = {}
 
     def request_key(
         self,
@@ -49,19 +51,21 @@ class CacheKeys:
         payload: dict[str, Any],
     ) -> str:
         """The storage key: the project id, then the hex digest of scope and canonical body."""
-        project_key = self._project_keys.get(project_id)
-        if project_key is None:
-            project_key = self._project_key(project_id)
+        hasher = self._project_hashers.get(project_id)
+        if hasher is None:
+            hasher = self._project_hasher(project_id)
+        hasher = hasher.copy()
+        hasher.update(f"{lane}\0{provider}\0{model}\0{namespace}\0".encode())
         body = {name: value for name, value in payload.items() if name not in _LEFT_OUT}
-        data = f"{lane}\0{provider}\0{model}\0{namespace}\0".encode() + orjson.dumps(body, option=_SORTED)
-        return f"{project_id}:{hashlib.blake2b(data, key=project_key, digest_size=32).hexdigest()}"
+        hasher.update(orjson.dumps(body, option=_SORTED))
+        return f"{project_id}:{hasher.hexdigest()}"
 
-    def _project_key(self, project_id: str) -> bytes:
-        if len(self._project_keys) >= _MAX_PROJECT_KEYS:
-            self._project_keys.clear()
+    def _project_hasher(self, project_id: str) -> Any:
+        if len(self._project_hashers) >= _MAX_PROJECT_KEYS:
+            self._project_hashers.clear()
         key = hashlib.blake2b(project_id.encode(), key=self._secret, digest_size=32).digest()
-        self._project_keys[project_id] = key
-        return key
+        hasher = self._project_hashers[project_id] = hashlib.blake2b(key=key, digest_size=32)
+        return hasher
 
 
 def public_key(storage_key: str) -> str:

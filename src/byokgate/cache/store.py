@@ -60,15 +60,16 @@ class MemoryStore:
         if cost > self._max_bytes:
             return
         entries = self._entries
-        if key in entries:
-            self._drop(key)
+        replaced = entries.pop(key, None)
+        if replaced is not None:
+            self.size -= _cost(key, replaced)
         # A new object of exactly the entry's size: serialisers (orjson) hand back objects that keep their
         # whole working buffer (~8 KiB for a 700-byte answer), which would make the cache ~10x its budget.
         entries[key] = _EXPIRES.pack(time.monotonic() + ttl_s) + value
         self.size += cost
         while self.size > self._max_bytes:
             oldest, dropped = entries.popitem(last=False)
-            self.size -= _cost(oldest, dropped)
+            self.size -= len(dropped) - _EXPIRES.size + len(oldest) + _ENTRY_OVERHEAD  # ``_cost``, inline
 
     def swap(self, key: str, value: bytes | None) -> None:
         """``replace`` without the coroutine."""

@@ -99,13 +99,23 @@ class CacheGate:
         route, project_id = exchange.route, exchange.key.project_id
         namespace = f"{scope}\0{plan.namespace}" if scope else plan.namespace
         # Lane is a StrEnum: the member is its own value.
-        scope_fields = (project_id, route.lane, route.provider, route.upstream_model, namespace)
-        ticket = CacheTicket(plan, self._keys.request_key(*scope_fields, payload=payload))
+        key = self._keys.request_key(
+            project_id, route.lane, route.provider, route.upstream_model, namespace, payload=payload
+        )
+        ticket = CacheTicket(plan, key)
         if settings.semantic and self._semantic is not None and not scope:
             ticket.query = semantic_query(
-                payload, *scope_fields, max_turns=settings.semantic_max_turns, keys=self._keys
+                payload,
+                project_id,
+                route.lane,
+                route.provider,
+                route.upstream_model,
+                namespace,
+                max_turns=settings.semantic_max_turns,
+                keys=self._keys,
             )
-        exchange.cache, exchange.cache_key = plan.label, public_key(ticket.key)
+        exchange.cache = plan.label
+        exchange.cache_key = key[len(project_id) + 1 :]  # ``public_key``: the digest after "<project id>:"
         return ticket
 
     def lookup(
