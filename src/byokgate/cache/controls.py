@@ -15,7 +15,7 @@ from byokgate.providers.translation import TranslationError
 
 MAX_TTL_S = 30 * 24 * 3600
 _MAX_NAMESPACE = 128
-_CONTROL_HEADERS = frozenset(
+CONTROL_HEADERS = frozenset(
     {b"x-byokgate-cache", b"x-byokgate-cache-ttl", b"x-byokgate-cache-namespace", b"cache-control"}
 )
 
@@ -35,11 +35,11 @@ def plan_for(headers: list[tuple[bytes, bytes]], settings: CacheSettings) -> Cac
     if not settings.enabled:
         return None
     for name, _ in headers:
-        if name in _CONTROL_HEADERS:
+        if name in CONTROL_HEADERS:
             break
     else:
-        return _plain_plan(settings)  # no cache headers: the project's plan as it is (most requests)
-    controls = [(name, value) for name, value in headers if name in _CONTROL_HEADERS]
+        return plain_plan(settings)  # no cache headers: the project's plan as it is (most requests)
+    controls = [(name, value) for name, value in headers if name in CONTROL_HEADERS]
     mode = ttl = namespace = control = None
     for name, value in controls:
         if name == b"x-byokgate-cache":
@@ -81,20 +81,6 @@ def plan_for(headers: list[tuple[bytes, bytes]], settings: CacheSettings) -> Cac
     return CachePlan(read, write, label, ttl_s, namespace or "", settings.max_entry_bytes)
 
 
-# id(settings) -> (settings, its plain plan). Settings objects live in the snapshot and change only with
-# it; an identity check is far cheaper than hashing the dataclass. The entry keeps its settings alive, so an
-# id is never reused while it is here.
-_PLAINS: dict[int, tuple[CacheSettings, CachePlan]] = {}
-_PLAINS_MAX = 1024
-
-
-def _plain_plan(settings: CacheSettings) -> CachePlan:
+def plain_plan(settings: CacheSettings) -> CachePlan:
     """The plan of a request without cache headers, for enabled ``settings``."""
-    known = _PLAINS.get(id(settings))
-    if known is not None and known[0] is settings:
-        return known[1]
-    if len(_PLAINS) >= _PLAINS_MAX:
-        _PLAINS.clear()
-    plan = CachePlan(True, True, "MISS", settings.ttl_s, "", settings.max_entry_bytes)
-    _PLAINS[id(settings)] = (settings, plan)
-    return plan
+    return CachePlan(True, True, "MISS", settings.ttl_s, "", settings.max_entry_bytes)

@@ -19,8 +19,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from byokgate.asgi import JSON_CONTENT, Headers, send_bytes
-from byokgate.cache.controls import plan_for
-from byokgate.cache.flight import SingleFlight
+from byokgate.cache.controls import CONTROL_HEADERS, CachePlan, plain_plan, plan_for
 from byokgate.cache.keys import CacheKeys, public_key
 from byokgate.cache.recording import RECORDED, Assembler, StreamRecord, settled
 from byokgate.cache.semantic import semantic_query
@@ -46,6 +45,7 @@ class Replay(NamedTuple):
 
 
 _RENDERED_MAX_BYTES = 4 * 1024 * 1024  # streamed hits kept rendered (the hottest entries)
+_PLAINS_MAX = 1024
 
 SSE_HEADERS: Headers = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -70,7 +70,13 @@ class CacheGate:
         self._keys = keys
         self._semantic = semantic
         self._coster = coster
-        self._flight = SingleFlight()
+        # Single flight: the storage keys of misses on their way upstream -> the event their identical
+        # followers wait on (made only when a follower comes: a lone miss costs a dict entry).
+        self._leaders: dict[str, asyncio.Event | None] = {}
+        # id(settings) -> (settings, the plan of a request without cache headers). Settings objects live in
+        # the snapshot and change only with it; an identity check is far cheaper than hashing the dataclass.
+        # The entry keeps its settings alive, so an id is never reused while it is here.
+        self._plains: dict[int, tuple[CacheSettings, CachePlan]] = {}
         self._flight_wait_s = flight_wait_s
         # (storage key, variant) -> (the entry, its rendered stream): rendering a stream costs far more than
         # sending it, and a popular entry is asked for again and again. Checked against the entry each time.
@@ -87,13 +93,31 @@ class CacheGate:
         scope: str = "",
     ) -> CacheTicket | None:
         """The request's cache ticket, or None when it does not use the cache. ``scope`` separates endpoints
-        (and what changes an answer outside the body, such as API version headers)."""
-        try:
-            plan = plan_for(headers, settings)
-        except TranslationError as exc:
-            raise InvalidRequestError(exc.message, param=exc.param, code=exc.code) from None
-        if plan is None:
+        (and what changes an answer outside the body, such as API version headers).
+
+        This and ``lookup``, ``store`` and ``land`` are what every miss runs, so they are written flat (few
+        calls): under load each Python call on this path cost several times what it costs in a loop."""
+        if not settings.enabled:
             return None
+        for name, _ in headers:
+            if name in CONTROL_HEADERS:
+                try:
+                    found = plan_for(headers, settings)
+                except TranslationError as exc:
+                    raise InvalidRequestError(exc.message, param=exc.param, code=exc.code) from None
+                if found is None:
+                    return None
+                plan = found
+                break
+        else:  # no cache headers (most requests): the project's own plan
+            known = self._plains.get(id(settings))
+            if known is not None and known[0] is settings:
+                plan = known[1]
+            else:
+                if len(self._plains) >= _PLAINS_MAX:
+                    self._plains.clear()
+                plan = plain_plan(settings)
+                self._plains[id(settings)] = (settings, plan)
         assert exchange.key is not None
         assert exchange.route is not None
         route, project_id = exchange.route, exchange.key.project_id
@@ -128,15 +152,23 @@ class CacheGate:
         plan = ticket.plan
         if not plan.read:
             return None
-        local = self._local
+        local, key = self._local, ticket.key
         if local is None:
             return self._lookup(send, exchange, ticket, replay)
-        entry = local.peek(ticket.key)
-        if entry is not None and entry.startswith(RECORDED):
-            entry = settled(entry, replay.assemble)  # the first read of a recorded stream
-            local.swap(ticket.key, entry)
-        if entry is not None:
-            return self._answered(send, exchange, ticket.key, entry, replay)
+        if key in local.entries:
+            entry = local.peek(key)
+            if entry is not None and entry.startswith(RECORDED):
+                entry = settled(entry, replay.assemble)  # the first read of a recorded stream
+                local.swap(key, entry)
+            if entry is not None:
+                return self._answered(send, exchange, key, entry, replay)
+        if not plan.write:
+            return None
+        leaders = self._leaders  # single flight, as in ``_lead_or_follow``
+        if key not in leaders:
+            leaders[key] = None
+            ticket.leading = True
+            return None
         return self._lead_or_follow(send, exchange, ticket, replay)
 
     async def _get(self, storage_key: str, replay: Replay) -> bytes | None:
@@ -160,11 +192,15 @@ class CacheGate:
         """After a miss: lead the single flight (None: go upstream) or wait for its leader's answer."""
         if not ticket.plan.write:
             return None
-        waiter = self._flight.lead(ticket.key)
-        if waiter is None:
+        key, leaders = ticket.key, self._leaders
+        if key not in leaders:
+            leaders[key] = None
             ticket.leading = True  # this request calls upstream; the others wait for it to ``land``
             return None
-        return self._follow(waiter, send, exchange, ticket.key, replay)
+        waiter = leaders[key]
+        if waiter is None:
+            waiter = leaders[key] = asyncio.Event()
+        return self._follow(waiter, send, exchange, key, replay)
 
     async def _follow(
         self, waiter: asyncio.Event, send: Responded, exchange: Exchange, storage_key: str, replay: Replay
@@ -280,4 +316,6 @@ class CacheGate:
     def land(self, ticket: CacheTicket | None) -> None:
         """The request is done (stored or not): wake the identical requests that waited for it."""
         if ticket is not None and ticket.leading:
-            self._flight.land(ticket.key)
+            waiter = self._leaders.pop(ticket.key, None)
+            if waiter is not None:
+                waiter.set()

@@ -290,11 +290,6 @@ class DataPlane:
         finally:
             await self._metering.settle(held, exchange)
 
-    def _cache_store(self, ticket: CacheTicket, body: bytes) -> Awaitable[None] | None:
-        """The gate's ``store``: None when done already (in process), else something to await."""
-        assert self._gate is not None  # a ticket comes from the gate
-        return self._gate.store(ticket, body)
-
     def _route(self, snapshot: Snapshot, exchange: Exchange, model: str) -> tuple[Route, ProviderAdapter]:
         assert exchange.key is not None
         project_id = exchange.key.project_id
@@ -374,7 +369,9 @@ class DataPlane:
                     headers = [JSON_CONTENT, *passed_headers(response), *exchange.gateway_headers()]
                     await send_bytes(send, response.status, body, headers)
                     if ticket is not None and response.status == 200 and storable(parsed):
-                        pending = self._cache_store(ticket, body)
+                        gate = self._gate
+                        assert gate is not None  # a ticket comes from the gate
+                        pending = gate.store(ticket, body)
                         if pending is not None:
                             await pending
 
@@ -512,7 +509,8 @@ class DataPlane:
                 headers = [JSON_CONTENT, *passed_headers(response), *exchange.gateway_headers()]
                 await send_bytes(send, response.status, answer, headers)
                 if ticket is not None and response.status == 200 and storable_message(answer):
-                    pending = self._cache_store(ticket, answer)
+                    assert self._gate is not None  # a ticket comes from the gate
+                    pending = self._gate.store(ticket, answer)
                     if pending is not None:
                         await pending
 
