@@ -37,12 +37,12 @@ class StreamRecord:
     e.g. tool calls. ``tail``: an event the client was not sent but the entry needs (the usage chunk the
     gateway asked for and withheld), added at the end."""
 
-    def __init__(self, assemble: Callable[[], Assembler], checked: bytes, keep_bytes: int) -> None:
+    def __init__(self, assemble: Callable[[], Assembler], checked: bytes, max_entry_bytes: int) -> None:
         self.parts: list[bytes] = []
         self._size = 0
         self._assemble = assemble
         self._checked = checked
-        self._keep_bytes = keep_bytes
+        self._keep_bytes = max_entry_bytes - len(RECORDED)  # kept as bytes while it could be stored so
         self._assembler: Assembler | None = None
 
     def add(self, body: bytes) -> None:

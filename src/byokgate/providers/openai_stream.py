@@ -73,6 +73,7 @@ class SSERelay:
                 self.tally.finish_reason = str(choice["finish_reason"])
         if self.strip_usage and "usage" in chunk:
             if not choices:
+                self.tally.withheld = event + b"\n\n"
                 return None  # the usage chunk only the gateway asked for
             event = event.replace(b',"usage":null', b"").replace(b', "usage": null', b"")
         return event + b"\n\n"

@@ -45,6 +45,9 @@ class StreamTally:
     done: bool = False
     error: dict[str, Any] | None = None
     events: int = 0
+    # The usage chunk the gateway asked upstream for but the client did not (an OpenAI-format relay drops
+    # it and keeps its event here: a streamed cache miss stores it with the answer).
+    withheld: bytes = b""
 
 
 class ChatStream(Protocol):

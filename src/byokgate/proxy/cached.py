@@ -21,7 +21,7 @@ import orjson
 from byokgate.asgi import JSON_CONTENT, Headers, send_bytes
 from byokgate.cache.controls import CONTROL_HEADERS, CachePlan, plain_plan, plan_for
 from byokgate.cache.keys import CacheKeys, public_key
-from byokgate.cache.recording import RECORDED, Assembler, StreamRecord, settled
+from byokgate.cache.recording import RECORDED, Assembler, settled
 from byokgate.cache.semantic import semantic_query
 from byokgate.cache.store import CacheStore, MemoryStore
 from byokgate.domain.entities import CacheSettings
@@ -293,20 +293,6 @@ class CacheGate:
             local.put(ticket.key, body, plan.ttl_s)
             return None
         return self._stored(ticket, body)
-
-    @staticmethod
-    def record(ticket: CacheTicket, replay: Replay) -> StreamRecord | None:
-        """What a streamed miss keeps of what it sends, to ``store_stream`` (None: it will not be stored)."""
-        if not ticket.plan.write:
-            return None
-        return StreamRecord(replay.assemble, replay.checked, ticket.plan.max_entry_bytes - len(RECORDED))
-
-    def store_stream(
-        self, ticket: CacheTicket, record: StreamRecord, tail: bytes = b""
-    ) -> Awaitable[None] | None:
-        """Store a streamed miss that ended cleanly (``store``); ``tail``: see ``StreamRecord``."""
-        entry = record.entry(tail)
-        return None if entry is None else self.store(ticket, entry)
 
     async def _stored(self, ticket: CacheTicket, body: bytes) -> None:
         await self._store.set(ticket.key, body, ticket.plan.ttl_s)

@@ -28,6 +28,7 @@ from byokgate.asgi import (
 )
 from byokgate.cache.keys import CacheKeys
 from byokgate.cache.message_replay import MessageAssembler, replay_message_stream, storable_message
+from byokgate.cache.recording import StreamRecord
 from byokgate.cache.replay import StreamAssembler, replay_stream, storable
 from byokgate.cache.store import CacheStore
 from byokgate.domain.ids import new_request_id
@@ -343,18 +344,26 @@ class DataPlane:
                     raise self._upstream_error(adapter, response, body, exchange)
                 if stream:
                     translator = adapter.chat_stream(routed.upstream_model, include_usage=include_usage)
-                    record = None if ticket is None else CacheGate.record(ticket, _CHAT_REPLAY)
+                    recording = None
+                    if ticket is not None and ticket.plan.write:
+                        recording = StreamRecord(
+                            StreamAssembler, _CHAT_REPLAY.checked, ticket.plan.max_entry_bytes
+                        )
                     await relay_stream(
-                        self._coster, receive, send, exchange, response, translator, include_usage, record
+                        self._coster, receive, send, exchange, response, translator, include_usage, recording
                     )
                     tally = translator.tally
-                    if record is not None and ticket is not None and exchange.status == 200 and tally.done:
-                        assert self._gate is not None  # a ticket comes from the gate
-                        # The usage chunk the gateway asked for and withheld: the entry needs it.
-                        tail = b"" if include_usage or tally.usage is None else _usage_event(tally.usage)
-                        pending = self._gate.store_stream(ticket, record, tail)
-                        if pending is not None:
-                            await pending
+                    if recording is not None and ticket is not None and exchange.status == 200 and tally.done:
+                        # The entry needs the usage chunk the gateway asked for and withheld from the client.
+                        tail = b""
+                        if not include_usage and tally.usage is not None:
+                            tail = tally.withheld or _usage_event(tally.usage)
+                        entry = recording.entry(tail)
+                        if entry is not None:
+                            assert self._gate is not None  # a ticket comes from the gate
+                            pending = self._gate.store(ticket, entry)
+                            if pending is not None:
+                                await pending
                 else:
                     body = await response.read()
                     exchange.upstream_done()
@@ -483,18 +492,26 @@ class DataPlane:
                             adapter.chat_stream(routed.upstream_model, include_usage=True), model
                         )
                     )
-                    record = None if ticket is None else CacheGate.record(ticket, _MESSAGE_REPLAY)
-                    await relay_stream(self._coster, receive, send, exchange, response, relay, record=record)
+                    recording = None
+                    if ticket is not None and ticket.plan.write:
+                        recording = StreamRecord(
+                            MessageAssembler, _MESSAGE_REPLAY.checked, ticket.plan.max_entry_bytes
+                        )
+                    await relay_stream(
+                        self._coster, receive, send, exchange, response, relay, record=recording
+                    )
                     if (
-                        record is not None
+                        recording is not None
                         and ticket is not None
                         and exchange.status == 200
                         and relay.tally.done
                     ):
-                        assert self._gate is not None  # a ticket comes from the gate
-                        pending = self._gate.store_stream(ticket, record)
-                        if pending is not None:
-                            await pending
+                        entry = recording.entry()
+                        if entry is not None:
+                            assert self._gate is not None  # a ticket comes from the gate
+                            pending = self._gate.store(ticket, entry)
+                            if pending is not None:
+                                await pending
                     return
                 answer = await response.read()
                 exchange.upstream_done()

@@ -1,0 +1,36 @@
+"""The OpenAI-format relay: events forwarded as they came; the usage chunk only the gateway asked for kept."""
+
+from __future__ import annotations
+
+import orjson
+
+from byokgate.providers.openai_stream import SSERelay
+
+CHUNK = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o"}
+USAGE = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+
+
+def events(with_usage: bool) -> list[bytes]:
+    chunks = [
+        {**CHUNK, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hi"}}], "usage": None},
+        {**CHUNK, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": None},
+    ]
+    if with_usage:
+        chunks.append({**CHUNK, "choices": [], "usage": USAGE})
+    return [b"data: " + orjson.dumps(chunk) + b"\n\n" for chunk in chunks] + [b"data: [DONE]\n\n"]
+
+
+def test_the_usage_chunk_the_client_did_not_ask_for_is_withheld_and_kept() -> None:
+    relay = SSERelay(strip_usage=True)
+    sent = b"".join(event for raw in events(True) for event in relay.feed(raw))
+    assert b'"usage"' not in sent  # neither the usage chunk nor the "usage": null of the others
+    assert relay.tally.usage == USAGE
+    assert relay.tally.done
+    assert orjson.loads(relay.tally.withheld.removeprefix(b"data: "))["usage"] == USAGE
+
+
+def test_a_client_that_asked_gets_the_usage_chunk_and_nothing_is_withheld() -> None:
+    relay = SSERelay(strip_usage=False)
+    sent = b"".join(event for raw in events(True) for event in relay.feed(raw))
+    assert sent == b"".join(events(True))  # byte for byte
+    assert relay.tally.withheld == b""
