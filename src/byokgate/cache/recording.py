@@ -60,11 +60,11 @@ class StreamRecord:
         """The entry to store: recorded bytes, or the assembled answer (None: nothing to store)."""
         assembler = self._assembler
         if assembler is None:
-            raw = b"".join(self.parts) + tail
-            if self._checked not in raw:
-                return RECORDED + raw
+            recorded = b"".join((RECORDED, *self.parts, tail))
+            if self._checked not in recorded:
+                return recorded
             assembler = self._assemble()
-            assembler.feed([raw])
+            assembler.feed([recorded[len(RECORDED) :]])
         elif tail:
             assembler.feed([tail])
         return assembler.entry()

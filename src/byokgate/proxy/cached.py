@@ -291,6 +291,11 @@ class CacheGate:
         local = self._local
         if local is not None and ticket.vector is None:
             local.put(ticket.key, body, plan.ttl_s)
+            if ticket.leading:  # ``land``, inline: the followers can have the entry now
+                ticket.leading = False
+                waiter = self._leaders.pop(ticket.key, None)
+                if waiter is not None:
+                    waiter.set()
             return None
         return self._stored(ticket, body)
 
@@ -299,9 +304,10 @@ class CacheGate:
         if self._semantic is not None and ticket.vector is not None:
             await self._semantic.remember(ticket)
 
-    def land(self, ticket: CacheTicket | None) -> None:
-        """The request is done (stored or not): wake the identical requests that waited for it."""
-        if ticket is not None and ticket.leading:
+    def land(self, ticket: CacheTicket) -> None:
+        """The request is done (stored or not): wake the identical requests that waited for it. Only for a
+        ticket still ``leading`` (an in-process ``store`` lands at once)."""
+        if ticket.leading:
             waiter = self._leaders.pop(ticket.key, None)
             if waiter is not None:
                 waiter.set()

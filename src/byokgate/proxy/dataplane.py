@@ -276,7 +276,8 @@ class DataPlane:
             )
             await self._metered(exchange, payload, kind, call)
         finally:
-            gate.land(ticket)
+            if ticket.leading:
+                gate.land(ticket)
 
     # --- limits -------------------------------------------------------------------------------------------
 
@@ -442,7 +443,8 @@ class DataPlane:
             )
             await self._metered(exchange, body, "chat", call)
         finally:
-            gate.land(ticket)
+            if ticket.leading:
+                gate.land(ticket)
 
     async def _messages_provider(
         self,
