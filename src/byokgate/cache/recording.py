@@ -37,6 +37,8 @@ class StreamRecord:
     e.g. tool calls. ``tail``: an event the client was not sent but the entry needs (the usage chunk the
     gateway asked for and withheld), added at the end."""
 
+    __slots__ = ("_assemble", "_assembler", "_checked", "_keep_bytes", "_size", "parts")
+
     def __init__(self, assemble: Callable[[], Assembler], checked: bytes, max_entry_bytes: int) -> None:
         self.parts: list[bytes] = []
         self._size = 0
