@@ -178,6 +178,39 @@ def test_a_streamed_miss_is_served_with_the_usage_and_cost_it_was_not_sent(
     assert "cost" not in answer["usage"]  # the cost of the request that made it is not part of the answer
 
 
+def test_answers_with_tool_calls_are_stored_checked_in_either_mode(
+    gateway: Gateway, upstream: EmulatorServer
+) -> None:
+    """Tool calls take the checked path (their arguments must parse): plainly, and from a stream, which is
+    assembled before it is stored instead of being recorded as bytes."""
+    _, key = cached_project(gateway)
+    client = gateway.client(key)
+    tools: Any = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+            },
+        }
+    ]
+    for index, first_streamed in enumerate((False, True)):
+        asked: list[ChatCompletionMessageParam] = [{"role": "user", "content": f"Weather in Oslo? ({index})"}]
+        if first_streamed:
+            stream = client.chat.completions.create(model="gpt-4o", messages=asked, tools=tools, stream=True)
+            assert any(c.choices and c.choices[0].delta.tool_calls for c in stream)
+        else:
+            client.chat.completions.create(model="gpt-4o", messages=asked, tools=tools)
+        before = upstream_chats(upstream)
+        hit = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=asked, tools=tools)
+        assert hit.headers["x-byokgate-cache"] == "HIT"
+        call = json.loads(hit.content)["choices"][0]["message"]["tool_calls"][0]
+        assert call["function"]["name"] == "get_weather"
+        assert isinstance(json.loads(call["function"]["arguments"]), dict)
+        assert hit.parse().choices[0].finish_reason == "tool_calls"
+        assert upstream_chats(upstream) == before
+
+
 def test_controls(gateway: Gateway, upstream: EmulatorServer) -> None:
     project_id, key = cached_project(gateway)
     client = gateway.client(key)
