@@ -9,26 +9,13 @@ import orjson
 from byokgate.cache.message_replay import MessageAssembler, replay_message_stream
 from byokgate.cache.recording import RECORDED, StreamRecord, settled
 from byokgate.cache.replay import StreamAssembler, replay_stream
+from tests.cache.test_message_replay import MESSAGES
+from tests.cache.test_replay import COMPLETION
 
-TEXT: dict[str, Any] = {
-    "id": "chatcmpl-1",
-    "object": "chat.completion",
-    "created": 1700000000,
-    "model": "gpt-4o",
-    "choices": [
-        {
-            "index": 0,
-            "message": {
-                "role": "assistant",
-                "content": "The sea is wide and deep, and it covers most of the planet.",
-                "refusal": None,
-                "annotations": [],
-            },
-            "logprobs": None,
-            "finish_reason": "stop",
-        }
-    ],
-    "usage": {"prompt_tokens": 10, "completion_tokens": 14, "total_tokens": 24},
+# The shared completion without its tool call: a plain text answer.
+TEXT: dict[str, Any] = {**COMPLETION, "choices": [{**COMPLETION["choices"][0], "finish_reason": "stop"}]}
+TEXT["choices"][0]["message"] = {
+    name: value for name, value in COMPLETION["choices"][0]["message"].items() if name != "tool_calls"
 }
 CALL = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": '{"a":1}'}}
 
@@ -119,36 +106,19 @@ def test_a_long_stream_is_assembled_as_it_goes_and_never_held_whole() -> None:
     assert orjson.loads(entry)["choices"][0]["message"]["content"] == text
 
 
-MESSAGE: dict[str, Any] = {
-    "id": "msg_1",
-    "type": "message",
-    "role": "assistant",
-    "model": "claude-3-5-sonnet-20241022",
-    "content": [{"type": "text", "text": "Hello there, how are you today?"}],
-    "stop_reason": "end_turn",
-    "stop_sequence": None,
-    "usage": {"input_tokens": 5, "output_tokens": 7},
-}
-
-
 def test_an_anthropic_stream_is_recorded_and_assembled_alike() -> None:
     record = StreamRecord(MessageAssembler, b'"input_json_delta"', 1024 * 1024)
-    events = replay_message_stream(MESSAGE)
+    events = replay_message_stream(MESSAGES["plain"])
     sent(record, events, per_write=2)
     entry = record.entry()
     assert entry is not None
     assert entry.startswith(RECORDED)
     served = settled(entry, MessageAssembler)
     assert served is not None
-    assert orjson.loads(served)["content"] == MESSAGE["content"]
-    tool = {
-        **MESSAGE,
-        "content": [{"type": "tool_use", "id": "toolu_1", "name": "f", "input": {"a": 1}}],
-        "stop_reason": "tool_use",
-    }
+    assert orjson.loads(served)["content"] == MESSAGES["plain"]["content"]
     record = StreamRecord(MessageAssembler, b'"input_json_delta"', 1024 * 1024)
-    sent(record, replay_message_stream(tool))
+    sent(record, replay_message_stream(MESSAGES["tools"]))
     checked = record.entry()
     assert checked is not None
     assert not checked.startswith(RECORDED)
-    assert orjson.loads(checked)["content"][0]["input"] == {"a": 1}
+    assert orjson.loads(checked)["content"] == MESSAGES["tools"]["content"]

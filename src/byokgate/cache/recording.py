@@ -8,7 +8,7 @@ entry is read, ``settled`` assembles it and the store keeps the result in its pl
 does not assemble (broken, interrupted, several choices) is dropped and never served.
 
 Two cases are assembled before storing instead, so that what must never be stored never is: a stream with
-tool calls (their arguments must parse) and a stream too long to keep as bytes (past ``keep_bytes`` the
+tool calls (their arguments must parse) and a stream too long to store as bytes (past the entry limit the
 recording turns into an assembler fed as the stream goes, so a long stream is never held whole).
 """
 

@@ -21,7 +21,7 @@ import orjson
 from byokgate.asgi import JSON_CONTENT, Headers, send_bytes
 from byokgate.cache.controls import CONTROL_HEADERS, CachePlan, plain_plan, plan_for
 from byokgate.cache.keys import CacheKeys, public_key
-from byokgate.cache.recording import RECORDED, Assembler, settled
+from byokgate.cache.recording import RECORDED, Assembler, StreamRecord, settled
 from byokgate.cache.semantic import semantic_query
 from byokgate.cache.store import CacheStore, MemoryStore
 from byokgate.domain.entities import CacheSettings
@@ -298,6 +298,21 @@ class CacheGate:
                     waiter.set()
             return None
         return self._stored(ticket, body)
+
+    @staticmethod
+    def recording(ticket: CacheTicket | None, replay: Replay) -> StreamRecord | None:
+        """What a streamed request keeps of what it sends, for ``store_recorded`` (None: nothing to store)."""
+        if ticket is None or not ticket.plan.write:
+            return None
+        return StreamRecord(replay.assemble, replay.checked, ticket.plan.max_entry_bytes)
+
+    def store_recorded(
+        self, ticket: CacheTicket, recording: StreamRecord, tail: bytes = b""
+    ) -> Awaitable[None] | None:
+        """``store`` what a stream that ended cleanly sent (``tail``: an event the client was not sent but the
+        entry needs)."""
+        entry = recording.entry(tail)
+        return None if entry is None else self.store(ticket, entry)
 
     async def _stored(self, ticket: CacheTicket, body: bytes) -> None:
         await self._store.set(ticket.key, body, ticket.plan.ttl_s)

@@ -28,7 +28,6 @@ from byokgate.asgi import (
 )
 from byokgate.cache.keys import CacheKeys
 from byokgate.cache.message_replay import MessageAssembler, replay_message_stream, storable_message
-from byokgate.cache.recording import StreamRecord
 from byokgate.cache.replay import StreamAssembler, replay_stream, storable
 from byokgate.cache.store import CacheStore
 from byokgate.domain.ids import new_request_id
@@ -345,11 +344,7 @@ class DataPlane:
                     raise self._upstream_error(adapter, response, body, exchange)
                 if stream:
                     translator = adapter.chat_stream(routed.upstream_model, include_usage=include_usage)
-                    recording = None
-                    if ticket is not None and ticket.plan.write:
-                        recording = StreamRecord(
-                            StreamAssembler, _CHAT_REPLAY.checked, ticket.plan.max_entry_bytes
-                        )
+                    recording = CacheGate.recording(ticket, _CHAT_REPLAY)
                     await relay_stream(
                         self._coster, receive, send, exchange, response, translator, include_usage, recording
                     )
@@ -359,12 +354,10 @@ class DataPlane:
                         tail = b""
                         if not include_usage and tally.usage is not None:
                             tail = tally.withheld or _usage_event(tally.usage)
-                        entry = recording.entry(tail)
-                        if entry is not None:
-                            assert self._gate is not None  # a ticket comes from the gate
-                            pending = self._gate.store(ticket, entry)
-                            if pending is not None:
-                                await pending
+                        assert self._gate is not None  # a ticket comes from the gate
+                        pending = self._gate.store_recorded(ticket, recording, tail)
+                        if pending is not None:
+                            await pending
                 else:
                     body = await response.read()
                     exchange.upstream_done()
@@ -502,11 +495,7 @@ class DataPlane:
                             adapter.chat_stream(routed.upstream_model, include_usage=True), model
                         )
                     )
-                    recording = None
-                    if ticket is not None and ticket.plan.write:
-                        recording = StreamRecord(
-                            MessageAssembler, _MESSAGE_REPLAY.checked, ticket.plan.max_entry_bytes
-                        )
+                    recording = CacheGate.recording(ticket, _MESSAGE_REPLAY)
                     await relay_stream(
                         self._coster, receive, send, exchange, response, relay, record=recording
                     )
@@ -516,12 +505,10 @@ class DataPlane:
                         and exchange.status == 200
                         and relay.tally.done
                     ):
-                        entry = recording.entry()
-                        if entry is not None:
-                            assert self._gate is not None  # a ticket comes from the gate
-                            pending = self._gate.store(ticket, entry)
-                            if pending is not None:
-                                await pending
+                        assert self._gate is not None  # a ticket comes from the gate
+                        pending = self._gate.store_recorded(ticket, recording)
+                        if pending is not None:
+                            await pending
                     return
                 answer = await response.read()
                 exchange.upstream_done()
