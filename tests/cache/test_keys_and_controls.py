@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
+import orjson
 import pytest
 
 from byokgate.cache.controls import plan_for
@@ -120,3 +122,18 @@ def test_plans() -> None:
 def test_bad_controls_are_400s(bad: dict[str, str]) -> None:
     with pytest.raises(TranslationError):
         plan_for(headers(**bad), ON)
+
+
+def test_the_key_is_the_documented_encoding_and_leaves_the_payload_alone() -> None:
+    """Instances sharing Redis (and an upgrade across versions) must agree on keys: the digest is BLAKE2b-256
+    keyed with the project's key, over the NUL-separated scope and the sorted body without ignored fields."""
+    secret = cache_secret(b"k" * 32)
+    payload = {**BODY, "stream": True, "store": True, "safety_identifier": "s", "n": 1}
+    before = dict(payload)
+    project_key = hashlib.blake2b(b"proj_a", key=secret, digest_size=32).digest()
+    expected = hashlib.blake2b(key=project_key, digest_size=32)
+    expected.update(b"byok\0openai\0gpt-4o\0ns\0")
+    kept = {"messages": BODY["messages"], "temperature": 0, "n": 1}
+    expected.update(orjson.dumps(kept, option=orjson.OPT_SORT_KEYS))
+    assert key(payload, namespace="ns") == f"proj_a:{expected.hexdigest()}"
+    assert payload == before  # the data plane sends this payload upstream afterwards
