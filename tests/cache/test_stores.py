@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 
+import orjson
 import pytest
 
 from byokgate.cache.redis_store import RedisStore
@@ -38,6 +39,37 @@ async def test_memory_store_is_bounded_by_bytes_least_recently_used_first() -> N
     assert store.size <= 1024 * 1024
     await store.set("p:huge", b"y" * (2 * 1024 * 1024), 60)  # larger than the whole cache: not stored
     assert await store.get("p:huge") is None
+
+
+def test_memory_store_sweeps_the_least_recently_used_down_to_its_low_water_mark() -> None:
+    """A write past the budget drops the oldest entries in one sweep, to 7/8 of the budget; what was read
+    lately stays, and ``size`` is exactly what the remaining entries are charged."""
+    store = MemoryStore(max_bytes=1024 * 1024)
+    value = b"v" * 1000
+    for i in range(800):  # 800 x 1,245 bytes charged: just under the budget
+        store.put(f"p:{i}", value, 60)
+    assert store.peek("p:0") == value  # read: now the most recently used
+    for i in range(800, 1200):
+        store.put(f"p:{i}", value, 60)
+    assert 1024 * 1024 * 7 // 8 - 2000 < store.size <= 1024 * 1024
+    assert store.peek("p:0") == value
+    assert store.peek("p:1") is None
+    assert store.peek("p:100") is None
+    assert store.peek("p:1199") == value
+    kept = list(store.entries)
+    assert kept[-1] == "p:1199"
+    assert kept[-2] == "p:0"
+    assert store.size == sum(len(k) + len(v) + 240 for k, (_, v) in store.entries.items())
+
+
+def test_memory_store_keeps_its_own_copy_of_the_value() -> None:
+    """The store keeps a new object of the value's size, not the caller's (see the RSS test below)."""
+    store = MemoryStore(max_bytes=1024 * 1024)
+    answer = orjson.dumps({"content": "y" * 650})
+    store.put("p:a", answer, 60)
+    stored = store.peek("p:a")
+    assert stored == answer
+    assert stored is not answer
 
 
 @pytest.mark.redis

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import struct
 import time
-from collections import OrderedDict
 from typing import Protocol
 
 
@@ -26,8 +24,7 @@ class CacheStore(Protocol):
     async def aclose(self) -> None: ...
 
 
-_ENTRY_OVERHEAD = 200  # bytes per entry beyond key and value (dict slot, order node, object headers)
-_EXPIRES = struct.Struct("<d")  # an entry is its expiry time (time.monotonic()) then the stored bytes
+_ENTRY_OVERHEAD = 240  # bytes per entry beyond key and value (dict slot, expiry tuple and float, headers)
 
 
 class MemoryStore:
@@ -35,25 +32,33 @@ class MemoryStore:
 
     ``max_bytes`` bounds what the entries really take: value, key and a measured per-entry overhead.
 
-    Each entry is one bytes object (expiry, then value) under its key rather than a tuple of a float and
-    the value: two fewer long-lived small objects per entry (~80 bytes), so more entries fit the budget."""
+    Entries live in a plain dict in least-recently-used-first order (a read moves its entry to the end).
+    A write that would pass ``max_bytes`` sweeps the oldest entries out in one pass, down to 7/8 of the
+    budget, rather than one eviction per write: every write on a full store is a cache miss on its way
+    back to the client, and under load each operation on that path costs several times what it does in
+    a loop (paired benchmark, both stores in one gateway: a miss stored this way cost ~1% less of the
+    gateway's throughput than in an ``OrderedDict`` with one eviction per write)."""
 
     def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
-        # Read directly (``key in entries``) by the cache gate for a miss: most lookups are misses.
-        self.entries: OrderedDict[str, bytes] = OrderedDict()
+        # key -> (expiry on time.monotonic(), value). Read directly (``key in entries``) by the cache gate
+        # for a miss: most lookups are misses.
+        self.entries: dict[str, tuple[float, bytes]] = {}
         self._max_bytes = max_bytes
+        self._low_water = max_bytes - max_bytes // 8
         self.size = 0
 
     def peek(self, key: str) -> bytes | None:
         """``get`` without the coroutine: the hot path calls this directly (the store is in process)."""
-        entry = self.entries.get(key)
+        entries = self.entries
+        entry = entries.get(key)
         if entry is None:
             return None
-        if _EXPIRES.unpack_from(entry)[0] <= time.monotonic():
+        if entry[0] <= time.monotonic():
             self._drop(key)
             return None
-        self.entries.move_to_end(key)
-        return entry[_EXPIRES.size :]
+        del entries[key]  # to the end: the most recently used
+        entries[key] = entry
+        return entry[1]
 
     def put(self, key: str, value: bytes, ttl_s: float) -> None:
         """``set`` without the coroutine."""
@@ -64,27 +69,38 @@ class MemoryStore:
         replaced = entries.pop(key, None)
         if replaced is not None:
             self.size -= _cost(key, replaced)
-        # A new object of exactly the entry's size: serialisers (orjson) hand back objects that keep their
-        # whole working buffer (~8 KiB for a 700-byte answer), which would make the cache ~10x its budget.
-        entries[key] = _EXPIRES.pack(time.monotonic() + ttl_s) + value
+        # A copy of exactly the value's size: serialisers (orjson) hand back objects whose freed working
+        # buffer (~8 KiB for a 700-byte answer) stays stranded next to them, making the cache ~10x its budget.
+        entries[key] = (time.monotonic() + ttl_s, bytes(memoryview(value)))
         self.size += cost
-        while self.size > self._max_bytes:
-            oldest, dropped = entries.popitem(last=False)
-            self.size -= len(dropped) - _EXPIRES.size + len(oldest) + _ENTRY_OVERHEAD  # ``_cost``, inline
+        if self.size > self._max_bytes:
+            self._sweep()
 
     def swap(self, key: str, value: bytes | None) -> None:
-        """``replace`` without the coroutine."""
+        """``replace`` without the coroutine (the entry keeps its place and its expiry)."""
         entry = self.entries.get(key)
         if entry is None:
             return
         if value is None:
             self._drop(key)
             return
-        self.entries[key] = entry[: _EXPIRES.size] + value
-        self.size += len(value) - (len(entry) - _EXPIRES.size)
-        while self.size > self._max_bytes:
-            oldest, dropped = self.entries.popitem(last=False)
-            self.size -= _cost(oldest, dropped)
+        self.entries[key] = (entry[0], bytes(memoryview(value)))
+        self.size += len(value) - len(entry[1])
+        if self.size > self._max_bytes:
+            self._sweep()
+
+    def _sweep(self) -> None:
+        """Drop the least recently used entries until the store is down to its low-water mark."""
+        entries, size, low = self.entries, self.size, self._low_water
+        doomed = []
+        for key, (_, value) in entries.items():
+            if size <= low:
+                break
+            doomed.append(key)
+            size -= len(value) + len(key) + _ENTRY_OVERHEAD
+        for key in doomed:
+            del entries[key]
+        self.size = size
 
     async def get(self, key: str) -> bytes | None:
         return self.peek(key)
@@ -112,6 +128,6 @@ class MemoryStore:
         self.size = 0
 
 
-def _cost(key: str, entry: bytes) -> int:
-    """What an entry was charged (``entry`` holds the expiry before the value)."""
-    return len(entry) - _EXPIRES.size + len(key) + _ENTRY_OVERHEAD
+def _cost(key: str, entry: tuple[float, bytes]) -> int:
+    """What an entry was charged."""
+    return len(entry[1]) + len(key) + _ENTRY_OVERHEAD
