@@ -62,6 +62,23 @@ def test_memory_store_sweeps_the_least_recently_used_down_to_its_low_water_mark(
     assert store.size == sum(len(k) + len(v) + 240 for k, (_, v) in store.entries.items())
 
 
+def test_memory_store_never_sweeps_out_the_entry_it_writes() -> None:
+    """An entry larger than the low-water mark but within the budget stays; the others make room."""
+    store = MemoryStore(max_bytes=1024 * 1024)
+    small, big = b"s" * 10_000, b"b" * 1_040_000
+    store.put("p:old", small, 60)
+    store.put("p:big", big, 60)
+    assert store.peek("p:old") is None
+    assert store.peek("p:big") == big
+    assert store.size == len(big) + len("p:big") + 240
+    store.put("p:next", small, 60)  # now the big one is the oldest and goes
+    assert store.peek("p:big") is None
+    store.put("p:x", small, 60)
+    store.swap("p:next", big)  # a replacement that passes the budget stays too, in its place
+    assert store.peek("p:next") == big
+    assert store.peek("p:x") is None
+
+
 def test_memory_store_keeps_its_own_copy_of_the_value() -> None:
     """The store keeps a new object of the value's size, not the caller's (see the RSS test below)."""
     store = MemoryStore(max_bytes=1024 * 1024)

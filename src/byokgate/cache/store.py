@@ -74,7 +74,7 @@ class MemoryStore:
         entries[key] = (time.monotonic() + ttl_s, bytes(memoryview(value)))
         self.size += cost
         if self.size > self._max_bytes:
-            self._sweep()
+            self._sweep(key)
 
     def swap(self, key: str, value: bytes | None) -> None:
         """``replace`` without the coroutine (the entry keeps its place and its expiry)."""
@@ -87,15 +87,18 @@ class MemoryStore:
         self.entries[key] = (entry[0], bytes(memoryview(value)))
         self.size += len(value) - len(entry[1])
         if self.size > self._max_bytes:
-            self._sweep()
+            self._sweep(key)
 
-    def _sweep(self) -> None:
-        """Drop the least recently used entries until the store is down to its low-water mark."""
+    def _sweep(self, written: str) -> None:
+        """Drop the least recently used entries until the store is down to its low-water mark, sparing the
+        entry just ``written`` (which fits the budget alone, but may be larger than the mark)."""
         entries, size, low = self.entries, self.size, self._low_water
         doomed = []
         for key, (_, value) in entries.items():
             if size <= low:
                 break
+            if key == written:
+                continue
             doomed.append(key)
             size -= len(value) + len(key) + _ENTRY_OVERHEAD
         for key in doomed:
