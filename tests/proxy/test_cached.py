@@ -1,4 +1,4 @@
-"""The cache gate's rendered-stream memo: a popular entry is rendered once per variant, never served stale."""
+"""The cache gate's memos (rendered streams, parsed usage): an entry is worked on once, never stale."""
 
 from __future__ import annotations
 
@@ -68,3 +68,35 @@ def test_the_memo_is_bounded_by_bytes() -> None:
     calls.clear()
     gate._render("p:0", entry, replay)  # the oldest went first
     assert calls == ["plain"]
+
+
+def test_an_entry_is_parsed_for_its_usage_once_and_again_when_it_changes() -> None:
+    gate = CacheGate(MemoryStore(), None, Coster(PriceCatalog.load()), flight_wait_s=1, keys=KEYS)
+    parsed: list[dict[str, object]] = []
+
+    def usage(answer: dict[str, object]) -> dict[str, object]:
+        parsed.append(answer)
+        found = answer["usage"]
+        assert isinstance(found, dict)
+        return found
+
+    replay = Replay(lambda entry: [], "plain", usage, StreamAssembler, b'"tool_calls"')
+    entry = orjson.dumps(COMPLETION)
+    assert gate._usage("p:k", entry, replay)["completion_tokens"] == 5
+    assert gate._usage("p:k", bytes(entry), replay)["completion_tokens"] == 5  # an equal copy (Redis)
+    assert len(parsed) == 1
+    changed = orjson.dumps({**COMPLETION, "usage": {"prompt_tokens": 3, "completion_tokens": 9}})
+    assert gate._usage("p:k", changed, replay)["completion_tokens"] == 9
+    assert len(parsed) == 2
+
+
+def test_the_usage_memo_is_bounded_by_bytes() -> None:
+    gate = CacheGate(MemoryStore(), None, Coster(PriceCatalog.load()), flight_wait_s=1, keys=KEYS)
+    replay = Replay(lambda entry: [], "plain", lambda answer: {"n": 1}, StreamAssembler, b'"tool_calls"')
+    big = orjson.dumps({**COMPLETION, "id": "x" * (1024 * 1024)})
+    for i in range(10):
+        gate._usage(f"p:{i}", big, replay)
+    assert gate._usages_bytes <= cached._USAGES_MAX_BYTES
+    assert len(gate._usages) == cached._USAGES_MAX_BYTES // len(big)
+    assert "p:9" in gate._usages  # the latest stay
+    assert "p:0" not in gate._usages

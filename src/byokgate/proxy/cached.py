@@ -46,6 +46,7 @@ class Replay(NamedTuple):
 
 _RENDERED_MAX_BYTES = 4 * 1024 * 1024  # streamed hits kept rendered (the hottest entries)
 _PLAINS_MAX = 1024
+_USAGES_MAX_BYTES = 4 * 1024 * 1024  # entries whose usage is kept parsed (they are kept alive for it)
 
 SSE_HEADERS: Headers = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -82,6 +83,9 @@ class CacheGate:
         # sending it, and a popular entry is asked for again and again. Checked against the entry each time.
         self._rendered: OrderedDict[tuple[str, str], tuple[bytes, bytes]] = OrderedDict()
         self._rendered_bytes = 0
+        # storage key -> (the entry, its usage): the usage of the entries served lately (``_usage``).
+        self._usages: OrderedDict[str, tuple[bytes, dict[str, Any]]] = OrderedDict()
+        self._usages_bytes = 0
 
     def ticket(
         self,
@@ -257,7 +261,7 @@ class CacheGate:
         exchange.status = 200
         assert exchange.route is not None
         exchange.cost_micro = 0  # nothing went upstream; what the answer cost when it was made was saved
-        exchange.saved_micro = self._coster.cost(exchange.route, replay.usage(orjson.loads(entry)))
+        exchange.saved_micro = self._coster.cost(exchange.route, self._usage(storage_key, entry, replay))
         if not exchange.stream:
             await send_bytes(send, 200, entry, [JSON_CONTENT, *exchange.gateway_headers()])
             return
@@ -265,6 +269,25 @@ class CacheGate:
         headers = [*SSE_HEADERS, *exchange.gateway_headers()]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    def _usage(self, storage_key: str, entry: bytes, replay: Replay) -> dict[str, Any]:
+        """The stored answer's usage, in OpenAI's terms (what it saved is priced from it at today's price).
+        Parsed once per entry: parsing costs more than sending, and a popular entry is asked for again and
+        again. Checked against the entry each time, like the rendered streams."""
+        usages = self._usages
+        known = usages.get(storage_key)
+        if known is not None and (known[0] is entry or known[0] == entry):
+            usages.move_to_end(storage_key)
+            return known[1]
+        usage = replay.usage(orjson.loads(entry))
+        if known is not None:
+            self._usages_bytes -= len(known[0])
+        usages[storage_key] = (entry, usage)
+        self._usages_bytes += len(entry)
+        while self._usages_bytes > _USAGES_MAX_BYTES and usages:
+            _, (old_entry, _) = usages.popitem(last=False)
+            self._usages_bytes -= len(old_entry)
+        return usage
 
     def _render(self, storage_key: str, entry: bytes, replay: Replay) -> bytes:
         memo_key = (storage_key, replay.variant)
