@@ -64,7 +64,7 @@ def test_the_memo_is_bounded_by_bytes() -> None:
     one = len(entry) + len(gate._render("p:0", entry, replay))
     for index in range(1, cached._RENDERED_MAX_BYTES // one + 10):
         gate._render(f"p:{index}", entry, replay)
-    assert gate._rendered_bytes <= cached._RENDERED_MAX_BYTES
+    assert gate._rendered.size <= cached._RENDERED_MAX_BYTES
     calls.clear()
     gate._render("p:0", entry, replay)  # the oldest went first
     assert calls == ["plain"]
@@ -96,7 +96,7 @@ def test_the_usage_memo_is_bounded_by_bytes() -> None:
     big = orjson.dumps({**COMPLETION, "id": "x" * (1024 * 1024)})
     for i in range(10):
         gate._usage(f"p:{i}", big, replay)
-    assert gate._usages_bytes <= cached._USAGES_MAX_BYTES
+    assert gate._usages.size <= cached._USAGES_MAX_BYTES
     assert len(gate._usages) == cached._USAGES_MAX_BYTES // len(big)
     assert "p:9" in gate._usages  # the latest stay
     assert "p:0" not in gate._usages

@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import orjson
 
@@ -31,6 +31,8 @@ from byokgate.proxy.costs import Coster
 from byokgate.proxy.exchange import Exchange, Responded
 from byokgate.proxy.semantic import CacheTicket, SemanticCache
 from byokgate.snapshot.model import Snapshot
+
+Made = TypeVar("Made")
 
 
 class Replay(NamedTuple):
@@ -53,6 +55,43 @@ SSE_HEADERS: Headers = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
+
+
+class EntryMemo(Generic[Made]):
+    """What was made from stored entries (a rendered stream, a parsed usage), for the entries served lately:
+    making it costs more than sending it, and a popular entry is asked for again and again. Bounded by the
+    bytes it keeps alive (the entries and what was made); checked against the entry each time, so a changed
+    entry is made again and nothing stale is served. Least recently used first out."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._items: OrderedDict[Hashable, tuple[bytes, Made, int]] = OrderedDict()
+        self._max_bytes = max_bytes
+        self.size = 0
+
+    def get(self, key: Hashable, entry: bytes) -> Made | None:
+        known = self._items.get(key)
+        if known is None or (known[0] is not entry and known[0] != entry):  # Redis gives equal copies
+            return None
+        self._items.move_to_end(key)
+        return known[1]
+
+    def put(self, key: Hashable, entry: bytes, made: Made, made_bytes: int = 0) -> Made:
+        replaced = self._items.pop(key, None)
+        if replaced is not None:
+            self.size -= replaced[2]
+        cost = len(entry) + made_bytes
+        self._items[key] = (entry, made, cost)
+        self.size += cost
+        while self.size > self._max_bytes and self._items:
+            _, (_, _, dropped) = self._items.popitem(last=False)
+            self.size -= dropped
+        return made
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 class CacheGate:
@@ -79,13 +118,9 @@ class CacheGate:
         # The entry keeps its settings alive, so an id is never reused while it is here.
         self._plains: dict[int, tuple[CacheSettings, CachePlan]] = {}
         self._flight_wait_s = flight_wait_s
-        # (storage key, variant) -> (the entry, its rendered stream): rendering a stream costs far more than
-        # sending it, and a popular entry is asked for again and again. Checked against the entry each time.
-        self._rendered: OrderedDict[tuple[str, str], tuple[bytes, bytes]] = OrderedDict()
-        self._rendered_bytes = 0
-        # storage key -> (the entry, its usage): the usage of the entries served lately (``_usage``).
-        self._usages: OrderedDict[str, tuple[bytes, dict[str, Any]]] = OrderedDict()
-        self._usages_bytes = 0
+        # (storage key, variant) -> the entry's rendered stream; storage key -> the entry's usage.
+        self._rendered: EntryMemo[bytes] = EntryMemo(_RENDERED_MAX_BYTES)
+        self._usages: EntryMemo[dict[str, Any]] = EntryMemo(_USAGES_MAX_BYTES)
 
     def ticket(
         self,
@@ -271,38 +306,18 @@ class CacheGate:
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     def _usage(self, storage_key: str, entry: bytes, replay: Replay) -> dict[str, Any]:
-        """The stored answer's usage, in OpenAI's terms (what it saved is priced from it at today's price).
-        Parsed once per entry: parsing costs more than sending, and a popular entry is asked for again and
-        again. Checked against the entry each time, like the rendered streams."""
-        usages = self._usages
-        known = usages.get(storage_key)
-        if known is not None and (known[0] is entry or known[0] == entry):
-            usages.move_to_end(storage_key)
-            return known[1]
-        usage = replay.usage(orjson.loads(entry))
-        if known is not None:
-            self._usages_bytes -= len(known[0])
-        usages[storage_key] = (entry, usage)
-        self._usages_bytes += len(entry)
-        while self._usages_bytes > _USAGES_MAX_BYTES and usages:
-            _, (old_entry, _) = usages.popitem(last=False)
-            self._usages_bytes -= len(old_entry)
+        """The stored answer's usage, in OpenAI's terms (what it saved is priced from it at today's price)."""
+        usage = self._usages.get(storage_key, entry)
+        if usage is None:
+            usage = self._usages.put(storage_key, entry, replay.usage(orjson.loads(entry)))
         return usage
 
     def _render(self, storage_key: str, entry: bytes, replay: Replay) -> bytes:
         memo_key = (storage_key, replay.variant)
-        known = self._rendered.get(memo_key)
-        if known is not None and (known[0] is entry or known[0] == entry):  # same entry: same stream
-            self._rendered.move_to_end(memo_key)
-            return known[1]
-        body = b"".join(replay.render(entry))
-        if known is not None:
-            self._rendered_bytes -= len(known[0]) + len(known[1])
-        self._rendered[memo_key] = (entry, body)
-        self._rendered_bytes += len(entry) + len(body)
-        while self._rendered_bytes > _RENDERED_MAX_BYTES and self._rendered:
-            _, (old_entry, old_body) = self._rendered.popitem(last=False)
-            self._rendered_bytes -= len(old_entry) + len(old_body)
+        body = self._rendered.get(memo_key, entry)
+        if body is None:
+            body = b"".join(replay.render(entry))
+            self._rendered.put(memo_key, entry, body, len(body))
         return body
 
     def store(self, ticket: CacheTicket, body: bytes) -> Awaitable[None] | None:
