@@ -22,7 +22,6 @@ import orjson
 IGNORED = frozenset({"stream", "stream_options", "user", "metadata", "store", "safety_identifier"})
 _SORTED = orjson.OPT_SORT_KEYS
 _MAX_PROJECT_KEYS = 4096
-_MAX_SCOPES = 4096
 
 
 def cache_secret(master_key: bytes) -> bytes:
@@ -39,8 +38,6 @@ class CacheKeys:
         # project id -> a BLAKE2b hasher keyed with the project's key and fed nothing yet (bounded below):
         # copying it is cheaper than keying a new one for every request.
         self._project_hashers: dict[str, Any] = {}
-        # (lane, provider, model, namespace) -> the scope's encoding, fed to the hasher before the body.
-        self._scopes: dict[tuple[str, str, str, str], bytes] = {}
 
     def request_key(
         self,
@@ -57,10 +54,7 @@ class CacheKeys:
         if hasher is None:
             hasher = self._project_hasher(project_id)
         hasher = hasher.copy()
-        scope = self._scopes.get((lane, provider, model, namespace))
-        if scope is None:
-            scope = self._scope(lane, provider, model, namespace)
-        hasher.update(scope)
+        hasher.update(f"{lane}\0{provider}\0{model}\0{namespace}\0".encode())
         # A shallow copy without the left-out fields (C calls only: this runs on every cached request).
         body = payload.copy()
         body.pop("model", None)
@@ -69,14 +63,6 @@ class CacheKeys:
                 body.pop(name, None)
         hasher.update(orjson.dumps(body, option=_SORTED))
         return f"{project_id}:{hasher.hexdigest()}"
-
-    def _scope(self, lane: str, provider: str, model: str, namespace: str) -> bytes:
-        if len(self._scopes) >= _MAX_SCOPES:
-            self._scopes.clear()
-        scope = self._scopes[lane, provider, model, namespace] = (
-            f"{lane}\0{provider}\0{model}\0{namespace}\0".encode()
-        )
-        return scope
 
     def _project_hasher(self, project_id: str) -> Any:
         if len(self._project_hashers) >= _MAX_PROJECT_KEYS:

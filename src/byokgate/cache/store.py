@@ -94,13 +94,13 @@ class MemoryStore:
         entry just ``written`` (which fits the budget alone, but may be larger than the mark)."""
         entries, size, low = self.entries, self.size, self._low_water
         doomed = []
-        for key, (_, value) in entries.items():
+        for key, entry in entries.items():
             if size <= low:
                 break
             if key == written:
                 continue
             doomed.append(key)
-            size -= len(value) + len(key) + _ENTRY_OVERHEAD
+            size -= _cost(key, entry)
         for key in doomed:
             del entries[key]
         self.size = size

@@ -371,20 +371,12 @@ class DataPlane:
                     exchange.status = response.status
                     headers = [JSON_CONTENT, *passed_headers(response), *exchange.gateway_headers()]
                     await send_bytes(send, response.status, body, headers)
-                    if ticket is not None and response.status == 200:
-                        # ``storable``, inline for the common answer (one choice, no tool calls): every call
-                        # on the miss path costs several µs under load.
-                        choices = parsed.get("choices") if type(parsed) is dict else None
-                        if (
-                            type(choices) is list
-                            and len(choices) == 1
-                            and (b'"tool_calls"' not in body or storable(parsed))
-                        ):
-                            gate = self._gate
-                            assert gate is not None  # a ticket comes from the gate
-                            pending = gate.store(ticket, body)
-                            if pending is not None:
-                                await pending
+                    if ticket is not None and response.status == 200 and storable(parsed):
+                        gate = self._gate
+                        assert gate is not None  # a ticket comes from the gate
+                        pending = gate.store(ticket, body)
+                        if pending is not None:
+                            await pending
 
     # --- the Anthropic-format front door -------------------------------------------------------------
 
