@@ -89,6 +89,19 @@ def test_memory_store_keeps_its_own_copy_of_the_value() -> None:
     assert stored is not answer
 
 
+def test_memory_store_keeps_an_exact_value_as_it_is_and_charges_it_the_same() -> None:
+    """``exact``: the caller vouches that the value holds no spare buffer (read off the network or joined),
+    so the store keeps the object itself; the accounting does not change."""
+    exact, copied = MemoryStore(max_bytes=1024 * 1024), MemoryStore(max_bytes=1024 * 1024)
+    answer = b"".join([b'{"content": "', b"y" * 650, b'"}'])
+    exact.put("p:a", answer, 60, exact=True)
+    copied.put("p:a", answer, 60)
+    assert exact.peek("p:a") is answer
+    assert copied.peek("p:a") == answer
+    assert copied.peek("p:a") is not answer
+    assert exact.size == copied.size == len(answer) + len("p:a") + 240
+
+
 @pytest.mark.redis
 async def test_redis_store_shares_entries_and_purges_one_project(redis_url: str) -> None:
     project = f"proj_{uuid.uuid4().hex}"

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import orjson
 
+from byokgate.cache.controls import plain_plan
 from byokgate.cache.keys import CacheKeys, cache_secret
+from byokgate.cache.recording import RECORDED
 from byokgate.cache.replay import StreamAssembler, replay_stream
 from byokgate.cache.store import MemoryStore
+from byokgate.domain.entities import CacheSettings
 from byokgate.pricing.catalog import PriceCatalog
 from byokgate.proxy import cached
 from byokgate.proxy.cached import CacheGate, Replay
 from byokgate.proxy.costs import Coster
+from byokgate.proxy.semantic import CacheTicket
 
 KEYS = CacheKeys(cache_secret(bytes(32)))
 COMPLETION = {
@@ -100,3 +104,47 @@ def test_the_usage_memo_is_bounded_by_bytes() -> None:
     assert len(gate._usages) == cached._USAGES_MAX_BYTES // len(big)
     assert "p:9" in gate._usages  # the latest stay
     assert "p:0" not in gate._usages
+
+
+class VouchedStore(MemoryStore):
+    """A memory store that notes whether each write was vouched ``exact`` (kept without a copy)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.vouched: list[bool] = []
+
+    def put(self, key: str, value: bytes, ttl_s: float, *, exact: bool = False) -> None:
+        self.vouched.append(exact)
+        super().put(key, value, ttl_s, exact=exact)
+
+
+def test_a_recorded_stream_is_stored_as_joined_and_an_assembled_one_is_copied() -> None:
+    """A recording is joined from its parts (no spare buffer: kept as is); a stream assembled before it is
+    stored (tool calls) comes out of orjson, whose output strands its working buffer: copied."""
+    store = VouchedStore()
+    gate = CacheGate(store, None, Coster(PriceCatalog.load()), flight_wait_s=1, keys=KEYS)
+    plan = plain_plan(CacheSettings(enabled=True))
+    events = replay_stream(COMPLETION, include_usage=True)
+    plain = CacheGate.recording(CacheTicket(plan, "p:plain"), cached_replay())
+    tools = CacheGate.recording(CacheTicket(plan, "p:tools"), cached_replay())
+    assert plain is not None
+    assert tools is not None
+    for event in events:
+        plain.add(event)
+    tool_call = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    message = {"role": "assistant", "content": None, "tool_calls": [tool_call]}
+    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "tool_calls"}
+    with_tools = {**COMPLETION, "choices": [choice]}
+    for event in replay_stream(with_tools, include_usage=True):
+        tools.add(event)
+    assert gate.store_recorded(CacheTicket(plan, "p:plain"), plain) is None
+    assert gate.store_recorded(CacheTicket(plan, "p:tools"), tools) is None
+    assert store.vouched == [True, False]
+    assert (store.peek("p:plain") or b"").startswith(RECORDED)
+    assert (
+        orjson.loads(store.peek("p:tools") or b"")["choices"][0]["message"]["tool_calls"][0]["id"] == "call_1"
+    )
+
+
+def cached_replay() -> Replay:
+    return Replay(lambda entry: [], "plain", lambda answer: {}, StreamAssembler, b'"tool_calls"')

@@ -60,8 +60,9 @@ class MemoryStore:
         entries[key] = entry
         return entry[1]
 
-    def put(self, key: str, value: bytes, ttl_s: float) -> None:
-        """``set`` without the coroutine."""
+    def put(self, key: str, value: bytes, ttl_s: float, *, exact: bool = False) -> None:
+        """``set`` without the coroutine. ``exact``: the caller knows ``value`` holds no spare buffer (it was
+        read off the network or joined from parts), so it is kept as it is rather than copied."""
         cost = len(value) + len(key) + _ENTRY_OVERHEAD
         if cost > self._max_bytes:
             return
@@ -69,9 +70,10 @@ class MemoryStore:
         replaced = entries.pop(key, None)
         if replaced is not None:
             self.size -= _cost(key, replaced)
-        # A copy of exactly the value's size: serialisers (orjson) hand back objects whose freed working
-        # buffer (~8 KiB for a 700-byte answer) stays stranded next to them, making the cache ~10x its budget.
-        entries[key] = (time.monotonic() + ttl_s, bytes(memoryview(value)))
+        # Otherwise a copy of exactly the value's size: serialisers (orjson) hand back objects whose freed
+        # working buffer (~8 KiB for a 700-byte answer) stays stranded next to them, making the cache ~10x
+        # its budget. The copy is a fresh allocation on every miss, so callers that can vouch skip it.
+        entries[key] = (time.monotonic() + ttl_s, value if exact else bytes(memoryview(value)))
         self.size += cost
         if self.size > self._max_bytes:
             self._sweep(key)

@@ -320,15 +320,17 @@ class CacheGate:
             self._rendered.put(memo_key, entry, body, len(body))
         return body
 
-    def store(self, ticket: CacheTicket, body: bytes) -> Awaitable[None] | None:
+    def store(self, ticket: CacheTicket, body: bytes, *, exact: bool = False) -> Awaitable[None] | None:
         """Store a clean answer. In process this is done on return (None); otherwise the caller awaits what
-        it gets (the Redis write, indexing for the semantic cache)."""
+        it gets (the Redis write, indexing for the semantic cache). ``exact``: ``body`` holds no spare buffer
+        (read off the network, or joined), so the in-process store keeps it without a copy
+        (``MemoryStore.put``)."""
         plan = ticket.plan
         if not plan.write or len(body) > plan.max_entry_bytes:
             return None
         local = self._local
         if local is not None and ticket.vector is None:
-            local.put(ticket.key, body, plan.ttl_s)
+            local.put(ticket.key, body, plan.ttl_s, exact=exact)
             if ticket.leading:  # ``land``, inline: the followers can have the entry now
                 ticket.leading = False
                 waiter = self._leaders.pop(ticket.key, None)
@@ -350,7 +352,8 @@ class CacheGate:
         """``store`` what a stream that ended cleanly sent (``tail``: an event the client was not sent but the
         entry needs)."""
         entry = recording.entry(tail)
-        return None if entry is None else self.store(ticket, entry)
+        # A recorded entry is joined from its parts (exact); an assembled one comes from a serialiser.
+        return None if entry is None else self.store(ticket, entry, exact=entry.startswith(RECORDED))
 
     async def _stored(self, ticket: CacheTicket, body: bytes) -> None:
         await self._store.set(ticket.key, body, ticket.plan.ttl_s)

@@ -359,12 +359,12 @@ class DataPlane:
                         if pending is not None:
                             await pending
                 else:
-                    body = await response.read()
+                    read = await response.read()
                     exchange.upstream_done()
                     if kind == "chat":
-                        body = adapter.chat_response(body)
+                        body = adapter.chat_response(read)
                     else:
-                        body = adapter.embeddings_response(body, payload)
+                        body = adapter.embeddings_response(read, payload)
                     parsed = parsed_body(body)
                     exchange.usage = usage_of(parsed)
                     exchange.cost_micro = self._coster.cost(routed, exchange.usage)
@@ -374,7 +374,7 @@ class DataPlane:
                     if ticket is not None and response.status == 200 and storable(parsed):
                         gate = self._gate
                         assert gate is not None  # a ticket comes from the gate
-                        pending = gate.store(ticket, body)
+                        pending = gate.store(ticket, body, exact=body is read)  # relayed as read
                         if pending is not None:
                             await pending
 
@@ -516,7 +516,7 @@ class DataPlane:
                 await send_bytes(send, response.status, answer, headers)
                 if ticket is not None and response.status == 200 and storable_message(answer):
                     assert self._gate is not None  # a ticket comes from the gate
-                    pending = self._gate.store(ticket, answer)
+                    pending = self._gate.store(ticket, answer, exact=native is not None)  # as read
                     if pending is not None:
                         await pending
 
