@@ -54,7 +54,8 @@ class CacheKeys:
         if hasher is None:
             hasher = self._project_hasher(project_id)
         hasher = hasher.copy()
-        hasher.update(f"{lane}\0{provider}\0{model}\0{namespace}\0".encode())
+        # join, not an f-string: ``lane`` is a StrEnum, whose __format__ is Python code (~0.3 µs a key).
+        hasher.update("\0".join((lane, provider, model, namespace, "")).encode())
         # A shallow copy without the left-out fields (C calls only: this runs on every cached request).
         body = payload.copy()
         body.pop("model", None)

@@ -102,7 +102,7 @@ class MemoryStore:
             if key == written:
                 continue
             doomed.append(key)
-            size -= _cost(key, entry)
+            size -= len(entry[1]) + len(key) + _ENTRY_OVERHEAD  # ``_cost``, inline: thousands a sweep
         for key in doomed:
             del entries[key]
         self.size = size

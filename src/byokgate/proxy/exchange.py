@@ -78,7 +78,7 @@ class Exchange:
             headers += [
                 (b"x-byokgate-provider", self.route.provider.encode()),
                 (b"x-byokgate-model", self.route.upstream_model.encode()),
-                (b"x-byokgate-lane", self.route.lane.value.encode()),
+                (b"x-byokgate-lane", self.route.lane.encode()),  # a StrEnum: ``.value`` costs ~0.4 µs
             ]
         headers.append((b"x-byokgate-cache", self.cache.encode()))
         if self.cache_key is not None:
