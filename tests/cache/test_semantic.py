@@ -193,3 +193,67 @@ async def test_redis_index_down_raises_for_the_caller_to_count_a_miss() -> None:
             await index.search("p:b", normalised([1.0]))
     finally:
         await index.aclose()
+
+
+def message(
+    text: Any, *, system: Any = "Be brief.", history: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """An Anthropic Messages body (``system`` at the top level, content blocks)."""
+    return {
+        "model": "claude-3-5-sonnet-20241022",
+        "max_tokens": 64,
+        "system": system,
+        "messages": [*(history or []), {"role": "user", "content": text}],
+    }
+
+
+def test_anthropic_messages_embed_the_last_user_turn_and_filter_on_the_system_prompt() -> None:
+    plain = semantic_query(message("What is the capital of France?"), **SCOPE)
+    blocks = semantic_query(
+        message(
+            [
+                {"type": "text", "text": "What is the", "cache_control": {"type": "ephemeral"}},
+                {"type": "text", "text": "capital of France?"},
+            ]
+        ),
+        **SCOPE,
+    )
+    other_system = semantic_query(
+        message("What is the capital of France?", system="Answer in French."), **SCOPE
+    )
+    system_blocks = semantic_query(message("x", system=[{"type": "text", "text": "Be brief."}]), **SCOPE)
+    assert plain is not None
+    assert blocks is not None
+    assert other_system is not None
+    assert system_blocks is not None
+    assert plain.text == "What is the capital of France?"
+    assert blocks.text == "What is the\ncapital of France?"
+    assert other_system.bucket != plain.bucket  # the system prompt is not embedded, but it must match
+    assert system_blocks.bucket != plain.bucket  # (the filter is exact: another spelling is another bucket)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {**message("x"), "tools": [{"name": "f", "input_schema": {"type": "object"}}]},
+        message(
+            "and now?",
+            history=[
+                {"role": "user", "content": "weather in Paris?"},
+                {
+                    "role": "assistant",
+                    "content": [{"type": "tool_use", "id": "t1", "name": "f", "input": {}}],
+                },
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "12C"}]},
+                {"role": "assistant", "content": "It is 12C."},
+            ],
+        ),
+        message([{"type": "tool_result", "tool_use_id": "t1", "content": "12C"}]),
+        message("x", history=[{"role": "assistant", "content": [{"type": "server_tool_use", "id": "s"}]}]),
+        message([{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}}]),
+        message([{"type": "document", "source": {"type": "text", "data": "a contract"}}]),
+    ],
+    ids=["tools", "tool-history", "tool-result-last", "server-tool-block", "image", "document"],
+)
+def test_what_the_semantic_cache_never_answers_on_messages(payload: dict[str, Any]) -> None:
+    assert semantic_query(payload, **SCOPE) is None

@@ -6,7 +6,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import anthropic
 import pytest
+from anthropic.types import ToolParam
 from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
 from byokgate.emulators import EmulatorServer, Fault, build
@@ -19,6 +21,8 @@ pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 OPENAI_KEY = "sk-proj-" + "s" * 40
 GEMINI_KEY = "AIza" + "s" * 35
 GROQ_KEY = "gsk_" + "s" * 52
+ANTHROPIC_KEY = "sk-ant-api03-" + "s" * 80
+CLAUDE = "claude-3-5-sonnet-20241022"
 FRANCE = "What is the capital of France?"
 REWORDED = "what is the capital of france"  # the emulator's embedder ignores case and punctuation: 1.0
 SPAIN = "What is the capital of Spain?"  # ~0.81 to FRANCE with the emulator's embedder
@@ -35,6 +39,7 @@ def upstreams() -> Iterator[dict[str, EmulatorServer]]:
         "openai": EmulatorServer(build("openai", [OPENAI_KEY])).start(),
         "gemini": EmulatorServer(build("gemini", [GEMINI_KEY])).start(),
         "groq": EmulatorServer(build("groq", [GROQ_KEY])).start(),
+        "anthropic": EmulatorServer(build("anthropic", [ANTHROPIC_KEY])).start(),
     }
     try:
         yield servers
@@ -55,7 +60,12 @@ def gateway(settings: Settings, upstreams: dict[str, EmulatorServer]) -> Iterato
     yield from gateway_for(_settings(settings, upstreams))
 
 
-PROBE_MODELS = {"openai": "gpt-4o", "gemini": "gemini-2.5-flash", "groq": "llama-3.3-70b-versatile"}
+PROBE_MODELS = {
+    "openai": "gpt-4o",
+    "gemini": "gemini-2.5-flash",
+    "groq": "llama-3.3-70b-versatile",
+    "anthropic": CLAUDE,
+}
 
 
 def semantic_project(gateway: Gateway, keys: dict[str, str] | None = None, **cache: Any) -> tuple[str, str]:
@@ -153,6 +163,83 @@ def test_tool_traffic_and_long_conversations_skip_it(
     assert answered.headers["x-byokgate-cache"] == "MISS"
     assert calls(upstreams["openai"], "/embeddings") == 0
     assert calls(upstreams["openai"], "/chat/completions") == 3
+
+
+def test_anthropic_messages_get_semantic_hits_in_their_own_format(
+    gateway: Gateway, upstreams: dict[str, EmulatorServer]
+) -> None:
+    """/v1/messages with the official Anthropic SDK: a Claude project embeds with its OpenAI key; the entry is
+    an Anthropic message, replayed as Anthropic's event stream when asked; buckets are per format."""
+    _, key = semantic_project(gateway, {"openai": OPENAI_KEY, "anthropic": ANTHROPIC_KEY})
+    openai_up, claude_up = upstreams["openai"], upstreams["anthropic"]
+    with anthropic.Anthropic(base_url=gateway.url, api_key=key, max_retries=0) as sdk:
+
+        def ask_claude(text: str, system: str = "Answer briefly.") -> Any:
+            return sdk.messages.with_raw_response.create(
+                model=CLAUDE, max_tokens=64, system=system, messages=[{"role": "user", "content": text}]
+            )
+
+        miss, hit = ask_claude(FRANCE), ask_claude(REWORDED)
+        assert [miss.headers["x-byokgate-cache"], hit.headers["x-byokgate-cache"]] == ["MISS", "SEMANTIC-HIT"]
+        assert float(hit.headers["x-byokgate-cache-similarity"]) >= 0.95
+        assert hit.http_response.content == miss.http_response.content  # the stored message, byte for byte
+        assert hit.parse().type == "message"
+        assert calls(claude_up, "/messages") == 1
+        embedded = [r.body["input"] for r in openai_up.emulator.requests if r.path.endswith("/embeddings")]
+        assert embedded[-2:] == [FRANCE, REWORDED]  # the last user turn; the system prompt is a filter
+
+        with sdk.messages.stream(
+            model=CLAUDE,
+            max_tokens=64,
+            system="Answer briefly.",
+            messages=[{"role": "user", "content": "What is the capital of FRANCE"}],
+        ) as stream:
+            text = "".join(stream.text_stream)
+            final = stream.get_final_message()
+        first_block = miss.parse().content[0]
+        assert first_block.type == "text"
+        assert text == first_block.text
+        assert final.stop_reason == miss.parse().stop_reason
+        assert calls(claude_up, "/messages") == 1
+
+        # Another system prompt, or the same question in the other format, is not answered from it.
+        other_system = ask_claude(REWORDED, system="Answer in French.")
+        chat = gateway.client(key).chat.completions.with_raw_response.create(
+            model=CLAUDE,
+            messages=[
+                {"role": "system", "content": "Answer briefly."},
+                {"role": "user", "content": REWORDED},
+            ],
+        )
+        assert other_system.headers["x-byokgate-cache"] == "MISS"
+        assert chat.headers["x-byokgate-cache"] == "MISS"
+
+        # Tool traffic skips it: no embedding, no semantic answer.
+        embeddings_before = calls(openai_up, "/embeddings")
+        tool: ToolParam = {"name": "lookup", "input_schema": {"type": "object", "properties": {}}}
+        for text in (FRANCE, REWORDED):
+            answered = sdk.messages.with_raw_response.create(
+                model=CLAUDE, max_tokens=64, messages=[{"role": "user", "content": text}], tools=[tool]
+            )
+            assert answered.headers["x-byokgate-cache"] == "MISS"
+        assert calls(openai_up, "/embeddings") == embeddings_before
+
+
+def test_a_claude_only_project_has_no_embeddings_and_still_caches_exactly(
+    gateway: Gateway, upstreams: dict[str, EmulatorServer]
+) -> None:
+    """Anthropic has no embeddings API: the semantic cache fails open (a miss), the exact cache still hits."""
+    _, key = semantic_project(gateway, {"anthropic": ANTHROPIC_KEY})
+    with anthropic.Anthropic(base_url=gateway.url, api_key=key, max_retries=0) as sdk:
+        answers = [
+            sdk.messages.with_raw_response.create(
+                model=CLAUDE, max_tokens=64, messages=[{"role": "user", "content": text}]
+            )
+            for text in (FRANCE, REWORDED, FRANCE)
+        ]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert [a.headers["x-byokgate-cache"] for a in answers] == ["MISS", "MISS", "HIT"]
+    assert calls(upstreams["anthropic"], "/messages") == 2
 
 
 def test_embedding_failures_are_misses(gateway: Gateway, upstreams: dict[str, EmulatorServer]) -> None:

@@ -9,6 +9,11 @@ Skipped, because a similar question there does not mean the same answer: tool-ca
 offered, tool calls or tool results in the history: the agent-loop trap where a stale observation would be
 replayed), ``n > 1``, conversations with more user turns than the project allows, and a last turn that is not
 plain text from the user (images, audio, files).
+
+Both chat formats are read: OpenAI's (``tool_calls`` on a message, ``tool``/``function`` roles) and
+Anthropic's (a top-level ``system``, which stays in the filter, and ``tool_use``/``tool_result`` content
+blocks). Any content block whose type names a tool counts as tool traffic, so block kinds added later are
+skipped rather than answered from a similar question.
 """
 
 from __future__ import annotations
@@ -48,9 +53,15 @@ def semantic_query(
         return None
     turns = 0
     for message in messages:
+        if not isinstance(message, dict):
+            return None
         role = message.get("role")
         if role in _TOOL_ROLES or message.get("tool_calls") or message.get("function_call"):
             return None
+        if isinstance(content := message.get("content"), list) and any(
+            isinstance(block, dict) and "tool" in str(block.get("type")) for block in content
+        ):
+            return None  # Anthropic's tool_use / tool_result blocks (and any later tool block kind)
         turns += role == "user"
     last = messages[-1]
     if turns > max_turns or last.get("role") != "user":

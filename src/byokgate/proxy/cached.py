@@ -166,7 +166,7 @@ class CacheGate:
             project_id, route.lane, route.provider, route.upstream_model, namespace, payload=payload
         )
         ticket = CacheTicket(plan, key)
-        if settings.semantic and self._semantic is not None and not scope:
+        if settings.semantic and self._semantic is not None:  # the scope is in ``namespace``: per format
             ticket.query = semantic_query(
                 payload,
                 project_id,

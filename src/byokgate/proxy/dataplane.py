@@ -431,6 +431,10 @@ class DataPlane:
             looked = gate.lookup(send, exchange, ticket, _MESSAGE_REPLAY)
             if looked is not None and await looked:
                 return
+            if ticket.query is not None and await gate.similar(
+                send, exchange, snapshot, ticket, _MESSAGE_REPLAY
+            ):
+                return
             call = functools.partial(
                 self._messages_provider, scope, receive, send, exchange, body, path, ticket
             )
