@@ -29,7 +29,7 @@ def record(writer: BatchWriter, exchange: Exchange) -> None:
             project_id=key.project_id,
             api_key_id=key.key_id,
             endpoint=exchange.endpoint,
-            lane=route.lane.value if route else None,
+            lane=str(route.lane) if route else None,  # a StrEnum: str() is C, .value a slow property
             provider=route.provider if route else None,
             credential_id=exchange.credential_id,
             requested_model=route.requested_model if route else None,
