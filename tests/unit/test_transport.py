@@ -351,6 +351,7 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
 
 _KEEP_BODIES = """
 import asyncio, sys
+import orjson
 from byokgate.domain.upstream import UpstreamRequest
 from byokgate.transport import Transport
 
@@ -386,12 +387,13 @@ async def main() -> None:
     print((rss() - before) // 3000)
     server.close()
 
-KEEP = eval(sys.argv[1])
+KEEP = {"as-read": lambda body: body, "orjson": lambda body: orjson.dumps(body.decode())}[sys.argv[1]]
 asyncio.run(main())
 """
 
 
 def _kept_bytes_per_body(keep: str) -> int:
+    """RSS bytes per body kept, in a fresh process: `keep` is "as-read" or "orjson" (re-serialised)."""
     done = subprocess.run(
         [sys.executable, "-c", _KEEP_BODIES, keep], capture_output=True, text=True, check=True, timeout=120
     )
@@ -403,7 +405,7 @@ def test_a_body_read_is_allocated_at_its_size() -> None:
     that is only sound while a body read here holds nothing beyond its bytes. Measured as the resident
     memory 3,000 kept ~700-byte bodies add, against the same bodies re-serialised by orjson, whose outputs
     strand their ~8 KiB working buffers (what ``exact`` exists to avoid)."""
-    as_read = _kept_bytes_per_body("lambda body: body")
-    serialised = _kept_bytes_per_body("lambda body: __import__('orjson').dumps(body.decode())")
+    as_read = _kept_bytes_per_body("as-read")
+    serialised = _kept_bytes_per_body("orjson")
     assert as_read < 1_500, f"a kept body took {as_read} bytes"
     assert serialised > 4_000, f"the control case took {serialised} bytes (the measurement is off)"
