@@ -125,8 +125,9 @@ def test_a_recorded_stream_is_stored_as_joined_and_an_assembled_one_is_copied() 
     gate = CacheGate(store, None, Coster(PriceCatalog.load()), flight_wait_s=1, keys=KEYS)
     plan = plain_plan(CacheSettings(enabled=True))
     events = replay_stream(COMPLETION, include_usage=True)
-    plain = CacheGate.recording(CacheTicket(plan, "p:plain"), cached_replay())
-    tools = CacheGate.recording(CacheTicket(plan, "p:tools"), cached_replay())
+    plain_ticket, tools_ticket = CacheTicket(plan, "p:plain"), CacheTicket(plan, "p:tools")
+    plain = CacheGate.recording(plain_ticket, counting_replay("plain", []))
+    tools = CacheGate.recording(tools_ticket, counting_replay("plain", []))
     assert plain is not None
     assert tools is not None
     for event in events:
@@ -137,14 +138,10 @@ def test_a_recorded_stream_is_stored_as_joined_and_an_assembled_one_is_copied() 
     with_tools = {**COMPLETION, "choices": [choice]}
     for event in replay_stream(with_tools, include_usage=True):
         tools.add(event)
-    assert gate.store_recorded(CacheTicket(plan, "p:plain"), plain) is None
-    assert gate.store_recorded(CacheTicket(plan, "p:tools"), tools) is None
+    assert gate.store_recorded(plain_ticket, plain) is None
+    assert gate.store_recorded(tools_ticket, tools) is None
     assert store.vouched == [True, False]
     assert (store.peek("p:plain") or b"").startswith(RECORDED)
     assert (
         orjson.loads(store.peek("p:tools") or b"")["choices"][0]["message"]["tool_calls"][0]["id"] == "call_1"
     )
-
-
-def cached_replay() -> Replay:
-    return Replay(lambda entry: [], "plain", lambda answer: {}, StreamAssembler, b'"tool_calls"')
