@@ -56,7 +56,8 @@ def verify_chat(target: Target) -> None:
 
     OpenAI format: `choices[0].message.content`, and a stream with a content delta that ends with
     `data: [DONE]`. Anthropic format: a text block, and a stream with a `text_delta` whose last event is
-    `message_stop` (Anthropic streams have no `[DONE]`). A Claude target must answer for a Claude model.
+    `message_stop` (Anthropic streams have no `[DONE]`). A Claude target must answer for a Claude model, any
+    other target for another model (so that a Messages request for gpt-4o-mini is not served by Claude).
     A cache target's answers must both say `x-byokgate-cache: <expected>` (HIT, MISS or BYPASS).
     """
     status, headers, raw = http_exchange(
@@ -76,8 +77,8 @@ def verify_chat(target: Target) -> None:
         raise BenchError(f"{target.name}: unexpected {target.api} answer ({exc!r}): {raw[:300]!r}") from None
     if not isinstance(text, str) or not text:
         raise BenchError(f"{target.name}: empty {target.api} answer: {raw[:300]!r}")
-    if target.model == CLAUDE_MODEL and not str(model).startswith("claude-"):
-        raise BenchError(f"{target.name}: answered for model {model!r}, not {CLAUDE_MODEL}")
+    if (target.model == CLAUDE_MODEL) != str(model).startswith("claude-"):
+        raise BenchError(f"{target.name}: answered for model {model!r}, not {target.model}")
 
     status, headers, raw = http_exchange(
         target.url, method="POST", headers=target.headers, body=target.body(True)

@@ -11,6 +11,8 @@ REPO = Path(__file__).resolve().parent.parent
 BENCH_DIR = REPO / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
 BYOKGATE_BIN = REPO / ".venv" / "bin" / "byokgate"
+# Runs byokgate from a given source tree (bench/revisions.py), as the console script above runs the venv's.
+VENV_PYTHON = REPO / ".venv" / "bin" / "python"
 LITELLM_VENV = BENCH_DIR / ".venv-litellm"
 LITELLM_BIN = LITELLM_VENV / "bin" / "litellm"
 

@@ -18,7 +18,8 @@ import secrets
 import statistics
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 if not __package__:  # run as a script, `python bench/paired.py`
@@ -26,7 +27,7 @@ if not __package__:  # run as a script, `python bench/paired.py`
 
 from bench.answers import verify_chat
 from bench.config import CLIENT_CPU, MODES, BenchError, log
-from bench.processes import Services, exit_on_signals
+from bench.processes import Services, cpu_seconds, exit_on_signals
 from bench.targets import Target, start_byokgate, start_emulator
 from bench.wrk import measure, run_wrk, write_lua
 
@@ -62,32 +63,113 @@ def median_interval(
     return medians[int(tail * resamples)], medians[min(resamples - 1, int((1 - tail) * resamples))]
 
 
-def compare(targets: dict[str, Target], args: argparse.Namespace, workdir: Path, mode: str) -> list[str]:
+@dataclass
+class Rounds:
+    """One side of a pair, a figure per round: req/s, the CPU µs a request of the process measured, and
+    the CPU the pair's other process (if it is another one) burnt meanwhile, in ms per second of run."""
+
+    rps: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    other_cpu_ms_per_s: list[float] = field(default_factory=list)
+
+
+def alternate(
+    targets: Mapping[str, Target],
+    mode: str,
+    concurrency: int,
+    duration_s: int,
+    rounds: int,
+    workdir: Path,
+    warmup_s: int = 0,
+    timeout_s: int = 10,
+    results: dict[str, Rounds] | None = None,
+) -> dict[str, Rounds]:
+    """``rounds`` rounds of one wrk run per target (two of them: A and B), in ABBA order: AB, BA, AB, ...
+    After ``warmup_s`` of unmeasured load on each. Any error stops the run (a failing side must not yield a
+    fast figure). With ``results``, the rounds are added to those, the order continuing from their count."""
+    names = list(targets)
+    if len(names) != 2:
+        raise ValueError(f"a pair is two targets, not {names}")
+    results = results if results is not None else {}
+    for name in names:
+        results.setdefault(name, Rounds())
     luas = {name: write_lua(workdir, target, mode) for name, target in targets.items()}
-    for name, target in targets.items():
-        run_wrk(luas[name], target.url, args.concurrency, args.warmup, 10)
-    rps: dict[str, list[float]] = {name: [] for name in PAIR}
-    cpu: dict[str, list[float]] = {name: [] for name in PAIR}
-    for round_ in range(args.rounds):
-        order = PAIR if round_ % 2 == 0 else PAIR[::-1]
-        for name in order:
-            run = measure(targets[name], luas[name], mode, args.concurrency, args.duration, 10)
+    if warmup_s > 0:
+        for name, target in targets.items():
+            run_wrk(luas[name], target.url, concurrency, warmup_s, timeout_s)
+    done = len(results[names[0]].rps)
+    for round_ in range(done, done + rounds):
+        for name in names if round_ % 2 == 0 else names[::-1]:
+            target = targets[name]
+            others = {t.service.pid for t in targets.values() if t.service is not target.service}
+            others_before = sum(cpu_seconds(pid) for pid in others)
+            run = measure(target, luas[name], mode, concurrency, duration_s, timeout_s)
+            others_cpu = sum(cpu_seconds(pid) for pid in others) - others_before
             if run.error_total:
                 raise BenchError(f"{name} {mode}: errors {run.errors}")
-            rps[name].append(run.rps)
-            cpu[name].append(run.cpu_us_per_req or 0.0)
-    # Each round's two runs are neighbours in time: compare within rounds, then take the median.
-    ratios = sorted(m / o - 1 for m, o in zip(rps["cache-miss"], rps["cache-off"], strict=True))
-    deltas = [m - o for m, o in zip(cpu["cache-miss"], cpu["cache-off"], strict=True)]
-    miss, off = (statistics.median(rps[name]) for name in PAIR)
-    miss_cpu, off_cpu = (statistics.median(cpu[name]) for name in PAIR)
-    low, high = median_interval(ratios)
-    return [
-        f"| {mode} | {args.concurrency} | {miss:,.0f} | {off:,.0f} | {statistics.median(ratios) * 100:+.1f}% "
-        f"| {low * 100:+.1f}% .. {high * 100:+.1f}% "
-        f"| {ratios[0] * 100:+.1f}% .. {ratios[-1] * 100:+.1f}% | {miss_cpu:.0f} | {off_cpu:.0f} "
-        f"| {statistics.median(deltas):+.0f} ({statistics.median(deltas) / off_cpu * 100:+.1f}%) |"
-    ]
+            results[name].rps.append(run.rps)
+            results[name].cpu.append(run.cpu_us_per_req or 0.0)
+            results[name].other_cpu_ms_per_s.append(others_cpu * 1000 / run.duration_s)
+    return results
+
+
+@dataclass(frozen=True)
+class PairStats:
+    """A against B over paired rounds: medians of each side, the median of the rounds' ratios (A / B - 1)
+    with its bootstrap 95% interval and range, and the median of the rounds' CPU differences (A - B), with
+    its interval too."""
+
+    a_rps: float
+    b_rps: float
+    ratio: float
+    low: float
+    high: float
+    least: float
+    most: float
+    a_cpu: float
+    b_cpu: float
+    cpu_delta: float
+    cpu_low: float
+    cpu_high: float
+
+    @classmethod
+    def of(cls, a: Rounds, b: Rounds) -> PairStats:
+        # Each round's two runs are neighbours in time: compare within rounds, then take the median.
+        ratios = sorted(x / y - 1 for x, y in zip(a.rps, b.rps, strict=True))
+        deltas = [x - y for x, y in zip(a.cpu, b.cpu, strict=True)]
+        low, high = median_interval(ratios)
+        cpu_low, cpu_high = median_interval(deltas)
+        return cls(
+            a_rps=statistics.median(a.rps),
+            b_rps=statistics.median(b.rps),
+            ratio=statistics.median(ratios),
+            low=low,
+            high=high,
+            least=ratios[0],
+            most=ratios[-1],
+            a_cpu=statistics.median(a.cpu),
+            b_cpu=statistics.median(b.cpu),
+            cpu_delta=statistics.median(deltas),
+            cpu_low=cpu_low,
+            cpu_high=cpu_high,
+        )
+
+    def cells(self) -> str:
+        """The table cells from A's req/s to the CPU difference (the header is the caller's)."""
+        share = f" ({self.cpu_delta / self.b_cpu * 100:+.1f}%)" if self.b_cpu else ""
+        return (
+            f"{self.a_rps:,.0f} | {self.b_rps:,.0f} | {self.ratio * 100:+.1f}% "
+            f"| {self.low * 100:+.1f}% .. {self.high * 100:+.1f}% "
+            f"| {self.least * 100:+.1f}% .. {self.most * 100:+.1f}% | {self.a_cpu:.0f} | {self.b_cpu:.0f} "
+            f"| {self.cpu_delta:+.0f}{share}"
+        )
+
+
+def compare(targets: dict[str, Target], args: argparse.Namespace, workdir: Path, mode: str) -> list[str]:
+    pair = {name: targets[name] for name in PAIR}
+    rounds = alternate(pair, mode, args.concurrency, args.duration, args.rounds, workdir, args.warmup)
+    stats = PairStats.of(rounds["cache-miss"], rounds["cache-off"])
+    return [f"| {mode} | {args.concurrency} | {stats.cells()} |"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -25,6 +25,7 @@ from bench.config import (
     LITELLM_BIN,
     LITELLM_VENV,
     UNIQUE_TARGETS,
+    VENV_PYTHON,
     BenchError,
     log,
 )
@@ -63,11 +64,48 @@ class Target:
         return api_headers(self.api, self.key)
 
     def body(self, stream: bool, prompt: str | None = None) -> bytes:
-        """The request body; a unique target's prompt is new at every call."""
-        max_tokens = CLAUDE_MAX_TOKENS if self.model == CLAUDE_MODEL else None
+        """The request body; a unique target's prompt is new at every call. Messages requires `max_tokens`
+        (whatever the model); a Claude model gets it in OpenAI format too."""
+        max_tokens = CLAUDE_MAX_TOKENS if self.model == CLAUDE_MODEL or self.api == "anthropic" else None
         if prompt is None:
             prompt = unique_prompt() if self.unique else PROMPT
         return request_body(stream, self.model, max_tokens, prompt)
+
+
+# `byokgate <args>` from a given source tree (`PYTHONPATH=<src>`): as the venv's console script does, after
+# printing which files `import byokgate` picked, so that the harness can check the process runs that tree.
+IMPORT_MARKER = "BENCH_BYOKGATE_IMPORTED "
+LAUNCHER = (
+    "import json, sys, byokgate, byokgate.cli; "
+    f"print({IMPORT_MARKER!r} + json.dumps([byokgate.__file__, byokgate.cli.__file__]), flush=True); "
+    "sys.argv[0] = 'byokgate'; sys.exit(byokgate.cli.main())"
+)
+
+
+def byokgate_command(args: list[str], env: dict[str, str], src: Path | None) -> list[str]:
+    """The argv of `byokgate <args>`: the venv's console script, or with `src` the launcher on that tree
+    (`env` gets its PYTHONPATH, ahead of the venv's editable install of the repository's own tree)."""
+    if src is None:
+        return [str(BYOKGATE_BIN), *args]
+    env["PYTHONPATH"] = str(src)
+    return [str(VENV_PYTHON), "-P", "-c", LAUNCHER, *args]  # -P: the working directory is not on sys.path
+
+
+def check_imported(service: Service, src: Path) -> Path:
+    """The package directory the process imported `byokgate` (and `byokgate.cli`) from, which must be
+    `<src>/byokgate`; read from the launcher's line in the service's log."""
+    for line in service.log_path.read_text(errors="replace").splitlines():
+        if line.startswith(IMPORT_MARKER):
+            files = [Path(file).resolve() for file in json.loads(line[len(IMPORT_MARKER) :])]
+            break
+    else:
+        raise BenchError(f"{service.name}: no {IMPORT_MARKER.strip()} line in {service.log_path}")
+    expected = (src / "byokgate").resolve()
+    if any(file.parent != expected for file in files):
+        raise BenchError(
+            f"{service.name} imported {', '.join(map(str, files))}, not the tree it was given ({expected})"
+        )
+    return expected
 
 
 @dataclass
@@ -78,15 +116,19 @@ class Emulator:
     startup_s: float
 
 
-def start_emulator(services: Services, workdir: Path, provider: str, key: str) -> Emulator:
+def start_emulator(
+    services: Services, workdir: Path, provider: str, key: str, src: Path | None = None
+) -> Emulator:
+    """`byokgate emulate` on CPU 1; with `src`, the emulator of that source tree."""
     port = free_port()
-    argv = [str(BYOKGATE_BIN), "emulate", "--provider", provider, "--port", str(port)]
-    argv += ["--key", key, "--no-record"]
     env = dict(os.environ)
+    args = ["emulate", "--provider", provider, "--port", str(port), "--key", key, "--no-record"]
+    argv = byokgate_command(args, env, src)
     name = "emulator" if provider == "openai" else f"emulator-{provider}"
     service = services.start(Service(name, pinned(CLIENT_CPU, argv), env, workdir))
     startup = wait_http(service, f"http://127.0.0.1:{port}/_emulator/health", timeout_s=60)
-    log(f"{provider} emulator up on :{port} in {startup:.2f} s (pid {service.pid})")
+    tree = f", {check_imported(service, src)}" if src is not None else ""
+    log(f"{provider} emulator up on :{port} in {startup:.2f} s (pid {service.pid}{tree})")
     base_url = f"http://127.0.0.1:{port}" + ("/v1" if provider == "openai" else "")
     return Emulator(service, base_url, key, startup)
 
@@ -102,6 +144,7 @@ class Gateway:
     startup_s: float
     admin_token: str
     redis_url: str | None = None  # BYOKGATE_REDIS_URL: cache entries in Redis, not in memory
+    package: Path | None = None  # the byokgate package directory it runs, when started from a given tree
     # cache enabled (True) or disabled (False) -> (project id, project key)
     cache_projects: dict[bool, tuple[str, str]] = field(default_factory=dict)
 
@@ -127,6 +170,8 @@ class Gateway:
         elif name == "byokgate-anthropic":
             url, api, model = f"{self.base}/v1/chat/completions", "openai", CLAUDE_MODEL
             provider = "anthropic"
+        elif name == "byokgate-messages-openai":  # Messages in, translated to an OpenAI chat completion
+            url, api, model, provider = f"{self.base}/v1/messages", "anthropic", MODEL, "openai"
         else:  # byokgate-messages
             url, api, model, provider = f"{self.base}/v1/messages", "anthropic", CLAUDE_MODEL, "anthropic"
         upstream = emulators[provider].service
@@ -191,10 +236,11 @@ def start_byokgate(
     emulators: dict[str, Emulator],
     redis_url: str | None = None,
     settings: dict[str, str] | None = None,
+    src: Path | None = None,
 ) -> Gateway:
     """`byokgate serve` on a fresh database, with a project holding the key of each emulator running; with
     `redis_url`, the gateway keeps its cache entries (and sends its change notices) there. ``settings``:
-    more BYOKGATE_* variables for the gateway."""
+    more BYOKGATE_* variables for the gateway. ``src``: run the byokgate of that source tree (checked)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     data_dir = workdir / f"{name}-data"
@@ -203,6 +249,7 @@ def start_byokgate(
     env = {k: v for k, v in os.environ.items() if not k.startswith("BYOKGATE_")}
     env.update(
         BYOKGATE_DATA_DIR=str(data_dir),
+        BYOKGATE_DATABASE_URL=f"sqlite:///{data_dir / 'byokgate.db'}",  # the default, made explicit
         BYOKGATE_ADMIN_TOKEN=admin_token,
         BYOKGATE_MASTER_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
         BYOKGATE_LOG_LEVEL="warning",
@@ -212,11 +259,13 @@ def start_byokgate(
     env.update(settings or {})
     for provider, emulator in emulators.items():
         env[f"BYOKGATE_{provider.upper()}_BASE_URL"] = emulator.base_url
-    argv = pinned(GATEWAY_CPU, [str(BYOKGATE_BIN), "serve", "--port", str(port)])
+    argv = pinned(GATEWAY_CPU, byokgate_command(["serve", "--port", str(port)], env, src))
     service = services.start(Service(name, argv, env, workdir))
     startup = wait_http(service, f"{base}/healthz", timeout_s=120)
+    package = check_imported(service, src) if src is not None else None
     backend = f", cache in Redis {redis_url}" if redis_url else ""
-    log(f"byokgate ({name}) up on :{port} in {startup:.2f} s (pid {service.pid}{backend})")
+    tree = f", running {package}" if package is not None else ""
+    log(f"byokgate ({name}) up on :{port} in {startup:.2f} s (pid {service.pid}{backend}{tree})")
 
     admin_url, admin = f"{base}/admin/v1", {"Authorization": f"Bearer {admin_token}"}
     project = call_json(f"{admin_url}/projects", "POST", admin, {"name": "bench"})
@@ -228,7 +277,7 @@ def start_byokgate(
         call_json(stored, "PUT", admin, {"api_key": emulator.key})
 
     # The data plane serves from a snapshot that is refreshed in the background: wait until the new keys work.
-    gateway = Gateway(service, base, api_key, startup, admin_token, redis_url)
+    gateway = Gateway(service, base, api_key, startup, admin_token, redis_url, package)
     ready = time.perf_counter()
     for provider in emulators:
         probe = gateway.target("byokgate" if provider == "openai" else "byokgate-anthropic", emulators)
