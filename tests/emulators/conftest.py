@@ -9,6 +9,7 @@ import openai
 import pytest
 
 from byokgate.emulators import Emulator, EmulatorServer, build
+from tests.emulators.compatible_cases import BY_NAME, CASES, Live
 
 KEYS = {
     "openai": "sk-proj-test-0123456789abcdef",
@@ -101,3 +102,24 @@ def client(target: Target) -> Iterator[openai.OpenAI]:
 async def async_client(target: Target) -> AsyncIterator[openai.AsyncOpenAI]:
     async with target.async_client() as sdk:
         yield sdk
+
+
+@pytest.fixture(scope="session")
+def compatible_servers() -> Iterator[dict[str, EmulatorServer]]:
+    """One emulator per OpenAI-compatible provider of `compatible_cases.CASES`, for the session."""
+    started: dict[str, EmulatorServer] = {}
+    try:
+        for case in CASES:
+            started[case.name] = EmulatorServer(build(case.name, [case.key])).start()
+        yield started
+    finally:
+        for server in started.values():
+            server.stop()
+
+
+@pytest.fixture(params=[case.name for case in CASES])
+def live(request: pytest.FixtureRequest, compatible_servers: dict[str, EmulatorServer]) -> Live:
+    """Each test using it runs once per OpenAI-compatible provider, against a clean emulator."""
+    server = compatible_servers[str(request.param)]
+    server.emulator.reset()
+    return Live(BY_NAME[str(request.param)], server)

@@ -36,7 +36,29 @@ def test_accept_any_key() -> None:
 
 def test_build_rejects_unknown_providers() -> None:
     with pytest.raises(ValueError, match="unknown provider"):
-        build("mistral")
+        build("no-such-provider")
+
+
+def test_every_new_provider_is_registered_with_its_base_path() -> None:
+    expected = {
+        "mistral": "/v1",
+        "deepseek": "",
+        "xai": "/v1",
+        "together": "/v1",
+        "fireworks": "/inference/v1",
+        "cerebras": "/v1",
+        "perplexity": "",
+        "azure": "",
+    }
+    assert {name: build(name, ["k"]).base_path for name in expected} == expected
+    choices = CliRunner().invoke(emulate, ["--help"]).output
+    assert all(name in choices for name in expected)
+
+
+def test_cli_serves_a_new_provider_by_name() -> None:
+    result = CliRunner().invoke(emulate, ["--provider", "no-such-provider", "--key", "k"])
+    assert result.exit_code == 2
+    assert "perplexity" in result.output  # the choices listed include the new providers
 
 
 def test_cli_needs_a_key_policy() -> None:

@@ -9,7 +9,7 @@ carry only `request-id` and `anthropic-organization-id`. Ids: `msg_01…`, `tool
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar
+from typing import Any
 
 from byokgate.emulators.faults import Fault
 from byokgate.emulators.profile import ApiError, Headers, ProviderProfile, random_alnum
@@ -65,9 +65,9 @@ class AnthropicRecordedRequest(RecordedRequest):
 class AnthropicProfile(ProviderProfile):
     """Names, ids and headers (the OpenAI-format rendering hooks of `ProviderProfile` are unused)."""
 
-    name: ClassVar[str] = "anthropic"
-    base_path: ClassVar[str] = ""
-    has_embeddings: ClassVar[bool] = False
+    name = "anthropic"
+    base_path = ""
+    has_embeddings = False
 
     def completion_id(self) -> str:
         return "msg_01" + random_alnum(22)

@@ -47,11 +47,23 @@ async def send_json(
 ) -> None:
     """Send a JSON answer; `fault` `disconnect` sends half of it and returns without finishing (the
     server then drops the connection), `malformed` sends a truncated, unparseable body."""
-    payload = orjson.dumps(body)
+    await send_bytes(send, status, orjson.dumps(body), JSON_TYPE, headers, fault=fault)
+
+
+async def send_bytes(
+    send: Send,
+    status: int,
+    payload: bytes,
+    content_type: bytes,
+    headers: Iterable[tuple[str, str]] = (),
+    *,
+    fault: str | None = None,
+) -> None:
+    """Send a body already encoded (`fault` as for `send_json`)."""
     if fault == "malformed":
         payload = payload[: len(payload) // 2]
     raw = [
-        (b"content-type", JSON_TYPE),
+        (b"content-type", content_type),
         (b"content-length", str(len(payload)).encode()),
         *encode_headers(headers),
     ]
@@ -75,8 +87,10 @@ async def send_sse(
     disconnect_after: int | None = None,
     malformed_at: int | None = None,
     chunk_delay_s: float = 0.0,
+    done: bool = True,
 ) -> None:
-    """Stream `events` as `data: <json>` lines then `data: [DONE]`.
+    """Stream `events` as `data: <json>` lines then `data: [DONE]` (unless `done` is false: some APIs just
+    close the stream).
 
     `disconnect_after=K` stops after K events without finishing the response (an abrupt close);
     `malformed_at=K` inserts a truncated JSON data line before event K.
@@ -95,7 +109,7 @@ async def send_sse(
         if chunk_delay_s:
             await asyncio.sleep(chunk_delay_s)
         await send({"type": "http.response.body", "body": encoded, "more_body": True})
-    await send({"type": "http.response.body", "body": DONE, "more_body": False})
+    await send({"type": "http.response.body", "body": DONE if done else b"", "more_body": False})
 
 
 async def lifespan(receive: Receive, send: Send) -> None:

@@ -1,7 +1,8 @@
 """`byokgate emulate`: serve provider emulators in the foreground, for the demo and manual testing.
 
 byokgate emulate --provider openai --port 9001 --key sk-test
-byokgate emulate --provider all --port 9001 --any-key   # openai :9001, groq :9002, openrouter :9003
+byokgate emulate --provider all --port 9001 --any-key   # every provider of `runner.PROVIDERS`, in order
+byokgate emulate --provider mistral --provider azure --port 9101 --key k   # mistral :9101, azure :9102
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def emulate(
     no_record: bool,
     stream_delay_ms: int,
 ) -> None:
-    """Serve provider emulators (OpenAI, Groq, OpenRouter, Anthropic, Gemini) until interrupted."""
+    """Serve provider emulators (OpenAI, Groq, OpenRouter, Gemini, Anthropic, Mistral, DeepSeek, xAI,
+    Together, Fireworks, Cerebras, Perplexity, Azure OpenAI) until interrupted."""
     if not keys and not any_key:
         raise click.UsageError("give at least one --key, or --any-key")
     names = list(PROVIDERS) if "all" in providers else list(dict.fromkeys(providers))

@@ -10,11 +10,11 @@ successful answers carry `server`, `server-timing` and `vary` like Google's serv
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from byokgate.emulators.faults import Fault
 from byokgate.emulators.gemini_models import CATALOG
-from byokgate.emulators.profile import ApiError, Headers, ModelInfo, ProviderProfile, random_alnum
+from byokgate.emulators.profile import ApiError, Headers, ProviderProfile, random_alnum
 
 GOOGLE_STATUS = {
     400: "INVALID_ARGUMENT",
@@ -86,9 +86,9 @@ def html_page(status: int, path: str) -> bytes:
 
 
 class GeminiProfile(ProviderProfile):
-    name: ClassVar[str] = "gemini"
-    base_path: ClassVar[str] = ""
-    catalog: ClassVar[tuple[ModelInfo, ...]] = tuple(model.info() for model in CATALOG)
+    name = "gemini"
+    base_path = ""
+    catalog = tuple(model.info() for model in CATALOG)
 
     def request_id(self) -> str:
         """Used as `responseId` (23 URL-safe characters, like the real ones)."""

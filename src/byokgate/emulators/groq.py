@@ -7,7 +7,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from byokgate.emulators.faults import Fault
 from byokgate.emulators.openai_compat import Emulator
@@ -53,10 +53,10 @@ def _duration(seconds: float) -> str:
 
 
 class GroqProfile(ProviderProfile):
-    name: ClassVar[str] = "groq"
-    base_path: ClassVar[str] = "/openai/v1"
-    catalog: ClassVar[tuple[ModelInfo, ...]] = MODELS
-    extra_chat_fields: ClassVar[frozenset[str]] = frozenset(
+    name = "groq"
+    base_path = "/openai/v1"
+    catalog = MODELS
+    extra_chat_fields = frozenset(
         [
             "reasoning_format",
             "include_reasoning",

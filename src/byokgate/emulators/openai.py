@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from byokgate.emulators.faults import Fault
 from byokgate.emulators.openai_compat import Emulator
@@ -62,10 +62,10 @@ def mask_key(key: str) -> str:
 
 
 class OpenAIProfile(ProviderProfile):
-    name: ClassVar[str] = "openai"
-    base_path: ClassVar[str] = "/v1"
-    catalog: ClassVar[tuple[ModelInfo, ...]] = MODELS
-    obfuscation: ClassVar[bool] = True
+    name = "openai"
+    base_path = "/v1"
+    catalog = MODELS
+    obfuscation = True
 
     def response_headers(
         self, request_id: str, *, endpoint: str, generation_id: str | None, tokens: int, elapsed_ms: int

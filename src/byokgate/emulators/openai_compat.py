@@ -15,7 +15,7 @@ import orjson
 
 from byokgate.emulators import asgi, chat, content, control
 from byokgate.emulators.faults import Fault, FaultBook, FaultSpecError, parse_fault_header
-from byokgate.emulators.profile import ApiError, Exchange, ModelInfo, ProviderProfile
+from byokgate.emulators.profile import ApiError, Exchange, ModelInfo, ProviderProfile, Resolved
 from byokgate.emulators.recorder import DEFAULT_CAPACITY, RecordedRequest, Recorder
 from byokgate.emulators.validation import CHAT_FIELDS, EMBEDDING_FIELDS, validate_chat, validate_embeddings
 
@@ -31,7 +31,7 @@ MALFORMED_JSON = (
 class _Request:
     """What a handler needs to know about the request being answered."""
 
-    __slots__ = ("body", "endpoint", "faults", "record", "request_id", "started")
+    __slots__ = ("body", "endpoint", "faults", "record", "request_id", "resolved", "started")
 
     def __init__(self, record: RecordedRequest, request_id: str) -> None:
         self.record = record
@@ -40,6 +40,7 @@ class _Request:
         self.body: Any = None
         self.endpoint = "other"
         self.faults: list[Fault] = []
+        self.resolved = Resolved("")
 
     def fault(self, kind: str) -> Fault | None:
         return next((fault for fault in self.faults if fault.kind == kind), None)
@@ -134,25 +135,27 @@ class Emulator:
             await self._send_error(request, error, send)
 
     async def _send_error(self, request: _Request, error: ApiError, send: asgi.Send) -> None:
-        request.record.status = error.status
+        status, payload, content_type = self.profile.error_response(error)
+        request.record.status = status
         headers = self.profile.error_headers(error, request.request_id)
-        await asgi.send_json(send, error.status, self.profile.error_body(error), headers)
+        await asgi.send_bytes(send, status, payload, content_type.encode("latin-1"), headers)
 
-    def _check_key(self, headers: dict[str, str]) -> None:
-        value = headers.get("authorization", "")
-        key = value[7:].strip() if value[:7].lower() == "bearer " else None
+    def _check_key(self, headers: dict[str, str], resolved: Resolved) -> None:
+        key = self.profile.api_key(headers, resolved)
         if not key:
             raise self.profile.auth_error(None)
         if not self.accept_any_key and key not in self.keys:
             raise self.profile.auth_error(key)
 
     async def _answer(self, request: _Request, method: str, path: str, raw: bytes, send: asgi.Send) -> None:
-        base = self.profile.base_path
-        relative = path[len(base) :] if path.startswith(base + "/") else None
+        query = dict(part.partition("=")[::2] for part in request.record.query.split("&") if part)
+        resolved = self.profile.resolve(method, path, query)
+        relative = resolved.relative if resolved else None
         route = self._route(method, relative)
-        if route is None:
+        if route is None or resolved is None:
             raise ApiError(404, f"Invalid URL ({method} {path})")
         request.endpoint = route
+        request.resolved = resolved
         malformed = False
         if method == "POST":
             try:
@@ -161,10 +164,11 @@ class Emulator:
                 malformed = True
             request.record.body = request.body
         if not (route == "models" and relative == "/models" and self.profile.models_public):
-            self._check_key(request.record.headers)
+            self._check_key(request.record.headers, resolved)
         if malformed:
             raise ApiError(400, MALFORMED_JSON)
         model = request.body.get("model") if isinstance(request.body, dict) else None
+        model = resolved.model or model
         await self._apply_faults(request, model if isinstance(model, str) else None)
         if route == "chat":
             await self._chat(request, send)
@@ -180,7 +184,9 @@ class Emulator:
             return "chat" if method == "POST" else None
         if relative == "/embeddings" and self.profile.has_embeddings:
             return "embeddings" if method == "POST" else None
-        if relative == "/models" or (relative.startswith("/models/") and self.profile.has_model_retrieve):
+        if (relative == "/models" and self.profile.has_models_list) or (
+            relative.startswith("/models/") and self.profile.has_model_retrieve
+        ):
             return "models" if method == "GET" else None
         if relative in self.profile.extra_routes():
             return "extra" if method == "GET" else None
@@ -220,8 +226,10 @@ class Emulator:
 
     def _model(self, model_id: str, kind: str) -> ModelInfo:
         model = self.profile.model(model_id)
-        if model is None or model.kind != kind:
+        if model is None:
             raise self.profile.model_not_found(model_id)
+        if model.kind != kind:
+            raise self.profile.wrong_kind(model_id, kind)
         return model
 
     async def _chat(self, request: _Request, send: asgi.Send) -> None:
@@ -235,7 +243,10 @@ class Emulator:
         self.profile.check_chat(body)
         if unknown and self.strict_unknown_fields:
             raise ApiError(400, f"Unrecognized request argument supplied: {unknown[0]}")
-        options = validate_chat(body, self.profile.default_model)
+        view = dict(self.profile.chat_view(body))
+        if request.resolved.model:
+            view["model"] = request.resolved.model
+        options = validate_chat(view, self.profile.default_model)
         model = self._model(options.model, "chat")
         exchange = Exchange(
             profile=self.profile,
@@ -245,6 +256,7 @@ class Emulator:
             completion_id=self.profile.completion_id(),
             include_usage=options.include_usage,
             obfuscate=self.profile.obfuscation and options.include_obfuscation,
+            body=body,
         )
         tokens = exchange.answer.prompt_tokens + exchange.answer.completion_tokens
         headers = self._success_headers(request, exchange.completion_id, tokens)
@@ -258,12 +270,13 @@ class Emulator:
         malformed = request.fault("malformed_chunk")
         await asgi.send_sse(
             send,
-            chat.stream_chunks(exchange),
+            self.profile.stream_chunks(exchange),
             headers,
             preamble=self.profile.stream_comment,
             disconnect_after=disconnect.after_chunks if disconnect else None,
             malformed_at=malformed.after_chunks if malformed else None,
             chunk_delay_s=self.stream_chunk_delay_s,
+            done=self.profile.stream_done,
         )
 
     async def _embeddings(self, request: _Request, send: asgi.Send) -> None:
@@ -271,6 +284,9 @@ class Emulator:
         if not isinstance(body, dict):
             raise ApiError(400, MALFORMED_JSON)
         request.record.unknown_fields = tuple(key for key in body if key not in EMBEDDING_FIELDS)
+        self.profile.check_embeddings(body)
+        if request.resolved.model:
+            body = {**body, "model": request.resolved.model}
         model_id, inputs, encoding, dimensions = validate_embeddings(body)
         model = self._model(model_id, "embedding")
         if dimensions is not None and not model.resizable:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from byokgate.emulators.faults import Fault
 from byokgate.emulators.openai_compat import Emulator
@@ -155,15 +155,15 @@ def _native(model: ModelInfo, finish: str | None) -> str | None:
 
 
 class OpenRouterProfile(ProviderProfile):
-    name: ClassVar[str] = "openrouter"
-    base_path: ClassVar[str] = "/api/v1"
-    catalog: ClassVar[tuple[ModelInfo, ...]] = MODELS
-    default_model: ClassVar[str | None] = "openai/gpt-4o-mini"  # "the account default" (ours)
-    has_model_retrieve: ClassVar[bool] = False
-    models_public: ClassVar[bool] = True
-    always_stream_usage: ClassVar[bool] = True
-    stream_comment: ClassVar[bytes | None] = PROCESSING
-    extra_chat_fields: ClassVar[frozenset[str]] = frozenset(
+    name = "openrouter"
+    base_path = "/api/v1"
+    catalog = MODELS
+    default_model = "openai/gpt-4o-mini"  # "the account default" (ours)
+    has_model_retrieve = False
+    models_public = True
+    always_stream_usage = True
+    stream_comment = PROCESSING
+    extra_chat_fields = frozenset(
         [
             "models",
             "route",

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
+
+import orjson
 
 from byokgate.emulators.faults import Fault
 
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 Position = Literal["first", "middle", "finish"]
 Headers = list[tuple[str, str]]
+JSON_TYPE = "application/json"
 
 
 def random_alnum(length: int) -> str:
@@ -38,6 +41,8 @@ class ApiError(Exception):
         code: str | None = None,
         headers: Mapping[str, str] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        payload: bytes | None = None,
+        content_type: str = JSON_TYPE,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -47,6 +52,18 @@ class ApiError(Exception):
         self.code = code
         self.headers = dict(headers or {})
         self.metadata = dict(metadata) if metadata is not None else None
+        # A body already rendered in the provider's own shape (sent as is, e.g. an HTML 401 page).
+        self.payload = payload
+        self.content_type = content_type
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """Where a request path leads: the path below the API's base path (e.g. `/chat/completions`) and the
+    model the path itself names, for APIs that carry it in the URL rather than the body."""
+
+    relative: str
+    model: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +104,7 @@ class Exchange:
     created: int = field(default_factory=lambda: int(time.time()))
     include_usage: bool = False
     obfuscate: bool = False
+    body: Mapping[str, Any] = field(default_factory=dict)  # the request as sent
 
     @property
     def usage(self) -> dict[str, Any]:
@@ -94,25 +112,43 @@ class Exchange:
 
 
 class ProviderProfile:
-    """OpenAI-format defaults; subclasses set the class attributes and override the hooks they need."""
+    """OpenAI-format defaults; subclasses (or a data-driven profile's `__init__`) set the attributes and
+    override the hooks they need."""
 
-    name: ClassVar[str] = "openai-compatible"
-    base_path: ClassVar[str] = "/v1"
-    catalog: ClassVar[tuple[ModelInfo, ...]] = ()
-    default_model: ClassVar[str | None] = None  # used when a request omits `model` (else 400)
-    has_embeddings: ClassVar[bool] = True
-    has_model_retrieve: ClassVar[bool] = True  # GET <base>/models/{id}
-    models_public: ClassVar[bool] = False  # the models list answers without a key
-    always_stream_usage: ClassVar[bool] = False
-    obfuscation: ClassVar[bool] = False
-    stream_comment: ClassVar[bytes | None] = None  # an SSE comment line sent before the first event
-    extra_chat_fields: ClassVar[frozenset[str]] = frozenset()
+    name: str = "openai-compatible"
+    base_path: str = "/v1"
+    extra_base_paths: tuple[str, ...] = ()  # further prefixes serving the same routes (e.g. "" and "/v1")
+    catalog: tuple[ModelInfo, ...] = ()
+    default_model: str | None = None  # used when a request omits `model` (else 400)
+    has_embeddings: bool = True
+    has_models_list: bool = True  # GET <base>/models
+    has_model_retrieve: bool = True  # GET <base>/models/{id}
+    models_public: bool = False  # the models list answers without a key
+    always_stream_usage: bool = False
+    obfuscation: bool = False
+    stream_comment: bytes | None = None  # an SSE comment line sent before the first event
+    stream_done: bool = True  # the stream ends with `data: [DONE]`
+    extra_chat_fields: frozenset[str] = frozenset()
 
     def __init__(self) -> None:
         self._models = {model.id: model for model in self.catalog}
 
     def model(self, model_id: str) -> ModelInfo | None:
         return self._models.get(model_id)
+
+    # routing and keys ------------------------------------------------------------------------------
+    def resolve(self, method: str, path: str, query: Mapping[str, str]) -> Resolved | None:
+        """The route a request path addresses, or None when it is not under this API's base path(s).
+        May raise `ApiError` for a path the API answers with an error of its own."""
+        for base in sorted((self.base_path, *self.extra_base_paths), key=len, reverse=True):
+            if path.startswith(base + "/"):
+                return Resolved(path[len(base) :])
+        return None
+
+    def api_key(self, headers: Mapping[str, str], resolved: Resolved) -> str | None:
+        """The key a request carries, as this API reads it (None: no key given)."""
+        value = headers.get("authorization", "")
+        return value[7:].strip() if value[:7].lower() == "bearer " else None
 
     # ids -------------------------------------------------------------------------------------------
     def completion_id(self) -> str:
@@ -152,6 +188,16 @@ class ProviderProfile:
     def retrieve_not_found(self, model: str) -> ApiError:
         return ApiError(404, f"The model '{model}' does not exist", param="model", code="model_not_found")
 
+    def wrong_kind(self, model_id: str, kind: str) -> ApiError:
+        """A known model asked for the other endpoint (an embedding model for chat, or the reverse)."""
+        return self.model_not_found(model_id)
+
+    def error_response(self, error: ApiError) -> tuple[int, bytes, str]:
+        """Status, body and content type of an error answer."""
+        if error.payload is not None:
+            return error.status, error.payload, error.content_type
+        return error.status, orjson.dumps(self.error_body(error)), JSON_TYPE
+
     def fault_error(self, fault: Fault, model: str | None) -> ApiError:
         if fault.kind == "429":
             message = (
@@ -165,6 +211,14 @@ class ProviderProfile:
 
     def check_chat(self, body: Mapping[str, Any]) -> None:
         """Provider-specific rejections, run before the shared validation."""
+
+    def chat_view(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The request as the shared validation should read it (e.g. a provider's own `tool_choice`
+        value mapped to OpenAI's); the recorded request stays as sent."""
+        return body
+
+    def check_embeddings(self, body: Mapping[str, Any]) -> None:
+        """Provider-specific rejections of an embeddings request, run before the shared validation."""
 
     # chat rendering --------------------------------------------------------------------------------
     def message(self, exchange: Exchange) -> dict[str, Any]:
@@ -214,6 +268,12 @@ class ProviderProfile:
         if exchange.include_usage:
             chunk["usage"] = None
         return chunk
+
+    def stream_chunks(self, exchange: Exchange) -> Iterator[dict[str, Any]]:
+        """The chunk objects of a streamed answer, in order (default: the OpenAI sequence)."""
+        from byokgate.emulators.chat import stream_chunks  # deferred: chat imports this module
+
+        return stream_chunks(exchange)
 
     def usage_chunk(self, exchange: Exchange) -> dict[str, Any]:
         chunk = self.chunk(exchange, [], "finish")

@@ -33,11 +33,12 @@ class RecordedRequest:
     @property
     def api_key(self) -> str | None:
         """The key the request carried, in whichever way its provider takes it: Bearer (OpenAI-format,
-        Anthropic's newer SDKs), ``x-api-key`` (Anthropic), ``x-goog-api-key`` or ``?key=`` (Gemini)."""
+        Anthropic's newer SDKs), ``x-api-key`` (Anthropic), ``api-key`` (Azure OpenAI), ``x-goog-api-key``
+        or ``?key=`` (Gemini)."""
         value = self.headers.get("authorization", "")
         if value[:7].lower() == "bearer ":
             return value[7:]
-        for header in ("x-api-key", "x-goog-api-key"):
+        for header in ("x-api-key", "api-key", "x-goog-api-key"):
             if self.headers.get(header):
                 return self.headers[header]
         keys = parse_qs(self.query).get("key")

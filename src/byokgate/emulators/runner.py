@@ -17,6 +17,8 @@ import uvicorn
 
 from byokgate.background import BackgroundServer, uvicorn_config
 from byokgate.emulators.anthropic import anthropic_emulator
+from byokgate.emulators.azure import azure_emulator
+from byokgate.emulators.compatible_providers import SPECS, factory
 from byokgate.emulators.gemini import gemini_emulator
 from byokgate.emulators.groq import groq_emulator
 from byokgate.emulators.openai import openai_emulator
@@ -29,13 +31,15 @@ PROVIDERS: dict[str, Callable[..., Emulator]] = {
     "openrouter": openrouter_emulator,
     "gemini": gemini_emulator,
     "anthropic": anthropic_emulator,
+    **{name: factory(spec) for name, spec in SPECS.items()},
+    "azure": azure_emulator,
 }
 
 
 def build(
     provider: str, keys: Iterable[str] = (), *, accept_any_key: bool = False, **options: Any
 ) -> Emulator:
-    """An emulator by provider name (`openai`, `groq`, `openrouter`)."""
+    """An emulator by provider name (a key of `PROVIDERS`)."""
     try:
         factory = PROVIDERS[provider]
     except KeyError:
