@@ -1,4 +1,9 @@
-"""An ASGI app under uvicorn on a loopback port, in a daemon thread: for emulators, the demo and tests."""
+"""An ASGI app under uvicorn on a loopback port, in a daemon thread: for emulators, the demo and tests.
+
+By default it serves with the gateway's production protocol and front-door limits (``byokgate.serving``),
+so that what runs in tests and the demo is what ``byokgate serve`` runs; ``limits=None`` gives plain
+uvicorn.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,16 @@ from typing import Self
 import uvicorn
 from starlette.types import ASGIApp
 
+from byokgate.serving import DEFAULT_LIMITS, FrontDoorLimits, server_config
 
-def uvicorn_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
-    """Quiet (no access log, no logging set-up of its own), with the app's lifespan, quick to stop."""
+
+def uvicorn_config(
+    app: ASGIApp, host: str, port: int, limits: FrontDoorLimits | None = None
+) -> uvicorn.Config:
+    """Quiet (no access log, no logging set-up of its own), with the app's lifespan, quick to stop; with
+    ``limits``, the gateway's own config (``byokgate.serving.server_config``), else uvicorn's defaults."""
+    if limits is not None:
+        return server_config(app, limits, host=host, port=port, graceful_shutdown_s=1)
     return uvicorn.Config(
         app,
         host=host,
@@ -27,11 +39,19 @@ def uvicorn_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
 class BackgroundServer:
     """`port=0` picks a free port; read `port` (or `url`) after `start()`."""
 
-    def __init__(self, app: ASGIApp, *, name: str, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        name: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        limits: FrontDoorLimits | None = DEFAULT_LIMITS,
+    ) -> None:
         self.name = name
         self.host = host
         self.port = port
-        self._server = uvicorn.Server(uvicorn_config(app, host, port))
+        self._server = uvicorn.Server(uvicorn_config(app, host, port, limits))
         self._thread: threading.Thread | None = None
 
     @property

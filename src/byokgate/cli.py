@@ -90,8 +90,13 @@ def main() -> None:
 @click.option("--host", default=None, help="Bind address (default BYOKGATE_HOST or 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default BYOKGATE_PORT or 8080).")
 def serve(host: str | None, port: int | None) -> None:
-    """Apply migrations and serve the gateway."""
+    """Apply migrations and serve the gateway, within its front-door limits (README: Front-door limits)."""
+    import contextlib
+
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+
+    from byokgate.serving import FrontDoorLimits, ensure_file_limit, server_config
 
     settings = _settings()
     configure_logging(settings.log_level)
@@ -99,16 +104,14 @@ def serve(host: str | None, port: int | None) -> None:
         app = create_app(settings)
     except (VaultError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    uvicorn.run(
-        app,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        server_header=False,
-        proxy_headers=False,  # the gateway does not act on X-Forwarded-* (yet)
-    )
+    limits = FrontDoorLimits.from_settings(settings)
+    ensure_file_limit(limits)
+    config = server_config(app, limits, host=host or settings.host, port=port or settings.port)
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the SIGINT it shut down on
+        server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)  # e.g. the port is taken, as uvicorn.run reports it
 
 
 @main.command()

@@ -41,6 +41,25 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: str = "info"
+    # Front-door limits of `byokgate serve` (byokgate.serving; the README's "Front-door limits" says why)
+    max_header_bytes: int = Field(
+        default=32 * 1024, ge=1024, le=1024 * 1024, description="request line and headers (431 past it)"
+    )
+    max_header_count: int = Field(default=100, ge=8, le=10_000, description="header fields (431 past it)")
+    max_url_bytes: int = Field(
+        default=8 * 1024, ge=256, le=1024 * 1024, description="request target length (414 past it)"
+    )
+    header_timeout_s: float = Field(
+        default=15.0, gt=0, le=3600, description="connection open or last response to end of head (408)"
+    )
+    body_timeout_s: float = Field(
+        default=60.0, gt=0, le=86400, description="end of head to end of body (408)"
+    )
+    keep_alive_timeout_s: int = Field(default=10, ge=1, le=3600, description="idle keep-alive connection")
+    max_connections: int = Field(
+        default=1000, ge=1, le=1_000_000, description="open connections, requests in progress (503 past it)"
+    )
+    listen_backlog: int = Field(default=2048, ge=1, le=65535, description="queue of unaccepted connections")
 
     openai_base_url: str = "https://api.openai.com/v1"
     anthropic_base_url: str = "https://api.anthropic.com"
