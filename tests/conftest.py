@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from byokgate.admin.services import ControlPlane
+from byokgate.app import provider_setup
 from byokgate.domain.secret import Secret
 from byokgate.limits.counters import Counters, MemoryCounters
 from byokgate.limits.redis_counters import RedisCounters
-from byokgate.providers.registry import default_registry
 from byokgate.settings import Settings
 from byokgate.store import migrate
 from byokgate.store.database import Store
@@ -111,7 +111,8 @@ def settings(tmp_path: Path, database_url: str, master_key_entry: str) -> Settin
 @pytest.fixture
 async def control(store: Store, vault: Vault, settings: Settings) -> AsyncIterator[ControlPlane]:
     transport = Transport(timeout_s=5)
-    yield ControlPlane(store, vault, default_registry(), transport, settings.provider_base_url)
+    setup = provider_setup(settings)
+    yield ControlPlane(store, vault, setup.registry, transport, setup.base_urls)
     await transport.aclose()
 
 

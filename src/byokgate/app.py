@@ -15,7 +15,7 @@ from byokgate.admintoken import resolve_admin_token
 from byokgate.asgi import JSON_CONTENT, send_bytes, send_error
 from byokgate.billing.credits import CreditGate
 from byokgate.billing.plans import Plans
-from byokgate.cache.keys import cache_secret
+from byokgate.cache.keys import CacheKeys, cache_secret
 from byokgate.cache.store import CacheStore, MemoryStore
 from byokgate.cache.vectors import MemoryIndex, SemanticIndex
 from byokgate.domain.entities import RequestRecord
@@ -25,11 +25,14 @@ from byokgate.limits.counters import Counters, MemoryCounters
 from byokgate.limits.gate import LimitGate
 from byokgate.masterkey import resolve_keyring
 from byokgate.pricing.catalog import PriceCatalog
-from byokgate.providers.registry import ProviderRegistry, default_registry
+from byokgate.providers.setup import ProviderSetup, configure
+from byokgate.proxy.cached import CacheGate
 from byokgate.proxy.costs import Coster
 from byokgate.proxy.dataplane import DataPlane, DataPlaneConfig
 from byokgate.proxy.embedder import Embedder, ProviderEmbedder
+from byokgate.proxy.executor import Executor
 from byokgate.proxy.metering import Metering
+from byokgate.proxy.pipeline import Pipeline
 from byokgate.proxy.semantic import SemanticCache
 from byokgate.routing.policy import RoutingPolicy
 from byokgate.settings import Settings
@@ -44,13 +47,15 @@ from byokgate.vault import Vault
 
 log = logging.getLogger(__name__)
 
+FLIGHT_WAIT_S = 60.0  # how long an identical cache miss waits for the first one before going itself
+
 
 @dataclass(slots=True)
 class Components:
     settings: Settings
     store: Store
     vault: Vault
-    registry: ProviderRegistry
+    providers: ProviderSetup
     transport: Transport
     control: ControlPlane
     bus: ChangeBus
@@ -84,11 +89,23 @@ class Components:
         await self.store.close()
 
 
+def provider_setup(settings: Settings) -> ProviderSetup:
+    """The providers this gateway runs with (a misconfigured one is a ``ProviderConfigError`` at start-up)."""
+    pooled_key = settings.pooled_api_key
+    return configure(
+        declared=settings.providers,
+        base_urls=settings.base_urls,
+        pooled_provider=settings.pooled_provider,
+        pooled_key=Secret(pooled_key.get_secret_value()) if pooled_key else None,
+        platform_keys={name: Secret(key.get_secret_value()) for name, key in settings.platform_keys.items()},
+    )
+
+
 def build_components(settings: Settings) -> Components:
     """Everything but the web layer; the CLI uses this too."""
     vault = Vault(resolve_keyring(settings))
     store = Store.from_url(settings.resolved_database_url)
-    registry = default_registry()
+    providers = provider_setup(settings)
     transport = Transport(
         timeout_s=settings.upstream_timeout_s,
         connect_timeout_s=settings.upstream_connect_timeout_s,
@@ -119,9 +136,9 @@ def build_components(settings: Settings) -> Components:
     control = ControlPlane(
         store,
         vault,
-        registry,
+        providers.registry,
         transport,
-        settings.provider_base_url,
+        providers.base_urls,
         on_committed=bus.publish,
         cache=cache,
         semantic_index=semantic_index,
@@ -131,7 +148,7 @@ def build_components(settings: Settings) -> Components:
         settings=settings,
         store=store,
         vault=vault,
-        registry=registry,
+        providers=providers,
         transport=transport,
         control=control,
         bus=bus,
@@ -209,10 +226,9 @@ class Gateway:
 
 
 def build_data_plane(components: Components) -> DataPlane:
-    settings, registry = components.settings, components.registry
-    pooled_key = settings.openrouter_api_key
-    policy = RoutingPolicy(registry, pooled_provider=settings.pooled_provider if pooled_key else None)
-    base_urls = {name: settings.provider_base_url(name) for name in registry}
+    settings, setup = components.settings, components.providers
+    registry = setup.registry
+    policy = RoutingPolicy(registry, pooled_provider=setup.pooled.provider if setup.pooled else None)
     embedder: Embedder
     if settings.semantic_embedder == "local":
         from byokgate.proxy.local_embedder import LocalEmbedder, available
@@ -227,35 +243,52 @@ def build_data_plane(components: Components) -> DataPlane:
             credentials=components.credentials,
             transport=components.transport,
             writer=components.writer,
-            base_urls=base_urls,
+            base_urls=setup.base_urls,
         )
     keyring = components.vault.keyring
-    config = DataPlaneConfig(
-        base_urls=base_urls,
-        pooled_key=Secret(pooled_key.get_secret_value()) if pooled_key else None,
-        cache_secret=cache_secret(keyring.key(keyring.active_id)),
-        max_body_bytes=settings.max_request_bytes,
+    prices = PriceCatalog.load(settings.prices_file, extra=setup.prices, aliases=registry.price_aliases)
+    coster = Coster(prices)
+    metering = Metering(
+        snapshot=components.snapshot,
+        coster=coster,
+        plans=components.plans,
+        limits=LimitGate(components.counters, components.writer.audit),
+        credits=CreditGate(components.counters, components.writer.credit),
     )
-    coster = Coster(PriceCatalog.load(settings.prices_file))
-    return DataPlane(
+    gate = CacheGate(
+        components.cache,
+        SemanticCache(components.semantic_index, embedder),
+        coster,
+        FLIGHT_WAIT_S,
+        CacheKeys(cache_secret(keyring.key(keyring.active_id))),
+    )
+    executor = Executor(
         snapshot=components.snapshot,
         credentials=components.credentials,
         registry=registry,
-        policy=policy,
         transport=components.transport,
-        writer=components.writer,
-        config=config,
         coster=coster,
-        metering=Metering(
-            snapshot=components.snapshot,
-            coster=coster,
-            plans=components.plans,
-            limits=LimitGate(components.counters, components.writer.audit),
-            credits=CreditGate(components.counters, components.writer.credit),
-        ),
+        metering=metering,
+        base_urls=setup.base_urls,
+        pooled=setup.pooled,
+        gate=gate,
+    )
+    pipeline = Pipeline(
+        snapshot=components.snapshot,
+        registry=registry,
+        policy=policy,
+        metering=metering,
+        executor=executor,
+        gate=gate,
+    )
+    return DataPlane(
+        snapshot=components.snapshot,
+        registry=registry,
+        pipeline=pipeline,
+        writer=components.writer,
+        config=DataPlaneConfig(max_body_bytes=settings.max_request_bytes),
+        pooled_provider=policy.pooled_provider,
         find_request=components.find_request,
-        cache=components.cache,
-        semantic=SemanticCache(components.semantic_index, embedder),
     )
 
 

@@ -52,6 +52,11 @@ async def send_bytes(send: Send, status: int, body: bytes, headers: Headers) -> 
 
 
 JSON_CONTENT = (b"content-type", b"application/json")
+SSE_HEADERS: Headers = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
 
 
 async def send_error(send: Send, error: ApiError, headers: Headers | None = None) -> None:

@@ -8,11 +8,13 @@ by ``BYOKGATE_CONFIG_FILE``, defaults. Nothing here runs at import time: the com
 from __future__ import annotations
 
 import os
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, model_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,14 +22,38 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+_ENV_PREFIX = "BYOKGATE_"
+
 
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     PRODUCTION = "production"
 
 
+# ``<NAME>_BASE_URL`` / ``<NAME>_API_KEY`` of any provider (names are checked against the registry later).
+_PROVIDER_SETTING = re.compile(r"(?P<name>[a-z0-9][a-z0-9_]*?)_(?P<what>base_url|api_key)", re.IGNORECASE)
+
+
+class ProviderEnv(PydanticBaseSettingsSource):
+    """``BYOKGATE_<NAME>_BASE_URL`` and ``BYOKGATE_<NAME>_API_KEY`` for any provider name."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, dict[str, str]] = {}
+        for variable, value in os.environ.items():
+            name = variable[len(_ENV_PREFIX) :] if variable.upper().startswith(_ENV_PREFIX) else ""
+            setting = _PROVIDER_SETTING.fullmatch(name)
+            if setting is None or not value or name.lower() in Settings.model_fields:
+                continue
+            target = "base_urls" if setting["what"].lower() == "base_url" else "platform_keys"
+            found.setdefault(target, {})[setting["name"].lower()] = value
+        return found
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BYOKGATE_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=_ENV_PREFIX, extra="ignore", frozen=True)
 
     env: Environment = Environment.DEVELOPMENT
     data_dir: Path = Path("data")
@@ -61,13 +87,23 @@ class Settings(BaseSettings):
     )
     listen_backlog: int = Field(default=2048, ge=1, le=65535, description="queue of unaccepted connections")
 
-    openai_base_url: str = "https://api.openai.com/v1"
-    anthropic_base_url: str = "https://api.anthropic.com"
-    groq_base_url: str = "https://api.groq.com/openai/v1"
-    gemini_base_url: str = "https://generativelanguage.googleapis.com"
-    openrouter_base_url: str = "https://openrouter.ai/api/v1"
-    openrouter_api_key: SecretStr | None = None
-    pooled_provider: str = Field(default="openrouter", description="provider of the pooled (credits) lane")
+    # Providers are named by their registry names, never by fields of their own: BYOKGATE_<NAME>_BASE_URL
+    # overrides a provider's base URL (``base_urls``) and BYOKGATE_<NAME>_API_KEY gives the pooled lane's
+    # provider its platform key (``platform_keys``); both are checked against the registry at start-up.
+    base_urls: dict[str, str] = Field(default_factory=dict, description="provider name -> base URL")
+    platform_keys: dict[str, SecretStr] = Field(
+        default_factory=dict, description="provider name -> the platform's own key (the pooled lane's)"
+    )
+    pooled_provider: str | None = Field(
+        default=None, description="provider of the pooled (credits) lane; default: the registry's"
+    )
+    pooled_api_key: SecretStr | None = Field(
+        default=None, description="the pooled lane's platform key (or BYOKGATE_<PROVIDER>_API_KEY)"
+    )
+    providers: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="OpenAI-compatible endpoints declared by the operator (providers/declared.py)",
+    )
     upstream_timeout_s: float = Field(
         default=60.0, gt=0, le=3600, description="wait for an upstream's first byte, and for each next one"
     )
@@ -105,7 +141,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, ProviderEnv(settings_cls)]
         config_file = os.environ.get("BYOKGATE_CONFIG_FILE")
         if config_file:
             path = Path(config_file)
@@ -114,18 +150,22 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
 
-    @field_validator(
-        "openai_base_url",
-        "anthropic_base_url",
-        "groq_base_url",
-        "gemini_base_url",
-        "openrouter_base_url",
-    )
+    @model_validator(mode="before")
     @classmethod
-    def _strip_trailing_slash(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return value.rstrip("/")
+    def _provider_fields(cls, data: Any) -> Any:
+        """``<name>_base_url`` and ``<name>_api_key`` given as arguments or in the config file go to
+        ``base_urls`` and ``platform_keys`` (as the environment's do)."""
+        if not isinstance(data, dict):
+            return data
+        moved: dict[str, Any] = {key: value for key, value in data.items() if key in cls.model_fields}
+        for key, value in data.items():
+            found = _PROVIDER_SETTING.fullmatch(key) if isinstance(key, str) else None
+            if found is None or key in cls.model_fields:
+                moved.setdefault(key, value)
+                continue
+            target = "base_urls" if found["what"].lower() == "base_url" else "platform_keys"
+            moved[target] = {**(moved.get(target) or {}), found["name"].lower(): value}
+        return moved
 
     @property
     def is_production(self) -> bool:
@@ -136,12 +176,6 @@ class Settings(BaseSettings):
         """The SQLAlchemy async URL, with the async driver filled in for plain URLs."""
         url = self.database_url or f"sqlite:///{self.data_dir / 'byokgate.db'}"
         return normalize_database_url(url)
-
-    def provider_base_url(self, provider: str) -> str:
-        value = getattr(self, f"{provider}_base_url", None)
-        if not isinstance(value, str):
-            raise KeyError(provider)
-        return value
 
 
 def normalize_database_url(url: str) -> str:

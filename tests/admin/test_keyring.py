@@ -18,7 +18,7 @@ NEW = Keyring.generate_entry("new")
 
 async def _populate(store: Store, vault: Vault, projects: int) -> list[str]:
     async with Transport(timeout_s=1) as transport:
-        control = ControlPlane(store, vault, default_registry(), transport, lambda p: "http://127.0.0.1:9")
+        control = ControlPlane(store, vault, default_registry(), transport, {"openai": "http://127.0.0.1:9"})
         ids = []
         for i in range(projects):
             pid = (await control.create_project(f"p{i}", actor="t")).project.id

@@ -125,11 +125,59 @@ async def test_bad_provider_key_input_changes_nothing(control: ControlPlane) -> 
     with pytest.raises(InvalidRequestError, match="whitespace"):
         await control.set_provider_key(pid, "groq", Secret(" " + GROQ_KEY.reveal()), actor=ACTOR)
     with pytest.raises(InvalidRequestError, match="unknown provider"):
-        await control.set_provider_key(pid, "azure", GROQ_KEY, actor=ACTOR)
+        await control.set_provider_key(pid, "bedrock", GROQ_KEY, actor=ACTOR)
     with pytest.raises(NotFoundError):
         await control.set_provider_key("proj_nope", "groq", GROQ_KEY, actor=ACTOR)
     assert await control.list_provider_keys(pid) == before
     assert await control.audit_log(pid) == audit_before
+
+
+AZURE_KEY = Secret("0123456789abcdef" * 2)
+AZURE_FIELDS = {"endpoint": "https://contoso.openai.azure.com/", "api_version": "2024-10-21"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "param", "message"),
+    [
+        (None, "fields.endpoint", "endpoint: required for Azure OpenAI keys"),
+        ({"api_version": "2024-10-21"}, "fields.endpoint", "endpoint: required"),
+        (
+            {**AZURE_FIELDS, "endpoint": "contoso.openai.azure.com"},
+            "fields.endpoint",
+            "http:// or https:// URL",
+        ),
+        ({**AZURE_FIELDS, "endpoint": "https://x.example/?k=1"}, "fields.endpoint", "without a query"),
+        ({"endpoint": "https://x.example"}, "fields.api_version", "api_version: required"),
+        ({**AZURE_FIELDS, "api_version": "latest"}, "fields.api_version", "not of the expected form"),
+        ({**AZURE_FIELDS, "deployments": ["gpt-4o"]}, "fields.deployments", "an object mapping model names"),
+        ({**AZURE_FIELDS, "region": "eu"}, "fields.region", "take no such field"),
+    ],
+)
+async def test_a_keys_fields_are_checked_and_a_bad_one_is_named(
+    control: ControlPlane, fields: dict[str, object] | None, param: str, message: str
+) -> None:
+    pid = (await control.create_project("p", actor=ACTOR)).project.id
+    with pytest.raises(InvalidRequestError, match=message) as refused:
+        await control.set_provider_key(pid, "azure", AZURE_KEY, actor=ACTOR, fields=fields)
+    assert refused.value.param == param
+    assert AZURE_KEY.reveal() not in str(refused.value)
+    assert await control.list_provider_keys(pid) == []
+    with pytest.raises(InvalidRequestError, match="OpenAI keys take no such field"):
+        await control.set_provider_key(
+            pid, "openai", OPENAI_KEY, actor=ACTOR, fields={"endpoint": "https://x"}
+        )
+
+
+async def test_a_keys_fields_are_stored_beside_it_in_plain_and_the_key_never(control: ControlPlane) -> None:
+    pid = (await control.create_project("p", actor=ACTOR)).project.id
+    fields = {**AZURE_FIELDS, "deployments": {"gpt-4o": "prod-4o"}}
+    credential, _ = await control.set_provider_key(pid, "azure", AZURE_KEY, actor=ACTOR, fields=fields)
+    assert credential.fields == {**fields, "endpoint": "https://contoso.openai.azure.com"}
+    [stored] = await control.list_provider_keys(pid)
+    assert stored.fields == credential.fields
+    assert AZURE_KEY.reveal() not in repr(stored)
+    replaced, _ = await control.set_provider_key(pid, "azure", AZURE_KEY, actor=ACTOR, fields=AZURE_FIELDS)
+    assert "deployments" not in replaced.fields  # a replaced key takes its own fields, nothing carried over
 
 
 @pytest.fixture
@@ -147,7 +195,7 @@ def _control_against(store: Store, vault: Vault, transport: Transport, base: str
         "anthropic": f"{base}/anthropic",
         "gemini": f"{base}/gemini",
     }
-    return ControlPlane(store, vault, default_registry(), transport, urls.__getitem__)
+    return ControlPlane(store, vault, default_registry(), transport, urls)
 
 
 @pytest.mark.parametrize(
@@ -182,7 +230,7 @@ async def test_verify_reports_unreachable_and_rate_limited_but_stores(
             vault,
             default_registry(),
             transport,
-            lambda p: f"{stub_base}/limited/v1" if p == "openai" else "http://127.0.0.1:9/nothing",
+            {"openai": f"{stub_base}/limited/v1", "groq": "http://127.0.0.1:9/nothing"},
         )
         pid = (await control.create_project("p", actor=ACTOR)).project.id
         _, check = await control.set_provider_key(pid, "openai", OPENAI_KEY, actor=ACTOR, verify=True)

@@ -11,7 +11,7 @@ import pytest
 from byokgate.cache.controls import plan_for
 from byokgate.cache.keys import CacheKeys, cache_secret, public_key
 from byokgate.domain.entities import CacheSettings
-from byokgate.providers.translation import TranslationError
+from byokgate.domain.stream import TranslationError
 
 KEYS = CacheKeys(cache_secret(b"k" * 32))
 BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "temperature": 0}

@@ -12,8 +12,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from byokgate.cache.message_replay import MessageAssembler, replay_message_stream, storable_message
 from byokgate.cache.replay import replay_stream
-from byokgate.providers.anthropic_ingress import OpenAIToAnthropicEvents, to_message
-from byokgate.providers.anthropic_stream import AnthropicRelay
+from byokgate.providers.anthropic.stream import AnthropicRelay
+from byokgate.proxy.doors.messages_egress import MessageEvents, to_message
 
 EVENTS: TypeAdapter[RawMessageStreamEvent] = TypeAdapter(RawMessageStreamEvent)
 
@@ -304,7 +304,7 @@ def test_the_gateways_own_event_streams_assemble() -> None:
         ],
         "usage": {"prompt_tokens": 10, "completion_tokens": 14, "total_tokens": 24},
     }
-    translator = OpenAIToAnthropicEvents("gpt-4o")
+    translator = MessageEvents("gpt-4o")
     translated = translator.feed(replay_stream(completion, include_usage=True))
     rebuilt = _assembled(translated)
     assert rebuilt is not None
@@ -397,22 +397,16 @@ def test_deltas_that_do_not_fit_their_block_are_refused() -> None:
 
 def test_storable_answers() -> None:
     for message in MESSAGES.values():
-        assert storable_message(orjson.dumps(message)) is True
-    assert storable_message(b"not json") is False
-    assert storable_message(b"[1, 2]") is False
-    assert (
-        storable_message(orjson.dumps({"type": "error", "error": {"type": "api_error", "message": "x"}}))
-        is False
-    )
-    assert storable_message(orjson.dumps({**MESSAGES["plain"], "stop_reason": None})) is False
-    assert (
-        storable_message(orjson.dumps({k: v for k, v in MESSAGES["plain"].items() if k != "stop_reason"}))
-        is False
-    )
-    assert storable_message(orjson.dumps({**MESSAGES["plain"], "content": "text"})) is False
-    assert storable_message(orjson.dumps({**MESSAGES["plain"], "content": ["text"]})) is False
+        assert storable_message(message) is True
+    assert storable_message(None) is False
+    assert storable_message([1, 2]) is False
+    assert storable_message({"type": "error", "error": {"type": "api_error", "message": "x"}}) is False
+    assert storable_message({**MESSAGES["plain"], "stop_reason": None}) is False
+    assert storable_message({k: v for k, v in MESSAGES["plain"].items() if k != "stop_reason"}) is False
+    assert storable_message({**MESSAGES["plain"], "content": "text"}) is False
+    assert storable_message({**MESSAGES["plain"], "content": ["text"]}) is False
     tools = orjson.loads(orjson.dumps(MESSAGES["tools"]))
     tools["content"][1]["input"] = '{"location": "Paris"}'
-    assert storable_message(orjson.dumps(tools)) is False
+    assert storable_message(tools) is False
     del tools["content"][1]["input"]
-    assert storable_message(orjson.dumps(tools)) is False
+    assert storable_message(tools) is False

@@ -76,9 +76,35 @@ def test_errors_are_messages_not_tracebacks(cli_env: dict[str, str]) -> None:
     assert result.exit_code == 1
     assert "OpenAI key" in result.output
     assert OPENAI_KEY.reveal() not in result.output
-    result = runner.invoke(main, ["keys", "set", pid, "azure"], env=cli_env, input="x\n")
+    result = runner.invoke(main, ["keys", "set", pid, "bedrock"], env=cli_env, input="x\n")
     assert result.exit_code == 1
     assert "unknown provider" in result.output
+    azure_key = "0123456789abcdef" * 2
+    result = runner.invoke(main, ["keys", "set", pid, "azure"], env=cli_env, input=azure_key + "\n")
+    assert result.exit_code == 1
+    assert "endpoint: required for Azure OpenAI keys" in result.output
+    result = runner.invoke(
+        main,
+        ["keys", "set", pid, "azure", "--field", "deployments={oops"],
+        env=cli_env,
+        input=azure_key + "\n",
+    )
+    assert result.exit_code == 2
+    assert "deployments: not a JSON object" in result.output
+
+
+def test_a_keys_fields_are_set_from_the_command_line(cli_env: dict[str, str]) -> None:
+    pid = json.loads(_run(cli_env, "projects", "create", "x", "--json"))["id"]
+    fields = ["--field", "endpoint=https://contoso.openai.azure.com", "--field", "api_version=2024-10-21"]
+    deployments = ["--field", 'deployments={"gpt-4o": "prod-4o"}']
+    _run(cli_env, "keys", "set", pid, "azure", *fields, *deployments, stdin="0123456789abcdef" * 2)
+    [listed] = json.loads(_run(cli_env, "keys", "list", pid, "--json"))
+    assert listed["fields"] == {
+        "endpoint": "https://contoso.openai.azure.com",
+        "api_version": "2024-10-21",
+        "deployments": {"gpt-4o": "prod-4o"},
+    }
+    assert "0123456789abcdef" not in json.dumps(listed)
 
 
 def test_rotate_master_key_and_wrong_key(cli_env: dict[str, str]) -> None:

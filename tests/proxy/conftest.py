@@ -15,7 +15,9 @@ from byokgate.emulators import EmulatorServer, build
 from byokgate.settings import Settings
 from byokgate.snapshot.model import Snapshot
 from tests.conftest import ADMIN_TOKEN
+from tests.support.providers import BY_NAME, CASES
 from tests.support.server import running_server
+from tests.support.settings import wired
 
 
 @dataclass
@@ -24,6 +26,7 @@ class Gateway:
     admin: httpx.Client
     clients: list[openai.OpenAI] = field(default_factory=list)
     app: GatewayApp | None = None  # the running app, for tests that wait on its snapshot
+    key_fields: dict[str, dict[str, str]] = field(default_factory=dict)  # the fields stored with a key
 
     def wait_for_snapshot(self, ready: Callable[[Snapshot], bool]) -> None:
         """Wait until the data plane snapshot satisfies ``ready`` (admin changes reach it asynchronously)."""
@@ -44,9 +47,10 @@ class Gateway:
         """A project with the given provider keys; returns (project id, project API key)."""
         created = self.admin.post("/projects", json={"name": name}).json()
         for provider, key in provider_keys.items():
-            response = self.admin.put(
-                f"/projects/{created['id']}/provider-keys/{provider}", json={"api_key": key}
-            )
+            body: dict[str, Any] = {"api_key": key}
+            if self.key_fields.get(provider):
+                body["fields"] = self.key_fields[provider]
+            response = self.admin.put(f"/projects/{created['id']}/provider-keys/{provider}", json=body)
             assert response.status_code == 200, response.text
         return created["id"], created["api_key"]
 
@@ -72,25 +76,14 @@ def gateway(settings: Settings) -> Iterator[Gateway]:
 
 # --- every chat provider behind the gateway (the conformance suite and the /v1/messages tests) ---------
 
-CHAT_KEYS = {
-    "openai": "sk-proj-" + "c" * 40,
-    "groq": "gsk_" + "c" * 52,
-    "anthropic": "sk-ant-api03-" + "c" * 80,
-    "gemini": "AIza" + "c" * 35,
-}
-CHAT_MODELS = {
-    "openai": "gpt-4o",
-    "groq": "llama-3.3-70b-versatile",
-    "anthropic": "claude-3-5-sonnet-20241022",
-    "gemini": "gemini-2.5-flash",
-}
-_BASE_URL_SETTINGS = {name: f"{name}_base_url" for name in CHAT_KEYS}
+CHAT_KEYS = {case.name: case.key for case in CASES}
+CHAT_MODELS = {case.name: case.chat_model for case in CASES}
 
 
 @pytest.fixture(scope="module")
 def chat_upstreams() -> Iterator[dict[str, EmulatorServer]]:
-    """The OpenAI, Anthropic and Gemini emulators, one set per test module."""
-    servers = {name: EmulatorServer(build(name, [key])).start() for name, key in CHAT_KEYS.items()}
+    """Every chat provider's emulator (``tests/support/providers.py``), one set per test module."""
+    servers = {case.name: EmulatorServer(build(case.name, [case.key])).start() for case in CASES}
     try:
         yield servers
     finally:
@@ -101,11 +94,20 @@ def chat_upstreams() -> Iterator[dict[str, EmulatorServer]]:
 @pytest.fixture
 def chat_gateway(settings: Settings, chat_upstreams: dict[str, EmulatorServer]) -> Iterator[Gateway]:
     """A gateway wired to those emulators (their request logs and faults reset)."""
-    update: dict[str, Any] = {}
-    for name, server in chat_upstreams.items():
+    yield from chat_gateway_for(settings, chat_upstreams)
+
+
+def chat_gateway_for(
+    settings: Settings, upstreams: dict[str, EmulatorServer], **extra: Any
+) -> Iterator[Gateway]:
+    """A gateway wired to the chat emulators (reset first), which stores each provider's key with the
+    fields its record names; ``extra`` settings on top."""
+    for server in upstreams.values():
         server.emulator.reset()
-        update[_BASE_URL_SETTINGS[name]] = server.base_url.rstrip("/")
-    yield from gateway_for(settings.model_copy(update=update))
+    urls = {name: server.base_url for name, server in upstreams.items()}
+    for gateway in gateway_for(wired(settings, urls, **extra)):
+        gateway.key_fields = {name: BY_NAME[name].key_fields(up.url) for name, up in upstreams.items()}
+        yield gateway
 
 
 @pytest.fixture(params=list(CHAT_KEYS))

@@ -19,6 +19,7 @@ from byokgate.emulators import EmulatorServer, build
 from byokgate.settings import Settings
 from tests.proxy.conftest import Gateway, gateway_for
 from tests.support.openapi_spec import assert_valid
+from tests.support.settings import wired
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -34,7 +35,7 @@ def upstream() -> Iterator[EmulatorServer]:
 
 
 def _settings(settings: Settings, upstream: EmulatorServer, **extra: Any) -> Settings:
-    return settings.model_copy(update={"openai_base_url": upstream.base_url.rstrip("/"), **extra})
+    return wired(settings, {"openai": upstream.base_url}, **extra)
 
 
 @pytest.fixture
@@ -340,7 +341,7 @@ def test_redis_is_shared_between_instances_and_an_outage_is_a_miss(
             )
             assert stored == plain.content
     broken = _settings(
-        settings, upstream, redis_url="redis://127.0.0.1:1/0", openrouter_api_key=SecretStr("x" * 20)
+        settings, upstream, redis_url="redis://127.0.0.1:1/0", pooled_api_key=SecretStr("x" * 20)
     )
     for gateway in gateway_for(broken):
         _, key = cached_project(gateway)

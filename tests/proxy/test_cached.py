@@ -7,7 +7,7 @@ import orjson
 from byokgate.cache.controls import plain_plan
 from byokgate.cache.keys import CacheKeys, cache_secret
 from byokgate.cache.recording import RECORDED
-from byokgate.cache.replay import StreamAssembler, replay_stream
+from byokgate.cache.replay import StreamAssembler, replay_stream, storable
 from byokgate.cache.store import MemoryStore
 from byokgate.domain.entities import CacheSettings
 from byokgate.pricing.catalog import PriceCatalog
@@ -39,7 +39,9 @@ def counting_replay(variant: str, calls: list[str]) -> Replay:
         calls.append(variant)
         return replay_stream(orjson.loads(entry), include_usage=variant == "usage")
 
-    return Replay(render, variant, lambda entry: entry.get("usage") or {}, StreamAssembler, b'"tool_calls"')
+    return Replay(
+        render, variant, lambda entry: entry.get("usage") or {}, StreamAssembler, b'"tool_calls"', storable
+    )
 
 
 def test_rendered_once_per_entry_and_variant_and_again_when_the_entry_changes() -> None:
@@ -84,7 +86,7 @@ def test_an_entry_is_parsed_for_its_usage_once_and_again_when_it_changes() -> No
         assert isinstance(found, dict)
         return found
 
-    replay = Replay(lambda entry: [], "plain", usage, StreamAssembler, b'"tool_calls"')
+    replay = Replay(lambda entry: [], "plain", usage, StreamAssembler, b'"tool_calls"', storable)
     entry = orjson.dumps(COMPLETION)
     assert gate._usage("p:k", entry, replay)["completion_tokens"] == 5
     assert gate._usage("p:k", bytes(entry), replay)["completion_tokens"] == 5  # an equal copy (Redis)
@@ -96,7 +98,9 @@ def test_an_entry_is_parsed_for_its_usage_once_and_again_when_it_changes() -> No
 
 def test_the_usage_memo_is_bounded_by_bytes() -> None:
     gate = CacheGate(MemoryStore(), None, Coster(PriceCatalog.load()), flight_wait_s=1, keys=KEYS)
-    replay = Replay(lambda entry: [], "plain", lambda answer: {"n": 1}, StreamAssembler, b'"tool_calls"')
+    replay = Replay(
+        lambda entry: [], "plain", lambda answer: {"n": 1}, StreamAssembler, b'"tool_calls"', storable
+    )
     big = orjson.dumps({**COMPLETION, "id": "x" * (1024 * 1024)})
     for i in range(10):
         gate._usage(f"p:{i}", big, replay)

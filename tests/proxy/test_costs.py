@@ -20,23 +20,17 @@ from byokgate.emulators import EmulatorServer
 from byokgate.settings import Settings
 from tests.proxy.conftest import CHAT_KEYS as KEYS
 from tests.proxy.conftest import CHAT_MODELS as MODELS
-from tests.proxy.conftest import Gateway, gateway_for
+from tests.proxy.conftest import Gateway, chat_gateway_for
 from tests.proxy.test_cache import _wait_for_snapshot
+from tests.support.providers import BY_NAME
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
-# USD per million tokens: input, cached input, cache write, output (list prices of the models in MODELS)
-LIST_PRICES = {
-    "openai": ("2.5", "1.25", "2.5", "10"),  # gpt-4o
-    "groq": ("0.59", "0.59", "0.59", "0.79"),  # llama-3.3-70b-versatile
-    "anthropic": ("3", "0.3", "3.75", "15"),  # claude-3-5-sonnet-20241022
-    "gemini": ("0.3", "0.03", "0.3", "2.5"),  # gemini-2.5-flash
-}
 ASK: list[ChatCompletionMessageParam] = [{"role": "user", "content": "What does a gateway cost?"}]
 
 
 def expected_micro(provider: str, usage: dict[str, Any]) -> int:
-    fresh_price, read_price, write_price, out_price = (Decimal(p) for p in LIST_PRICES[provider])
+    fresh_price, read_price, write_price, out_price = (Decimal(p) for p in BY_NAME[provider].prices)
     details = usage.get("prompt_tokens_details") or {}
     read = details.get("cached_tokens") or 0
     written = details.get("cache_write_tokens") or 0
@@ -89,12 +83,13 @@ def test_a_stream_gets_its_cost_in_the_usage_chunk_and_only_when_asked(
             model=MODELS[provider], messages=ASK, stream=True, stream_options={"include_usage": True}
         )
     )
-    final = chunks[-1]
-    assert final.choices == []
+    final = chunks[-1]  # the usage chunk, or the finishing chunk where the provider sends usage there
     assert final.usage is not None
     cost = expected_micro(provider, final.usage.model_dump())
     assert (final.usage.model_extra or {})["cost"] == pytest.approx(cost / 1_000_000)
-    assert all(chunk.usage is None for chunk in chunks[:-1])
+    assert all("cost" not in (chunk.usage.model_extra or {}) for chunk in chunks[:-1] if chunk.usage)
+    if not BY_NAME[provider].unasked_usage:
+        assert all(chunk.usage is None for chunk in chunks[:-1])
 
     # Not asked: no usage chunk and no usage field at all, as from the provider; the cost is still known.
     headers = {"authorization": f"Bearer {key}"}
@@ -103,8 +98,9 @@ def test_a_stream_gets_its_cost_in_the_usage_chunk_and_only_when_asked(
         data = [line[6:] for line in sse.iter_lines() if line.startswith("data: ")]
         request_id = sse.headers["x-byokgate-request-id"]
     assert data[-1] == "[DONE]"
-    assert all("usage" not in json.loads(item) for item in data[:-1])
-    if provider in ("openai", "groq"):  # pass-through providers were asked for the usage anyway
+    if not BY_NAME[provider].unasked_usage:  # as the provider would stream it had the gateway not asked
+        assert all("usage" not in json.loads(item) for item in data[:-1])
+    if not BY_NAME[provider].translated:  # relayed providers were asked for the usage anyway
         sent = chat_upstreams[provider].emulator.requests[-1].body
         assert sent["stream_options"] == {"include_usage": True}
     assert logged(chat_gateway, project_id, request_id)["cost_micro_usd"] > 0
@@ -193,11 +189,7 @@ def priced_gateway(
             }
         )
     )
-    update: dict[str, Any] = {"prices_file": override}
-    for name, server in chat_upstreams.items():
-        server.emulator.reset()
-        update[f"{name}_base_url"] = server.base_url.rstrip("/")
-    yield from gateway_for(settings.model_copy(update=update))
+    yield from chat_gateway_for(settings, chat_upstreams, prices_file=override)
 
 
 def test_an_override_file_sets_prices_and_an_unknown_price_gives_no_figure(priced_gateway: Gateway) -> None:

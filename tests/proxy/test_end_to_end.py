@@ -10,12 +10,12 @@ from typing import Any
 import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
-from pydantic import SecretStr
 
 from byokgate.emulators import EmulatorServer, Fault, build
 from byokgate.settings import Settings
 from tests.proxy.conftest import Gateway, gateway_for
 from tests.support.openapi_spec import assert_valid
+from tests.support.settings import wired
 
 # The protocol tests run on SQLite only: the database is not on their path. The tests of what the data plane
 # writes (request log, audit events, last-used times) run on PostgreSQL as well.
@@ -50,14 +50,9 @@ def upstreams() -> Iterator[Upstreams]:
 
 
 def _settings(settings: Settings, upstreams: Upstreams, **extra: Any) -> Settings:
-    return settings.model_copy(
-        update={
-            "openai_base_url": upstreams.openai.base_url.rstrip("/"),
-            "groq_base_url": upstreams.groq.base_url.rstrip("/"),
-            "openrouter_base_url": upstreams.openrouter.base_url.rstrip("/"),
-            "openrouter_api_key": SecretStr(POOLED_KEY),
-            **extra,
-        }
+    urls = {"openai": upstreams.openai.base_url, "groq": upstreams.groq.base_url}
+    return wired(
+        settings, {**urls, "openrouter": upstreams.openrouter.base_url}, pooled_key=POOLED_KEY, **extra
     )
 
 

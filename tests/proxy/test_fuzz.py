@@ -10,11 +10,11 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import SecretStr
 
 from byokgate.emulators import EmulatorServer, build
 from byokgate.settings import Settings
 from tests.proxy.conftest import Gateway, gateway_for
+from tests.support.settings import wired
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -71,13 +71,8 @@ def fuzzed(
     settings: Settings, upstream: tuple[EmulatorServer, EmulatorServer]
 ) -> Iterator[tuple[Gateway, str]]:
     openai_server, router = upstream
-    configured = settings.model_copy(
-        update={
-            "openai_base_url": openai_server.base_url,
-            "openrouter_base_url": router.base_url,
-            "openrouter_api_key": SecretStr(POOLED_KEY),
-        }
-    )
+    urls = {"openai": openai_server.base_url, "openrouter": router.base_url}
+    configured = wired(settings, urls, pooled_key=POOLED_KEY)
     for gateway in gateway_for(configured):
         _, key = gateway.project(openai=OPENAI_KEY)
         yield gateway, key

@@ -13,7 +13,8 @@ from byokgate.domain.entities import PROJECT_SCOPE
 from byokgate.emulators import EmulatorServer
 from byokgate.settings import Settings
 from tests.proxy.conftest import CHAT_KEYS as KEYS
-from tests.proxy.conftest import Gateway, gateway_for
+from tests.proxy.conftest import Gateway, chat_gateway_for, gateway_for
+from tests.support.settings import wired
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -143,11 +144,9 @@ def test_limits_in_the_admin_api(chat_gateway: Gateway) -> None:
 def test_two_instances_share_one_limit_through_redis(
     settings: Settings, chat_upstreams: dict[str, EmulatorServer], redis_url: str
 ) -> None:
-    update: dict[str, Any] = {"redis_url": redis_url}
-    for name, server in chat_upstreams.items():
-        update[f"{name}_base_url"] = server.base_url.rstrip("/")
-    shared = settings.model_copy(update=update)
-    for first in gateway_for(shared):
+    urls = {name: server.base_url for name, server in chat_upstreams.items()}
+    shared = wired(settings, urls, redis_url=redis_url)
+    for first in chat_gateway_for(settings, chat_upstreams, redis_url=redis_url):
         project_id, key = first.project(**KEYS)
         limited(first, project_id, rpm=3)
         for second in gateway_for(shared):

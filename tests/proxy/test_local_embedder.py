@@ -14,6 +14,7 @@ from byokgate.settings import Settings
 from byokgate.snapshot.model import KeyEntry, Snapshot
 from tests.proxy.conftest import Gateway, gateway_for
 from tests.proxy.test_semantic_cache import GROQ_KEY, ask, semantic_project
+from tests.support.settings import wired
 
 KEY = KeyEntry("key_x", "proj_x", None)
 
@@ -38,8 +39,7 @@ async def test_the_local_model_loads_offline_and_places_similar_questions_close(
 @pytest.fixture
 def local_gateway(settings: Settings) -> Iterator[tuple[Gateway, EmulatorServer]]:
     with EmulatorServer(build("groq", [GROQ_KEY])) as groq:
-        update = {"groq_base_url": groq.base_url.rstrip("/"), "semantic_embedder": "local"}
-        for gateway in gateway_for(settings.model_copy(update=update)):
+        for gateway in gateway_for(wired(settings, {"groq": groq.base_url}, semantic_embedder="local")):
             yield gateway, groq
 
 

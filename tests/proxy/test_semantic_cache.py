@@ -15,6 +15,7 @@ from byokgate.emulators import EmulatorServer, Fault, build
 from byokgate.settings import Settings
 from tests.proxy.conftest import Gateway, gateway_for
 from tests.proxy.test_cache import _wait_for_snapshot
+from tests.support.settings import wired
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -49,8 +50,7 @@ def upstreams() -> Iterator[dict[str, EmulatorServer]]:
 
 
 def _settings(settings: Settings, upstreams: dict[str, EmulatorServer], **extra: Any) -> Settings:
-    urls = {f"{name}_base_url": server.base_url.rstrip("/") for name, server in upstreams.items()}
-    return settings.model_copy(update={**urls, **extra})
+    return wired(settings, {name: server.base_url for name, server in upstreams.items()}, **extra)
 
 
 @pytest.fixture

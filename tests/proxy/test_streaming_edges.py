@@ -19,6 +19,7 @@ from starlette.routing import Route
 from byokgate.background import BackgroundServer
 from byokgate.settings import Settings
 from tests.proxy.conftest import Gateway, gateway_for
+from tests.support.settings import wired
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -68,7 +69,7 @@ def gateway(settings: Settings, scripted: tuple[ScriptedUpstream, str]) -> Itera
     upstream, base_url = scripted
     upstream.mode, upstream.chunks_sent = "endless", 0
     upstream.stream_closed.clear()
-    yield from gateway_for(settings.model_copy(update={"openai_base_url": base_url}))
+    yield from gateway_for(wired(settings, {"openai": base_url}))
 
 
 def _first_records(gateway: Gateway, project_id: str) -> list[dict[str, object]]:

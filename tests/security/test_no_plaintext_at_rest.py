@@ -13,6 +13,7 @@ from byokgate.app import create_app
 from byokgate.settings import Settings
 from tests.conftest import ADMIN_TOKEN, ANTHROPIC_KEY, GEMINI_KEY, GROQ_KEY, OPENAI_KEY
 from tests.support.server import running_server
+from tests.support.settings import wired
 
 ROTATED_OPENAI = "sk-proj-" + "R0tat3d" * 6
 SECRETS = [
@@ -84,7 +85,7 @@ def _assert_absent(haystack: bytes, secrets: list[str], where: str) -> None:
 def test_no_plaintext_key_in_database_files_dumps_or_logs(
     settings: Settings, database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    unreachable = settings.model_copy(update={"gemini_base_url": "http://127.0.0.1:9/gemini"})
+    unreachable = wired(settings, {"gemini": "http://127.0.0.1:9/gemini"})
     caplog.set_level(logging.DEBUG)
     with running_server(create_app(unreachable)) as base:
         project_keys = _scenario(base)

@@ -86,7 +86,7 @@ async def test_local_bus_refreshes_in_process_at_once(store: Store, vault: Vault
     await holder.start()
     await bus.listen(holder.on_change)
     async with Transport(timeout_s=1) as transport:
-        control = ControlPlane(store, vault, default_registry(), transport, str, on_committed=bus.publish)
+        control = ControlPlane(store, vault, default_registry(), transport, {}, on_committed=bus.publish)
         created = await control.create_project("p", actor="t")
     assert holder.current.authenticate(created.api_key.plaintext.reveal(), NOW) is not None
     await holder.aclose()
@@ -110,7 +110,7 @@ async def test_redis_tells_another_instance_at_once(
     try:
         async with Transport(timeout_s=1) as transport:
             control_a = ControlPlane(
-                store_a, vault, default_registry(), transport, str, on_committed=bus_a.publish
+                store_a, vault, default_registry(), transport, {}, on_committed=bus_a.publish
             )
             created = await control_a.create_project("p", actor="t")
             key = created.api_key.plaintext.reveal()
@@ -143,7 +143,7 @@ async def test_redis_down_degrades_to_polling(
         with caplog.at_level(logging.WARNING):
             async with Transport(timeout_s=1) as transport:
                 control = ControlPlane(
-                    store, vault, default_registry(), transport, str, on_committed=dead.publish
+                    store, vault, default_registry(), transport, {}, on_committed=dead.publish
                 )
                 created = await control.create_project("p", actor="t")  # the admin change still succeeds
         assert "instances will poll" in caplog.text

@@ -25,11 +25,8 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     settings = Settings()
     assert settings.resolved_database_url == "sqlite+aiosqlite:///data/byokgate.db"
-    assert settings.openai_base_url == "https://api.openai.com/v1"
-    assert settings.anthropic_base_url == "https://api.anthropic.com"
-    assert settings.groq_base_url == "https://api.groq.com/openai/v1"
-    assert settings.gemini_base_url == "https://generativelanguage.googleapis.com"
-    assert settings.openrouter_base_url == "https://openrouter.ai/api/v1"
+    assert (settings.base_urls, settings.platform_keys, settings.providers) == ({}, {}, [])
+    assert settings.pooled_provider is None
     assert settings.upstream_timeout_s == 60
     assert (settings.upstream_connect_timeout_s, settings.upstream_total_timeout_s) == (10, 600)
     assert settings.redis_url is None
@@ -44,9 +41,9 @@ def test_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BYOKGATE_REDIS_URL", "redis://127.0.0.1:6379/0")
     settings = Settings()
     assert settings.resolved_database_url == "postgresql+asyncpg://u@db:5432/gw"
-    assert settings.provider_base_url("openai") == "http://127.0.0.1:9000/v1"
+    assert settings.base_urls == {"openai": "http://127.0.0.1:9000/v1/"}  # checked (and trimmed) at start-up
     assert settings.upstream_timeout_s == 12.5
-    assert settings.openrouter_api_key is not None
+    assert settings.platform_keys["openrouter"].get_secret_value() == "sk-or-v1-pooled"
     assert "sk-or-v1-pooled" not in repr(settings)
     assert settings.redis_url == "redis://127.0.0.1:6379/0"
 
@@ -58,7 +55,7 @@ def test_config_file_with_env_taking_precedence(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("BYOKGATE_LOG_LEVEL", "warning")
     settings = Settings()
     assert settings.port == 9999
-    assert settings.groq_base_url == "http://127.0.0.1:7000/openai/v1"
+    assert settings.base_urls == {"groq": "http://127.0.0.1:7000/openai/v1"}
     assert settings.log_level == "warning"
 
 
@@ -68,9 +65,12 @@ def test_missing_config_file_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_pa
         Settings()
 
 
-def test_base_url_must_be_http() -> None:
-    with pytest.raises(ValueError, match="http"):
-        Settings(openai_base_url="ftp://example")
+def test_provider_settings_given_as_arguments_or_in_the_file_take_the_same_names() -> None:
+    settings = Settings(
+        openai_base_url="http://a/v1", openrouter_api_key="sk-or-v1-x", base_urls={"groq": "http://g"}
+    )
+    assert settings.base_urls == {"groq": "http://g", "openai": "http://a/v1"}
+    assert set(settings.platform_keys) == {"openrouter"}
 
 
 @pytest.mark.parametrize(

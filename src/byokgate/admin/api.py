@@ -207,7 +207,12 @@ def build_admin_api(control: ControlPlane, admin_token: Secret, max_body_bytes: 
         verify: Annotated[bool, Query(description="Check the key against the provider first")] = False,
     ) -> ProviderKeyOut:
         credential, check = await control.set_provider_key(
-            project_id, provider, Secret(body.api_key.get_secret_value()), actor=ACTOR, verify=verify
+            project_id,
+            provider,
+            Secret(body.api_key.get_secret_value()),
+            actor=ACTOR,
+            verify=verify,
+            fields=body.fields,
         )
         verification = (
             Verification(outcome=check.outcome.value, http_status=check.http_status, detail=check.detail)

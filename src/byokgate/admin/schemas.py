@@ -47,6 +47,11 @@ class ApiKeyCreate(StrictBody):
 
 class ProviderKeySet(StrictBody):
     api_key: SecretStr = Field(description="The provider's API key; stored encrypted, never returned")
+    fields: dict[str, Any] | None = Field(
+        default=None,
+        description="Non-secret fields the provider's keys carry (e.g. Azure OpenAI: endpoint, api_version, "
+        "deployments); a missing or malformed one is a 400 naming it",
+    )
 
 
 class ProjectOut(BaseModel):
@@ -286,6 +291,7 @@ class ProviderKeyOut(BaseModel):
     masked: str
     created_at: datetime
     updated_at: datetime
+    fields: dict[str, Any] = Field(default_factory=dict, description="The key's non-secret fields")
     verification: Verification | None = None
 
     @classmethod
@@ -296,6 +302,7 @@ class ProviderKeyOut(BaseModel):
             masked=credential.masked,
             created_at=credential.created_at,
             updated_at=credential.updated_at,
+            fields=dict(credential.fields),
             verification=verification,
         )
 

@@ -7,10 +7,11 @@ the trail and the hot-path snapshot can never disagree with what is stored.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from byokgate.apikeys import display_prefix, generate_project_key, hash_project_key
 from byokgate.billing.plans import BillingPolicy, Plans
@@ -35,8 +36,8 @@ from byokgate.domain.ids import new_id
 from byokgate.domain.secret import Secret
 from byokgate.domain.upstream import KeyCheckOutcome
 from byokgate.errors import InvalidRequestError, NotFoundError
-from byokgate.providers.base import ProviderAdapter
-from byokgate.providers.keyformat import KeyFormatError, check_key, mask_key
+from byokgate.providers.base import Endpoint, ProviderAdapter
+from byokgate.providers.keyformat import KeyFieldError, KeyFormatError, check_fields, check_key, mask_key
 from byokgate.providers.registry import ProviderRegistry, UnknownProviderError
 from byokgate.store.database import Store, Transaction
 from byokgate.store.state import CONFIG_VERSION
@@ -90,7 +91,7 @@ class ControlPlane:
         vault: Vault,
         registry: ProviderRegistry,
         transport: Transport,
-        base_url: Callable[[str], str],
+        base_urls: Mapping[str, str],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_committed: Callable[[int], Awaitable[None]] | None = None,
         cache: CacheStore | None = None,
@@ -104,7 +105,7 @@ class ControlPlane:
         self.vault = vault
         self.registry = registry
         self._transport = transport
-        self._base_url = base_url
+        self._base_urls = base_urls
         self._now = clock
         self._on_committed = on_committed
 
@@ -347,15 +348,30 @@ class ControlPlane:
     # --- provider keys ---------------------------------------------------------------------------------
 
     async def set_provider_key(
-        self, project_id: str, provider: str, secret: Secret, *, actor: str, verify: bool = False
+        self,
+        project_id: str,
+        provider: str,
+        secret: Secret,
+        *,
+        actor: str,
+        verify: bool = False,
+        fields: Mapping[str, Any] | None = None,
     ) -> tuple[ProviderCredential, KeyCheck | None]:
+        """Store (or replace) a project's key for ``provider``, with the non-secret ``fields`` its keys
+        carry (an endpoint, an API version, deployments); ``verify`` checks it with the provider first."""
         adapter = self._byok_adapter(provider)
         try:
             check_key(adapter, secret, self.registry)
         except KeyFormatError as exc:
             raise InvalidRequestError(str(exc), param="api_key", code="invalid_key_format") from None
+        try:
+            checked = check_fields(adapter, fields)
+        except KeyFieldError as exc:
+            raise InvalidRequestError(
+                str(exc), param=f"fields.{exc.field}", code="invalid_key_field"
+            ) from None
         await self.get_project(project_id)  # 404 before any upstream call
-        check = await self.verify_key(provider, secret) if verify else None
+        check = await self.verify_key(provider, secret, checked) if verify else None
         if check is not None and check.outcome is KeyCheckOutcome.INVALID:
             async with self.store.transaction() as tx:
                 await tx.audit.append(
@@ -379,6 +395,7 @@ class ControlPlane:
                 ciphertext=ciphertext,
                 created_at=now,
                 updated_at=now,
+                fields=checked,
             )
             old = await tx.credentials.replace(credential)
             detail: dict[str, object] = {"masked": credential.masked}
@@ -408,9 +425,12 @@ class ControlPlane:
                 )
             await self._changed(tx, NewAuditEvent(actor, "provider_key.delete", project_id, provider, old.id))
 
-    async def verify_key(self, provider: str, secret: Secret) -> KeyCheck:
+    async def verify_key(
+        self, provider: str, secret: Secret, fields: Mapping[str, Any] | None = None
+    ) -> KeyCheck:
         adapter = self._byok_adapter(provider)
-        request = adapter.models_request(self._base_url(provider), secret)
+        endpoint = Endpoint(self._base_urls[provider], dict(fields or {}))
+        request = adapter.models_request(endpoint, secret)
         try:
             response = await self._transport.send(request, timeout_s=15.0)
         except UpstreamUnreachableError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from byokgate.domain.entities import CacheSettings
-from byokgate.providers.translation import TranslationError
+from byokgate.domain.stream import TranslationError
 
 MAX_TTL_S = 30 * 24 * 3600
 _MAX_NAMESPACE = 128

@@ -17,6 +17,9 @@ from typing import Any
 
 import orjson
 
+from byokgate.domain import messages_format
+from byokgate.domain.sse import EventSplitter, fields
+
 _PIECE = re.compile(r"\S+\s*|\s+")
 _WORDS_PER_DELTA = 4
 _JSON_CHARS_PER_DELTA = 32
@@ -32,10 +35,6 @@ _DELTA_USAGE = (
 )
 # Usage fields that describe the output, so they are known only at the end: left out of ``message_start``.
 _OUTPUT_USAGE = frozenset({"output_tokens", "output_tokens_details", "server_tool_use"})
-
-
-def _event(kind: str, data: dict[str, Any]) -> bytes:
-    return b"event: " + kind.encode() + b"\ndata: " + orjson.dumps({"type": kind, **data}) + b"\n\n"
 
 
 def _words(text: str) -> list[str]:
@@ -63,7 +62,7 @@ def replay_message_stream(message: dict[str, Any]) -> list[bytes]:
     start.update(content=[], stop_reason=None, stop_sequence=None, usage=start_usage)
     if "stop_details" in message:
         start["stop_details"] = None
-    events = [_event("message_start", {"message": start})]
+    events = [messages_format.event("message_start", {"message": start})]
     blocks = [block for block in message.get("content") or () if isinstance(block, dict)]
     for index, block in enumerate(blocks):
         events.extend(_block_events(index, block))
@@ -77,8 +76,8 @@ def replay_message_stream(message: dict[str, Any]) -> list[bytes]:
         delta["container"] = message["container"]
     end_usage = {key: usage[key] for key in _DELTA_USAGE if usage.get(key) is not None}
     end_usage["output_tokens"] = output_tokens
-    events.append(_event("message_delta", {"delta": delta, "usage": end_usage}))
-    events.append(_event("message_stop", {}))
+    events.append(messages_format.event("message_delta", {"delta": delta, "usage": end_usage}))
+    events.append(messages_format.event("message_stop", {}))
     return events
 
 
@@ -108,9 +107,9 @@ def _block_events(index: int, block: dict[str, Any]) -> list[bytes]:
     else:
         opening = block  # redacted thinking, server tool results: nothing to stream, sent whole
     return [
-        _event("content_block_start", {"index": index, "content_block": opening}),
-        *(_event("content_block_delta", {"index": index, "delta": delta}) for delta in deltas),
-        _event("content_block_stop", {"index": index}),
+        messages_format.event("content_block_start", {"index": index, "content_block": opening}),
+        *(messages_format.event("content_block_delta", {"index": index, "delta": delta}) for delta in deltas),
+        messages_format.event("content_block_stop", {"index": index}),
     ]
 
 
@@ -125,7 +124,7 @@ class MessageAssembler:
     """
 
     def __init__(self) -> None:
-        self._buffer = b""
+        self._events = EventSplitter()
         self._start: dict[str, Any] | None = None
         self._blocks: dict[int, dict[str, Any]] = {}
         self._pieces: dict[int, list[str]] = {}  # text, thinking, or tool-input JSON, by block index
@@ -136,35 +135,21 @@ class MessageAssembler:
 
     def feed(self, events: list[bytes]) -> None:
         for item in events:
-            data = self._buffer + item
-            if b"\r" in data:
-                data = data.replace(b"\r\n", b"\n")
-            *complete, self._buffer = data.split(b"\n\n")
-            for raw in complete:
+            for raw in self._events.feed(item):
                 if not self._broken:
                     self._read(raw)
 
     def _read(self, raw: bytes) -> None:
-        name: str | None = None
-        lines: list[bytes] = []
-        for line in raw.split(b"\n"):
-            if not line or line.startswith(b":"):
-                continue  # blank lines, comments (keep-alives)
-            field, _, value = line.partition(b":")
-            value = value.removeprefix(b" ")
-            if field == b"event":
-                name = value.decode("utf-8", "replace").strip()
-            elif field == b"data":
-                lines.append(value)
+        name, data = fields(raw)
         if name == "ping":
             return
         if name == "error":
             self._broken = True
             return
-        if not lines:
+        if not data:
             return  # no data: nothing to dispatch (the SDK skips such events too)
         try:
-            event = orjson.loads(b"\n".join(lines))
+            event = orjson.loads(data)
         except orjson.JSONDecodeError:
             event = None
         kind = event.get("type") if isinstance(event, dict) else None
@@ -255,7 +240,7 @@ class MessageAssembler:
 
     def message(self) -> dict[str, Any] | None:
         """The assembled ``message``, or None when the stream must not be stored."""
-        if not self._done or self._broken or self._start is None or self._buffer.strip():
+        if not self._done or self._broken or self._start is None or self._events.rest.strip():
             return None
         if not self._delta.get("stop_reason"):
             return None
@@ -294,16 +279,13 @@ class MessageAssembler:
         return None if message is None else orjson.dumps(message)
 
 
-def storable_message(body: bytes) -> bool:
-    """Whether a non-streamed ``/v1/messages`` answer may be stored: a finished message, tool inputs objects.
+def storable_message(message: object) -> bool:
+    """Whether a non-streamed ``/v1/messages`` answer (parsed) may be stored: a finished message, tool
+    inputs objects.
 
     A message without a stop reason is unfinished; a tool input that is not an object cannot be replayed as
     the ``input_json_delta`` fragments of one (nor would the SDK accept it).
     """
-    try:
-        message = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return False
     if not isinstance(message, dict) or message.get("type") != "message":
         return False
     if not isinstance(message.get("stop_reason"), str) or not message["stop_reason"]:

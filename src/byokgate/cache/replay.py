@@ -13,7 +13,8 @@ from typing import Any
 
 import orjson
 
-from byokgate.providers.translation import DONE_EVENT, ChunkWriter
+from byokgate.domain.chunks import ChunkWriter
+from byokgate.domain.sse import DONE, EventSplitter, data_of
 
 _PIECE = re.compile(r"\S+\s*|\s+")
 _WORDS_PER_CHUNK = 4
@@ -42,7 +43,7 @@ def replay_stream(completion: dict[str, Any], *, include_usage: bool) -> list[by
     events.append(writer.chunk({}, finish_reason=choice.get("finish_reason") or "stop"))
     if include_usage and isinstance(completion.get("usage"), dict):
         events.append(writer.usage_chunk(completion["usage"]))
-    events.append(DONE_EVENT)
+    events.append(DONE)
     return events
 
 
@@ -51,7 +52,7 @@ class StreamAssembler:
     events, several at once, or pieces of one)."""
 
     def __init__(self) -> None:
-        self._buffer = b""
+        self._events = EventSplitter()
         self._id: str | None = None
         self._model: str | None = None
         self._created: int | None = None
@@ -65,15 +66,11 @@ class StreamAssembler:
 
     def feed(self, events: list[bytes]) -> None:
         for item in events:
-            data = self._buffer + item
-            if b"\r" in data:
-                data = data.replace(b"\r\n", b"\n")
-            *complete, self._buffer = data.split(b"\n\n")
-            for event in complete:
+            for event in self._events.feed(item):
                 self._read(event)
 
     def _read(self, event: bytes) -> None:
-        payload = b"".join(line[5:].lstrip() for line in event.split(b"\n") if line.startswith(b"data:"))
+        payload = data_of(event)
         if not payload:
             return  # comments, keep-alives
         if payload == b"[DONE]":
@@ -119,7 +116,7 @@ class StreamAssembler:
 
     def completion(self) -> dict[str, Any] | None:
         """The assembled ``chat.completion``, or None when the stream must not be stored."""
-        if not self._done or self._broken or self._finish is None or self._buffer.strip():
+        if not self._done or self._broken or self._finish is None or self._events.rest.strip():
             return None
         calls = []
         for index in sorted(self._calls):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -124,6 +125,7 @@ class ProviderCredential:
     ciphertext: bytes = field(repr=False)
     created_at: datetime
     updated_at: datetime
+    fields: Mapping[str, Any] = field(default_factory=dict)  # non-secret (an endpoint, deployments)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from byokgate.domain import sse
 from byokgate.emulators import asgi, content
 
 PING = b'event: ping\ndata: {"type": "ping"}\n\n'
@@ -27,7 +28,7 @@ ARGUMENT_FRAGMENTS = 3
 
 
 def frame(event: dict[str, Any]) -> bytes:
-    return b"event: " + str(event["type"]).encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
+    return sse.frame_json(event, str(event["type"]))
 
 
 def _start_block(block: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 
+from byokgate.domain import sse
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -18,7 +20,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 JSON_TYPE = b"application/json"
 SSE_TYPE = b"text/event-stream; charset=utf-8"
-DONE = b"data: [DONE]\n\n"
+DONE = sse.DONE
 
 
 async def read_body(receive: Receive) -> bytes:
@@ -75,7 +77,7 @@ async def send_bytes(
 
 
 def sse_event(data: Any) -> bytes:
-    return b"data: " + orjson.dumps(data) + b"\n\n"
+    return sse.frame_json(data)
 
 
 async def send_sse(

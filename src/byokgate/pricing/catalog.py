@@ -59,21 +59,34 @@ class Price:
 
 
 class PriceCatalog:
-    def __init__(self, models: dict[str, tuple[Price, ...]], version: str) -> None:
+    def __init__(
+        self, models: dict[str, tuple[Price, ...]], version: str, aliases: dict[str, str] | None = None
+    ) -> None:
         self._models = models
         self.version = version
+        self._aliases = aliases or {}  # provider -> the provider whose prices it has when it has none
         self._unknown: set[str] = set()
 
     @classmethod
-    def load(cls, override: Path | None = None) -> PriceCatalog:
+    def load(
+        cls,
+        override: Path | None = None,
+        extra: dict[str, Any] | None = None,
+        aliases: dict[str, str] | None = None,
+    ) -> PriceCatalog:
+        """The shipped catalog, plus ``extra`` (``provider/model`` -> periods, e.g. the prices of declared
+        providers), then the ``override`` file's models on top; ``aliases``: providers priced as another
+        where they have no price of their own."""
         shipped = _read(SHIPPED)
         models = _models(shipped, SHIPPED)
         version = str(shipped.get("version", ""))
+        if extra:
+            models.update(_models({"models": extra}, Path("<declared providers>")))
         if override is not None:
-            extra = _read(override)
-            models.update(_models(extra, override))
-            version = f"{version}+{extra.get('version', override.name)}"
-        return cls(models, version)
+            overriding = _read(override)
+            models.update(_models(overriding, override))
+            version = f"{version}+{overriding.get('version', override.name)}"
+        return cls(models, version, aliases)
 
     def __contains__(self, name: str) -> bool:
         return name in self._models
@@ -82,6 +95,8 @@ class PriceCatalog:
         """The price of ``model`` at ``provider`` in force on ``on``; None when unknown."""
         name = f"{provider}/{model}"
         periods = self._models.get(name)
+        if periods is None and provider in self._aliases:
+            periods = self._models.get(f"{self._aliases[provider]}/{model}")
         if periods:
             current = None
             for period in periods:  # oldest first

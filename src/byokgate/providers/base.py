@@ -1,18 +1,72 @@
-"""The provider contract and the shared OpenAI-style base."""
+"""The provider contract: what an adapter declares and what it does.
+
+An adapter declares its configuration as data (default base URL, how its key travels, key prefixes, the
+non-secret fields a stored key carries, capabilities, model names, which upstream headers a client may act
+on) and translates: a canonical (OpenAI chat-completions) request into its upstream request, and its
+answer, stream and errors back. It never does I/O, reads settings or touches the database: the executor
+gives it an ``Endpoint`` (the base URL in force and the key's fields) and the key.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, runtime_checkable
-
-import orjson
+from types import MappingProxyType
+from typing import Any, Literal, Protocol
 
 from byokgate.domain.secret import Secret
+from byokgate.domain.stream import EventStream
 from byokgate.domain.upstream import KeyCheckOutcome, UpstreamError, UpstreamRequest
-from byokgate.providers.openai_stream import SSERelay
-from byokgate.providers.translation import ChatStream, TranslationError
+
+NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What the provider's API can do through this gateway (the conformance suite runs what is declared)."""
+
+    chat: bool = True
+    embeddings: bool = False
+    tools: bool = True  # function tools and tool calls
+    vision: bool = False  # image parts in user messages
+    json_mode: bool = False  # ``response_format`` json_object / json_schema
+    stream_usage: bool = True  # a stream carries its usage when asked (``stream_options.include_usage``)
+    prefill: bool = False  # the answer continues a final assistant message
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """How a key travels: one header, ``scheme`` + key (``Authorization: Bearer <key>`` by default)."""
+
+    header: str = "authorization"
+    scheme: str = "Bearer "
+
+    def headers(self, key: Secret) -> dict[str, str]:
+        return {self.header: self.scheme + key.reveal()}
+
+
+@dataclass(frozen=True, slots=True)
+class KeyField:
+    """A non-secret field stored with a provider key (e.g. a resource endpoint), checked when it is saved.
+
+    ``kind``: ``url`` (http or https), ``text`` (matching ``pattern`` when given), or ``names`` (an object
+    mapping model names to the provider's names for them, e.g. deployments)."""
+
+    name: str
+    description: str
+    kind: Literal["url", "text", "names"] = "text"
+    required: bool = True
+    pattern: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where one call reaches the provider: the base URL in force (the adapter's default, or the operator's
+    ``BYOKGATE_<NAME>_BASE_URL``) and the fields stored with the key."""
+
+    base_url: str
+    fields: Mapping[str, Any] = field(default_factory=lambda: NO_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,82 +85,143 @@ class ModelCatalog:
     vendors: tuple[str, ...] = ()
     aliases: Mapping[str, str] = field(default_factory=dict)
     embedding_models: tuple[str, ...] = ()
-    native_aliases: Mapping[str, str] = field(default_factory=dict)  # short native names -> dated ids
+    native_aliases: Mapping[str, str] = field(default_factory=dict)
 
     def serves(self, model: str) -> bool:
         return model in self.models or (self.pattern is not None and self.pattern.match(model) is not None)
 
 
 class ProviderAdapter(Protocol):
-    @property
-    def name(self) -> str: ...
+    """The whole contract. ``providers/openai_compat.py`` implements it for OpenAI-format APIs; a
+    provider of that kind is a subclass that sets the class attributes."""
 
     @property
-    def title(self) -> str: ...
+    def name(self) -> str:
+        """The registry name: provider keys, routes, prices and BYOKGATE_<NAME>_BASE_URL use it."""
+        ...
+
+    @property
+    def title(self) -> str:
+        """Its name for people ("Mistral AI")."""
+        ...
+
+    @property
+    def default_base_url(self) -> str:
+        """Its API's base URL ("" when every key brings its own endpoint in ``key_fields``)."""
+        ...
+
+    @property
+    def auth(self) -> Auth:
+        """How its keys travel."""
+        ...
 
     @property
     def key_prefixes(self) -> tuple[str, ...]:
-        """Known key prefixes, most specific first (for masking and wrong-slot detection)."""
+        """Known key prefixes, most specific first (masking, wrong-slot hints)."""
+        ...
+
+    @property
+    def key_fields(self) -> tuple[KeyField, ...]:
+        """Non-secret fields a stored key carries."""
         ...
 
     @property
     def accepts_byok(self) -> bool:
-        """Whether a project may store its own key for this provider."""
+        """Projects may store their own key."""
         ...
 
     @property
-    def catalog(self) -> ModelCatalog:
-        """Which model names this provider serves natively, and its OpenRouter-format aliases."""
+    def pools(self) -> bool:
+        """May serve the pooled lane (any vendor/model name, on the platform's key)."""
         ...
 
     @property
-    def speaks_openai(self) -> bool:
-        """True when the provider takes OpenAI chat-completions bodies as they are (near pass-through)."""
+    def catalog(self) -> ModelCatalog: ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    @property
+    def passed_headers(self) -> tuple[str, ...]:
+        """Upstream response header (prefixes) a client may act on."""
         ...
 
     @property
-    def serves_chat(self) -> bool:
-        """Whether this gateway version can send chat completions to the provider."""
+    def request_id_headers(self) -> tuple[str, ...]:
+        """Where its answers carry the provider's own request id."""
         ...
 
-    def models_request(self, base_url: str, api_key: Secret) -> UpstreamRequest: ...
+    @property
+    def priced_as(self) -> str | None:
+        """Another provider whose prices its models have when it has none of its own (e.g. a cloud's
+        deployments of OpenAI's models)."""
+        ...
+
+    @property
+    def native_apis(self) -> frozenset[str]:
+        """Front-door formats it serves untranslated (``NativeApi``)."""
+        ...
+
+    def models_request(self, endpoint: Endpoint, key: Secret) -> UpstreamRequest:
+        """A cheap authenticated call that tells whether a key works (``key_check_outcome``)."""
+        ...
 
     def key_check_outcome(self, status: int, body: bytes) -> KeyCheckOutcome: ...
 
-    def chat_request(self, base_url: str, api_key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
-        """The upstream request for an OpenAI chat-completions ``payload`` (``model`` already native).
+    def chat_request(self, endpoint: Endpoint, key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
+        """The upstream request for a canonical chat-completions ``payload`` (``model`` already native).
 
         Raises ``TranslationError`` when the request cannot be expressed for this provider."""
         ...
 
     def chat_response(self, body: bytes) -> bytes:
-        """A successful upstream answer as an OpenAI ``chat.completion`` body."""
+        """A successful upstream answer as a canonical ``chat.completion`` body."""
         ...
 
-    def chat_stream(self, model: str, *, include_usage: bool) -> ChatStream:
-        """A fresh translator of this provider's stream into OpenAI chunk events."""
+    def chat_stream(self, model: str, *, include_usage: bool) -> EventStream:
+        """A fresh translator of this provider's stream into canonical chunk events."""
         ...
 
     def embeddings_request(
-        self, base_url: str, api_key: Secret, payload: dict[str, Any]
+        self, endpoint: Endpoint, key: Secret, payload: dict[str, Any]
     ) -> UpstreamRequest: ...
 
     def embeddings_response(self, body: bytes, payload: dict[str, Any]) -> bytes:
-        """A successful embeddings answer as an OpenAI ``list`` of embeddings."""
+        """A successful embeddings answer as a canonical ``list`` of embeddings."""
+        ...
+
+    def usage(self, usage: dict[str, Any]) -> dict[str, Any]:
+        """An answer's ``usage`` object in canonical terms (a provider reporting cache hits its own way
+        maps them onto ``prompt_tokens_details.cached_tokens`` here, for the cost)."""
         ...
 
     def parse_error(self, status: int, body: bytes) -> UpstreamError: ...
 
 
-@runtime_checkable
-class NativeMessages(Protocol):
-    """A provider that serves Anthropic Messages itself: ``/v1/messages`` passes through untranslated."""
+class NativeApi(Protocol):
+    """An adapter serving a front door's wire format itself (``api`` in its ``native_apis``): the request
+    goes upstream untranslated and the answer comes back as it is."""
 
-    def messages_request(
-        self, base_url: str, api_key: Secret, body: dict[str, Any], client_headers: dict[str, str], path: str
+    def native_request(
+        self, api: str, endpoint: Endpoint, key: Secret, body: dict[str, Any], call: NativeCall
     ) -> UpstreamRequest: ...
 
-    def messages_stream(self) -> ChatStream: ...
+    def native_stream(self, api: str) -> EventStream:
+        """The upstream stream relayed as it is, its usage (canonical terms) and end noted on the way."""
+        ...
+
+    def native_usage(self, api: str, answer: dict[str, Any]) -> dict[str, Any]:
+        """A native answer's usage in canonical terms."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class NativeCall:
+    """What of the client's request a native pass-through needs beyond its body: the path asked for and
+    the format's own headers (API version, beta flags)."""
+
+    path: str
+    headers: Mapping[str, str] = field(default_factory=lambda: NO_FIELDS)
 
 
 def generic_outcome(status: int) -> KeyCheckOutcome:
@@ -117,58 +232,6 @@ def generic_outcome(status: int) -> KeyCheckOutcome:
     if status == 429:
         return KeyCheckOutcome.RATE_LIMITED
     return KeyCheckOutcome.UPSTREAM_ERROR
-
-
-class OpenAIStyleProvider:
-    """Bearer-token providers whose base URL already ends in the API version (``.../v1``)."""
-
-    name: ClassVar[str]
-    title: ClassVar[str]
-    key_prefixes: ClassVar[tuple[str, ...]]
-    accepts_byok: ClassVar[bool] = True
-    catalog: ClassVar[ModelCatalog]
-
-    def auth_headers(self, api_key: Secret) -> dict[str, str]:
-        return {"authorization": f"Bearer {api_key.reveal()}"}
-
-    speaks_openai: ClassVar[bool] = True
-    serves_chat: ClassVar[bool] = True
-
-    def models_request(self, base_url: str, api_key: Secret) -> UpstreamRequest:
-        return UpstreamRequest("GET", f"{base_url}/models", self.auth_headers(api_key))
-
-    def key_check_outcome(self, status: int, body: bytes) -> KeyCheckOutcome:
-        return generic_outcome(status)
-
-    def _json_headers(self, api_key: Secret) -> dict[str, str]:
-        return {
-            **self.auth_headers(api_key),
-            "content-type": "application/json",
-            "accept-encoding": "identity",
-        }
-
-    def chat_request(self, base_url: str, api_key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
-        """Pass-through: every field the client sent goes upstream untouched (only ``model`` is set)."""
-        return UpstreamRequest(
-            "POST", f"{base_url}/chat/completions", self._json_headers(api_key), orjson.dumps(payload)
-        )
-
-    def chat_response(self, body: bytes) -> bytes:
-        return body  # already OpenAI's shape: relayed byte for byte
-
-    def chat_stream(self, model: str, *, include_usage: bool) -> ChatStream:
-        return SSERelay(strip_usage=not include_usage)
-
-    def embeddings_response(self, body: bytes, payload: dict[str, Any]) -> bytes:
-        return body
-
-    def embeddings_request(self, base_url: str, api_key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
-        return UpstreamRequest(
-            "POST", f"{base_url}/embeddings", self._json_headers(api_key), orjson.dumps(payload)
-        )
-
-    def parse_error(self, status: int, body: bytes) -> UpstreamError:
-        return openai_shaped_error(status, body)
 
 
 _TYPES_BY_STATUS = {
@@ -185,56 +248,3 @@ _TYPES_BY_STATUS = {
 
 def error_type_for(status: int) -> str:
     return _TYPES_BY_STATUS.get(status, "api_error" if status >= 500 else "invalid_request_error")
-
-
-def openai_shaped_error(status: int, body: bytes) -> UpstreamError:
-    """Read ``{"error": {message, type, param, code}}``; tolerate missing fields and integer codes."""
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        parsed = None
-    error = parsed.get("error") if isinstance(parsed, dict) else None
-    if not isinstance(error, dict):
-        return UpstreamError(status, f"upstream returned HTTP {status}", error_type_for(status))
-    message = error.get("message")
-    code = error.get("code")
-    param = error.get("param")
-    kind = error.get("type")
-    return UpstreamError(
-        status=status,
-        message=str(message) if message else f"upstream returned HTTP {status}",
-        type=str(kind) if isinstance(kind, str) and kind else error_type_for(status),
-        code=str(code) if code is not None else None,
-        param=str(param) if isinstance(param, str) else None,
-    )
-
-
-class NotTranslatedYet:
-    """Base of providers whose own wire format byokgate does not translate yet (key checks only)."""
-
-    speaks_openai: ClassVar[bool] = False
-    serves_chat: ClassVar[bool] = False
-
-    def chat_request(self, base_url: str, api_key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
-        raise TranslationError(
-            "chat completions for this provider are not served by this gateway version yet"
-        )
-
-    def chat_response(self, body: bytes) -> bytes:
-        raise TranslationError(
-            "chat completions for this provider are not served by this gateway version yet"
-        )
-
-    def chat_stream(self, model: str, *, include_usage: bool) -> ChatStream:
-        raise TranslationError(
-            "chat completions for this provider are not served by this gateway version yet"
-        )
-
-    def embeddings_request(self, base_url: str, api_key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
-        raise TranslationError("embeddings for this provider are not served by this gateway version yet")
-
-    def embeddings_response(self, body: bytes, payload: dict[str, Any]) -> bytes:
-        raise TranslationError("embeddings for this provider are not served by this gateway version yet")
-
-    def parse_error(self, status: int, body: bytes) -> UpstreamError:
-        return openai_shaped_error(status, body)

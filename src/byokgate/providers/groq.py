@@ -2,13 +2,16 @@ from __future__ import annotations
 
 import re
 
-from byokgate.providers.base import ModelCatalog, OpenAIStyleProvider
+from byokgate.providers.base import Capabilities, ModelCatalog
+from byokgate.providers.openai_compat import OpenAICompatible
 
 
-class GroqProvider(OpenAIStyleProvider):
+class GroqProvider(OpenAICompatible):
     name = "groq"
     title = "Groq"
     key_prefixes = ("gsk_",)
+    default_base_url = "https://api.groq.com/openai/v1"
+    capabilities = Capabilities(vision=True, json_mode=True, prefill=True)
     catalog = ModelCatalog(
         models=(
             "llama-3.3-70b-versatile",

@@ -2,13 +2,16 @@ from __future__ import annotations
 
 import re
 
-from byokgate.providers.base import ModelCatalog, OpenAIStyleProvider
+from byokgate.providers.base import Capabilities, ModelCatalog
+from byokgate.providers.openai_compat import OpenAICompatible
 
 
-class OpenAIProvider(OpenAIStyleProvider):
+class OpenAIProvider(OpenAICompatible):
     name = "openai"
     title = "OpenAI"
     key_prefixes = ("sk-proj-", "sk-svcacct-", "sk-admin-", "sk-")
+    default_base_url = "https://api.openai.com/v1"
+    capabilities = Capabilities(embeddings=True, vision=True, json_mode=True)
     catalog = ModelCatalog(
         models=(
             "gpt-4o",

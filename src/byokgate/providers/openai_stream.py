@@ -1,17 +1,24 @@
-"""Relaying an OpenAI-format SSE stream: validate each event, note the usage, forward bytes unchanged.
+"""Relaying an OpenAI-format stream: check each event, note the usage, forward the bytes unchanged.
 
-Events are forwarded as the provider framed them (byte-faithful, no re-serialisation); each ``data:`` line
-is still parsed, so a malformed chunk or a mid-stream error becomes an error event the OpenAI SDK raises,
-never garbage.
+Events are forwarded as the provider framed them (no re-serialisation); each ``data`` is still parsed, so
+a malformed chunk or a mid-stream error becomes an error event the OpenAI SDK raises, never garbage.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
-from byokgate.providers.translation import DONE_EVENT, RawEvents, StreamTally, error_event
+from byokgate.domain.chunks import error_event
+from byokgate.domain.sse import DONE, EventSplitter, data_of, terminated
+from byokgate.domain.stream import StreamTally
+
+
+def _as_is(usage: dict[str, Any]) -> dict[str, Any]:
+    return usage
 
 
 @dataclass(slots=True)
@@ -19,14 +26,21 @@ class SSERelay:
     """Feed raw upstream bytes; get back complete events to forward.
 
     ``strip_usage``: the gateway asked upstream for usage (to know the cost) but the client did not, so the
-    usage chunk is noted and dropped, and the ``"usage": null`` of the other chunks removed."""
+    usage chunk is noted and dropped, and the ``"usage": null`` of the other chunks removed. ``usage``: the
+    provider's usage object in canonical terms (for the cost)."""
 
     strip_usage: bool = False
+    usage: Callable[[dict[str, Any]], dict[str, Any]] = _as_is
     tally: StreamTally = field(default_factory=StreamTally)
-    _events: RawEvents = field(default_factory=RawEvents)
+    _events: EventSplitter = field(default_factory=EventSplitter)
 
     def finish(self) -> list[bytes]:
-        return []  # the stream's own end marker closed it (or it is interrupted)
+        """The body ended. After a finish reason, a stream without its ``[DONE]`` (some providers never
+        send one) is complete: the client gets the marker. Otherwise it was interrupted."""
+        if self.tally.done or self.tally.error is not None or self.tally.finish_reason is None:
+            return []
+        self.tally.done = True
+        return [DONE]
 
     def feed(self, chunk: bytes) -> list[bytes]:
         out: list[bytes] = []
@@ -39,19 +53,16 @@ class SSERelay:
         return out
 
     def _check(self, event: bytes) -> bytes | None:
-        payload = b"".join(line[5:].lstrip() for line in event.split(b"\n") if line.startswith(b"data:"))
+        payload = data_of(event)
         if not payload:
-            return event + b"\n\n"  # comments (keep-alives) and other fields pass through
+            return terminated(event)  # comments (keep-alives) and other fields pass through
         if payload == b"[DONE]":
             self.tally.done = True
-            return DONE_EVENT
+            return DONE
         try:
             chunk = orjson.loads(payload)
         except orjson.JSONDecodeError:
-            self.tally.error = {"message": "malformed chunk from upstream"}
-            return error_event(
-                "The upstream provider sent a malformed stream chunk.", code="upstream_malformed"
-            )
+            chunk = None
         if not isinstance(chunk, dict):
             self.tally.error = {"message": "malformed chunk from upstream"}
             return error_event(
@@ -66,14 +77,14 @@ class SSERelay:
             )
         usage = chunk.get("usage")
         if isinstance(usage, dict):
-            self.tally.usage = usage
+            self.tally.usage = self.usage(usage)
         choices = chunk.get("choices") or ()
         for choice in choices:
             if isinstance(choice, dict) and choice.get("finish_reason"):
                 self.tally.finish_reason = str(choice["finish_reason"])
         if self.strip_usage and "usage" in chunk:
             if not choices:
-                self.tally.withheld = event + b"\n\n"
+                self.tally.withheld = terminated(event)
                 return None  # the usage chunk only the gateway asked for
             event = event.replace(b',"usage":null', b"").replace(b', "usage": null', b"")
-        return event + b"\n\n"
+        return terminated(event)

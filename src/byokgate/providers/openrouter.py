@@ -1,15 +1,20 @@
 from __future__ import annotations
 
-from byokgate.providers.base import ModelCatalog, OpenAIStyleProvider
+from byokgate.providers.base import Capabilities, ModelCatalog
+from byokgate.providers.openai_compat import OpenAICompatible
 
 
-class OpenRouterProvider(OpenAIStyleProvider):
+class OpenRouterProvider(OpenAICompatible):
     """The pooled lane: the platform's own key, never a project's."""
 
     name = "openrouter"
     title = "OpenRouter"
+    default_base_url = "https://openrouter.ai/api/v1"
     key_prefixes = ("sk-or-v1-", "sk-or-")
     accepts_byok = False
+    pools = True  # takes any vendor/model name
+    capabilities = Capabilities(embeddings=True, vision=True, json_mode=True, prefill=True)
+    request_id_headers = ("x-generation-id", "x-request-id")
     # The pooled lane takes any vendor/model name; these are the ones /v1/models advertises.
     catalog = ModelCatalog(
         models=(

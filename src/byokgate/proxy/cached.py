@@ -1,6 +1,6 @@
 """The response cache on the request path, for both chat formats: plan, look up, wait, serve, store.
 
-The data plane asks ``ticket`` whether a request takes part (project settings narrowed by the client's
+The pipeline asks ``ticket`` whether a request takes part (project settings narrowed by the client's
 headers), ``lookup`` before it opens a provider key (a hit is not a key use; identical concurrent misses wait
 for the first one: single flight), ``similar`` for a semantic hit, ``store`` once an answer is known to be
 clean, and ``land`` when the request is done. Entries are stored in the format the endpoint answers in (a
@@ -18,15 +18,15 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 import orjson
 
-from byokgate.asgi import JSON_CONTENT, Headers, send_bytes
+from byokgate.asgi import JSON_CONTENT, SSE_HEADERS, send_bytes
 from byokgate.cache.controls import CONTROL_HEADERS, CachePlan, plain_plan, plan_for
 from byokgate.cache.keys import CacheKeys, public_key
 from byokgate.cache.recording import RECORDED, Assembler, StreamRecord, settled
 from byokgate.cache.semantic import semantic_query
 from byokgate.cache.store import CacheStore, MemoryStore
 from byokgate.domain.entities import CacheSettings
+from byokgate.domain.stream import TranslationError
 from byokgate.errors import InvalidRequestError
-from byokgate.providers.translation import TranslationError
 from byokgate.proxy.costs import Coster
 from byokgate.proxy.exchange import Exchange, Responded
 from byokgate.proxy.semantic import CacheTicket, SemanticCache
@@ -41,20 +41,15 @@ class Replay(NamedTuple):
 
     render: Callable[[bytes], list[bytes]]
     variant: str  # what else the rendering depends on (e.g. whether the client asked for usage)
-    usage: Callable[[dict[str, Any]], dict[str, Any]]  # a parsed entry's usage, in OpenAI's terms
+    usage: Callable[[dict[str, Any]], dict[str, Any]]  # a parsed entry's usage, in canonical terms
     assemble: Callable[[], Assembler]  # a new assembler of the format's events
     checked: bytes  # a recorded stream holding these bytes is assembled (checked) before it is stored
+    storable: Callable[[Any], bool]  # whether an answer (parsed; None: not JSON) may be stored
 
 
 _RENDERED_MAX_BYTES = 4 * 1024 * 1024  # streamed hits kept rendered (the hottest entries)
 _PLAINS_MAX = 1024
 _USAGES_MAX_BYTES = 4 * 1024 * 1024  # entries whose usage is kept parsed (they are kept alive for it)
-
-SSE_HEADERS: Headers = [
-    (b"content-type", b"text/event-stream; charset=utf-8"),
-    (b"cache-control", b"no-cache"),
-    (b"x-accel-buffering", b"no"),
-]
 
 
 class EntryMemo(Generic[Made]):
@@ -340,9 +335,9 @@ class CacheGate:
         return self._stored(ticket, body)
 
     @staticmethod
-    def recording(ticket: CacheTicket | None, replay: Replay) -> StreamRecord | None:
+    def recording(ticket: CacheTicket | None, replay: Replay | None) -> StreamRecord | None:
         """What a streamed request keeps of what it sends, for ``store_recorded`` (None: nothing to store)."""
-        if ticket is None or not ticket.plan.write:
+        if ticket is None or replay is None or not ticket.plan.write:
             return None
         return StreamRecord(replay.assemble, replay.checked, ticket.plan.max_entry_bytes)
 

@@ -11,8 +11,6 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-import orjson
-
 from byokgate.pricing.catalog import Price, PriceCatalog
 from byokgate.pricing.cost import cost_micro_usd
 from byokgate.routing.policy import Route
@@ -58,18 +56,3 @@ def _reported(usage: dict[str, Any]) -> int | None:
     if isinstance(reported, int | float) and not isinstance(reported, bool) and reported >= 0:
         return round(reported * 1_000_000)
     return None
-
-
-def usage_chunk_with_cost(event: bytes, cost_micro: int) -> bytes | None:
-    """``event`` with ``usage.cost`` (USD) added when it is an OpenAI usage chunk, else None."""
-    if b'"usage"' not in event or not event.startswith(b"data: {"):
-        return None
-    try:
-        chunk = orjson.loads(event[6:])
-    except orjson.JSONDecodeError:
-        return None
-    usage = chunk.get("usage") if isinstance(chunk, dict) else None
-    if not isinstance(usage, dict):
-        return None  # a content chunk saying "usage": null
-    usage["cost"] = cost_micro / 1_000_000
-    return b"data: " + orjson.dumps(chunk) + b"\n\n"

@@ -10,12 +10,14 @@ Other embedders (a local model shipped in a package, say) plug in through the ``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
 
 from byokgate.cache.vectors import normalised
+from byokgate.providers.base import Endpoint
 from byokgate.providers.registry import ProviderRegistry
 from byokgate.proxy.records import key_use
 from byokgate.routing.policy import Lane, Route, RoutingPolicy
@@ -48,7 +50,7 @@ class ProviderEmbedder:
         credentials: CredentialOpener,
         transport: Transport,
         writer: BatchWriter,
-        base_urls: dict[str, str],
+        base_urls: Mapping[str, str],
     ) -> None:
         self._registry = registry
         self._policy = policy
@@ -66,7 +68,7 @@ class ProviderEmbedder:
                 raise EmbeddingError(f"the semantic cache's model {model} is not on a key of the project")
             return routed
         for name, adapter in self._registry.items():
-            if name in providers and adapter.accepts_byok and adapter.catalog.embedding_models:
+            if name in providers and adapter.capabilities.embeddings and adapter.catalog.embedding_models:
                 native = adapter.catalog.embedding_models[0]
                 return Route(Lane.BYOK, name, native, native)
         raise EmbeddingError("the project holds no key for a provider with embeddings")
@@ -82,7 +84,8 @@ class ProviderEmbedder:
         payload: dict[str, Any] = {"model": route.upstream_model, "input": text, "encoding_format": "float"}
         status = 0
         try:
-            upstream = adapter.embeddings_request(self._base_urls[route.provider], opened.secret, payload)
+            endpoint = Endpoint(self._base_urls[route.provider], opened.fields)
+            upstream = adapter.embeddings_request(endpoint, opened.secret, payload)
             response = await self._transport.send(upstream, timeout_s=EMBED_TIMEOUT_S)
             status = response.status
             if status != 200:

@@ -1,13 +1,10 @@
-"""One data-plane request's record (``Exchange``) and the small helpers every endpoint shares: upstream
-failures as client errors, the upstream headers passed on, a request's usage, the response-started guard.
+"""One data-plane request's record (``Exchange``), and the small helpers every step shares: a request's
+usage, the response-started guard, the client-gone watch.
 """
 
 from __future__ import annotations
 
-import contextlib
-import re
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,16 +14,9 @@ from starlette.types import Receive, Send
 from byokgate.asgi import Headers
 from byokgate.billing.credits import CreditHold
 from byokgate.domain.entities import Limits
-from byokgate.errors import InvalidRequestError
 from byokgate.pricing.cost import usd
-from byokgate.providers.translation import UpstreamFormatError
-from byokgate.proxy.errors import BadGatewayError, GatewayTimeoutError
 from byokgate.routing.policy import Lane, Route
 from byokgate.snapshot.model import KeyEntry
-from byokgate.transport import UpstreamStream, UpstreamTimeoutError, UpstreamUnreachableError
-
-# Upstream headers a client may act on: retry hints, rate-limit state, the provider's own request id.
-PASS_HEADERS = ("retry-after", "x-ratelimit-", "anthropic-ratelimit-", "x-request-id", "request-id")
 
 
 @dataclass(slots=True)
@@ -46,7 +36,6 @@ class Exchange:
     error_code: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
     upstream_request_id: str | None = None
-    anthropic_format: bool = False  # /v1/messages: errors and streams in Anthropic's shapes
     cache: str = "BYPASS"  # x-byokgate-cache: HIT, SEMANTIC-HIT, MISS, REFRESH or BYPASS
     cache_key: str | None = None  # the opaque x-byokgate-cache-key
     cache_similarity: float | None = None  # a semantic hit's cosine similarity
@@ -96,26 +85,6 @@ class Exchange:
         return headers
 
 
-@contextlib.contextmanager
-def upstream_failures(title: str, exchange: Exchange) -> Iterator[None]:
-    """Transport failures and unreadable answers, as the errors the client sees (504 or 502)."""
-    try:
-        yield
-    except UpstreamTimeoutError as exc:
-        exchange.upstream_done()
-        raise GatewayTimeoutError(f"{title} did not answer in time: {exc}.") from None
-    except UpstreamUnreachableError as exc:
-        exchange.upstream_done()
-        raise BadGatewayError(f"Could not reach {title}: {exc}") from None
-    except (UpstreamFormatError, orjson.JSONDecodeError) as exc:
-        raise BadGatewayError(f"{title} sent an unreadable answer: {exc}.") from None
-
-
-def upstream_request_id(response: UpstreamStream) -> str | None:
-    headers = response.headers
-    return headers.get("x-request-id") or headers.get("request-id") or headers.get("x-generation-id")
-
-
 class Responded:
     """Wraps ``send`` to know whether the response has started (then errors can no longer be sent)."""
 
@@ -132,45 +101,6 @@ class Responded:
 async def disconnected(receive: Receive) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
-
-
-# Model names as providers spell them: letters, digits and . _ - : / @ + (e.g. "openai/gpt-4o:free",
-# "claude-3-5-sonnet@20240620"); anything else (control characters, spaces, quotes) is refused up front.
-_MODEL_NAME = re.compile(r"[A-Za-z0-9._:/@+-]{1,256}")
-
-
-def check_model_name(model: str) -> None:
-    if not _MODEL_NAME.fullmatch(model):
-        raise InvalidRequestError(
-            "'model' must be a model name (letters, digits and . _ - : / @ +, at most 256 characters)",
-            param="model",
-            code="invalid_model",
-        )
-
-
-def validate(kind: str, payload: dict[str, Any]) -> None:
-    if kind == "chat":
-        messages = payload.get("messages")
-        if not isinstance(messages, list) or not messages:
-            raise InvalidRequestError(
-                "'messages' must be a non-empty array of message objects",
-                param="messages",
-                code="invalid_messages",
-            )
-        if not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages):
-            raise InvalidRequestError(
-                "each message must be an object with a 'role'", param="messages", code="invalid_messages"
-            )
-    elif "input" not in payload:
-        raise InvalidRequestError("you must provide an input parameter", param="input", code="missing_input")
-
-
-def passed_headers(response: UpstreamStream) -> Headers:
-    return [
-        (name.encode(), value.encode())
-        for name, value in response.headers.items()
-        if name.lower().startswith(PASS_HEADERS)
-    ]
 
 
 def parsed_body(body: bytes) -> Any:

@@ -4,7 +4,7 @@
    key (lane ``byok``); without that key it is a ``model_not_found`` that says which key to add.
 2. An OpenRouter-format name ``vendor/model`` goes direct on the project's key when the project holds a key
    of a provider serving it (alias table first, then the vendor prefix: BYOK takes precedence); otherwise
-   to the pooled lane (OpenRouter on the platform's key) with the name unchanged.
+   to the pooled lane (its provider, on the platform's key) with the name unchanged.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ class RoutingPolicy:
                 return Route(Lane.POOLED, self.pooled_provider, model, model)
             return RoutingError(
                 f"The model `{model}` would use the pooled lane, which this gateway has not enabled "
-                "(no platform OpenRouter key is configured). Add the provider's key to your project to "
+                "(it has no platform key for it). Add the provider's key to your project to "
                 "call it directly."
             )
         return RoutingError(

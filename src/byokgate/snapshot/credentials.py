@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from byokgate.domain.secret import Secret
 from byokgate.snapshot.model import Snapshot
@@ -15,6 +16,7 @@ from byokgate.vault import Vault
 class OpenedCredential:
     credential_id: str
     secret: Secret
+    fields: Mapping[str, Any]  # the key's non-secret fields (an endpoint, deployments)
 
 
 class CredentialOpener:
@@ -38,7 +40,7 @@ class CredentialOpener:
         now = self._clock()
         cached = self._cache.get(ref.credential_id)
         if cached is not None and cached[0] > now:
-            return OpenedCredential(ref.credential_id, cached[1])
+            return OpenedCredential(ref.credential_id, cached[1], ref.fields)
         wrapped = snapshot.wrapped_data_keys[project_id]
         data_key = self._vault.unwrap(project_id, wrapped)
         secret = self._vault.decrypt_credential(
@@ -47,7 +49,7 @@ class CredentialOpener:
         self._cache[ref.credential_id] = (now + self._ttl_s, secret)
         if len(self._cache) > 10_000:
             self._evict(now)
-        return OpenedCredential(ref.credential_id, secret)
+        return OpenedCredential(ref.credential_id, secret, ref.fields)
 
     def _evict(self, now: float) -> None:
         for credential_id in [cid for cid, (expiry, _) in self._cache.items() if expiry <= now]:

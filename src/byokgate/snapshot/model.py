@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
 from byokgate.apikeys import hash_project_key, looks_like_project_key
 from byokgate.domain.entities import (
@@ -35,6 +36,7 @@ class CredentialRef:
     project_id: str
     provider: str
     ciphertext: bytes = field(repr=False)
+    fields: Mapping[str, Any] = field(default_factory=dict)  # non-secret fields stored with the key
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +110,9 @@ async def load_snapshot(store: Store) -> Snapshot:
         if key.revoked_at is None
     }
     refs = {
-        (c.project_id, c.provider): CredentialRef(c.id, c.project_id, c.provider, c.ciphertext)
+        (c.project_id, c.provider): CredentialRef(
+            c.id, c.project_id, c.provider, c.ciphertext, MappingProxyType(dict(c.fields))
+        )
         for c in credentials
     }
     providers: defaultdict[str, set[str]] = defaultdict(set)

@@ -1,4 +1,4 @@
-"""Provider credentials: ciphertext and masked view, one per project and provider."""
+"""Provider credentials: ciphertext, masked view and non-secret fields, one per project and provider."""
 
 from __future__ import annotations
 
@@ -10,11 +10,29 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from byokgate.domain.entities import ProviderCredential
 from byokgate.store.tables import provider_credentials as t
 
-_VIEW = (t.c.id, t.c.project_id, t.c.provider, t.c.masked, t.c.ciphertext, t.c.created_at, t.c.updated_at)
+_VIEW = (
+    t.c.id,
+    t.c.project_id,
+    t.c.provider,
+    t.c.masked,
+    t.c.ciphertext,
+    t.c.created_at,
+    t.c.updated_at,
+    t.c.fields,
+)
 
 
 def _credential(row: Any) -> ProviderCredential:
-    return ProviderCredential(*row)
+    return ProviderCredential(
+        id=row.id,
+        project_id=row.project_id,
+        provider=row.provider,
+        masked=row.masked,
+        ciphertext=row.ciphertext,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        fields=row.fields or {},
+    )
 
 
 class CredentialRepository:
@@ -35,6 +53,7 @@ class CredentialRepository:
                 masked=credential.masked,
                 created_at=credential.created_at,
                 updated_at=credential.updated_at,
+                fields=dict(credential.fields) or None,
             )
         )
         return old

@@ -158,6 +158,7 @@ provider_credentials = Table(
     Column("masked", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("fields", JSON, nullable=True),  # non-secret fields the provider's keys carry (never the key)
     UniqueConstraint("project_id", "provider"),
 )
 

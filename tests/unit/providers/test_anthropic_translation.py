@@ -9,10 +9,11 @@ import orjson
 import pytest
 
 from byokgate.domain.secret import Secret
+from byokgate.domain.stream import TranslationError
 from byokgate.providers.anthropic import AnthropicProvider
-from byokgate.providers.anthropic_chat import to_chat_completion, to_messages_request
-from byokgate.providers.anthropic_stream import AnthropicChatStream
-from byokgate.providers.translation import TranslationError
+from byokgate.providers.anthropic.chat import to_chat_completion, to_messages_request
+from byokgate.providers.anthropic.stream import AnthropicChatStream
+from byokgate.providers.base import Endpoint
 from tests.support.golden import golden_cases
 
 GOLDEN = Path(__file__).parent / "golden" / "anthropic"
@@ -33,7 +34,7 @@ def test_responses(case: dict[str, Any]) -> None:
 
 def test_the_request_goes_to_messages_with_the_key_and_version() -> None:
     request = AnthropicProvider().chat_request(
-        "https://api.anthropic.com",
+        Endpoint("https://api.anthropic.com"),
         Secret("sk-ant-api03-secret"),
         {"model": "claude-3-5-haiku-20241022", "messages": [{"role": "user", "content": "hi"}]},
     )

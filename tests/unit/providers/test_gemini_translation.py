@@ -12,10 +12,12 @@ import orjson
 import pytest
 
 from byokgate.domain.secret import Secret
-from byokgate.providers.gemini import GeminiProvider, SignatureMemory
-from byokgate.providers.gemini_chat import to_chat_completion, to_generate_request
-from byokgate.providers.gemini_stream import GeminiChatStream
-from byokgate.providers.translation import TranslationError
+from byokgate.domain.stream import TranslationError
+from byokgate.providers.base import Endpoint
+from byokgate.providers.gemini import GeminiProvider
+from byokgate.providers.gemini.adapter import SignatureMemory
+from byokgate.providers.gemini.chat import to_chat_completion, to_generate_request
+from byokgate.providers.gemini.stream import GeminiChatStream
 from tests.support.golden import golden_cases
 
 GOLDEN = Path(__file__).parent / "golden" / "gemini"
@@ -65,7 +67,7 @@ def test_the_thought_signature_survives_a_tool_loop() -> None:
             {"role": "tool", "tool_call_id": call["id"], "content": "18C"},
         ],
     }
-    request = provider.chat_request("https://g.example", Secret("AIzaKEY"), follow_up)
+    request = provider.chat_request(Endpoint("https://g.example"), Secret("AIzaKEY"), follow_up)
     assert request.body is not None
     sent = orjson.loads(request.body)
     assert sent["contents"][1]["parts"][-1] == {
@@ -80,12 +82,16 @@ def test_the_thought_signature_survives_a_tool_loop() -> None:
 def test_urls_and_keys() -> None:
     provider = GeminiProvider()
     payload = {"model": "gemini-1.5-pro", "messages": [{"role": "user", "content": "hi"}]}
-    plain = provider.chat_request("https://generativelanguage.googleapis.com", Secret("AIzaSECRET"), payload)
+    plain = provider.chat_request(
+        Endpoint("https://generativelanguage.googleapis.com"), Secret("AIzaSECRET"), payload
+    )
     assert (
         plain.url == "https://generativelanguage.googleapis.com/v1beta/models/gemini-1.5-pro:generateContent"
     )
     assert plain.headers["x-goog-api-key"] == "AIzaSECRET"
-    streamed = provider.chat_request("https://g.example", Secret("AIzaSECRET"), {**payload, "stream": True})
+    streamed = provider.chat_request(
+        Endpoint("https://g.example"), Secret("AIzaSECRET"), {**payload, "stream": True}
+    )
     assert streamed.url == "https://g.example/v1beta/models/gemini-1.5-pro:streamGenerateContent?alt=sse"
     assert streamed.body is not None
     assert "stream" not in orjson.loads(streamed.body)
@@ -239,7 +245,7 @@ def test_what_gemini_cannot_express_is_a_clear_400(change: dict[str, Any], param
 def test_embeddings_both_ways() -> None:
     provider = GeminiProvider()
     payload = {"model": "text-embedding-004", "input": ["hello", "world!"], "dimensions": 2}
-    request = provider.embeddings_request("https://g.example", Secret("AIzaK"), payload)
+    request = provider.embeddings_request(Endpoint("https://g.example"), Secret("AIzaK"), payload)
     assert request.url == "https://g.example/v1beta/models/text-embedding-004:batchEmbedContents"
     assert request.body is not None
     assert orjson.loads(request.body) == {

@@ -21,7 +21,10 @@ from typing import Any
 
 import orjson
 
-from byokgate.providers.translation import DATA_URL, TranslationError, completion_id, now_s, text_parts
+from byokgate.domain.chunks import completion_id, now_s
+from byokgate.domain.messages_format import FINISH_REASONS, canonical_usage
+from byokgate.domain.stream import TranslationError
+from byokgate.providers.translation import DATA_URL, text_parts
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
@@ -34,15 +37,6 @@ _MAX_OUTPUT_TOKENS = (
     (re.compile(r"^claude-(opus|sonnet|haiku)-5"), 64000),
 )
 _THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
-FINISH_REASONS = {
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "pause_turn": "stop",
-    "max_tokens": "length",
-    "model_context_window_exceeded": "length",
-    "tool_use": "tool_calls",
-    "refusal": "content_filter",
-}
 
 
 def max_output_tokens(model: str) -> int:
@@ -279,29 +273,6 @@ def _output_format(response_format: Any) -> dict[str, Any] | None:
 # --- Anthropic Message -> OpenAI chat.completion ----------------------------------------------------
 
 
-def openai_usage(usage: dict[str, Any]) -> dict[str, Any]:
-    """Anthropic usage in OpenAI's terms: prompt tokens include cache reads and writes."""
-    fresh = _count(usage.get("input_tokens"))
-    read = _count(usage.get("cache_read_input_tokens"))
-    written = _count(usage.get("cache_creation_input_tokens"))
-    output = _count(usage.get("output_tokens"))
-    prompt = fresh + read + written
-    converted: dict[str, Any] = {
-        "prompt_tokens": prompt,
-        "completion_tokens": output,
-        "total_tokens": prompt + output,
-        "prompt_tokens_details": {"cached_tokens": read, "cache_write_tokens": written},
-    }
-    details = usage.get("output_tokens_details")
-    if isinstance(details, dict) and isinstance(details.get("thinking_tokens"), int):
-        converted["completion_tokens_details"] = {"reasoning_tokens": details["thinking_tokens"]}
-    return converted
-
-
-def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
 def to_chat_completion(message: dict[str, Any]) -> dict[str, Any]:
     texts: list[str] = []
     thinking: list[str] = []
@@ -340,5 +311,5 @@ def to_chat_completion(message: dict[str, Any]) -> dict[str, Any]:
                 "finish_reason": FINISH_REASONS.get(str(stop_reason), "stop"),
             }
         ],
-        "usage": openai_usage(message.get("usage") or {}),
+        "usage": canonical_usage(message.get("usage") or {}),
     }

@@ -7,8 +7,9 @@ from typing import Any
 import orjson
 import pytest
 
-from byokgate.providers.anthropic_ingress import OpenAIToAnthropicEvents, to_chat_payload, to_message
-from byokgate.providers.translation import TranslationError
+from byokgate.domain.stream import TranslationError
+from byokgate.proxy.doors.messages_egress import MessageEvents, to_message
+from byokgate.proxy.doors.messages_ingress import to_chat_payload
 
 
 def test_a_request_with_tools_images_and_tool_results() -> None:
@@ -162,7 +163,7 @@ def _chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
 
 
 def test_openai_chunks_become_anthropic_events_in_order() -> None:
-    events = OpenAIToAnthropicEvents("gpt-4o")
+    events = MessageEvents("gpt-4o")
     out = events.feed(
         [
             _chunk({"role": "assistant", "content": ""}),

@@ -14,14 +14,16 @@ from typing import Any
 
 import orjson
 
-from byokgate.providers.gemini_chat import finish_reason, new_call_id, openai_usage, parts_of, tool_call
-from byokgate.providers.translation import DONE_EVENT, ChunkWriter, SSEEvents, StreamTally, error_event
+from byokgate.domain.chunks import ChunkWriter, error_event
+from byokgate.domain.sse import DONE, EventSplitter, fields
+from byokgate.domain.stream import StreamTally
+from byokgate.providers.gemini.chat import canonical_usage, finish_reason, new_call_id, parts_of, tool_call
 
 
 class GeminiChatStream:
     def __init__(self, model: str, *, include_usage: bool, remember: MutableMapping[str, str]) -> None:
         self.tally = StreamTally()
-        self._events = SSEEvents()
+        self._events = EventSplitter()
         self._writer = ChunkWriter(model=model, include_usage=include_usage)
         self._remember = remember
         self._started = False
@@ -31,7 +33,8 @@ class GeminiChatStream:
 
     def feed(self, chunk: bytes) -> list[bytes]:
         out: list[bytes] = []
-        for _name, data in self._events.feed(chunk):
+        for raw in self._events.feed(chunk):
+            _name, data = fields(raw)
             if self.tally.error is not None:
                 break
             try:
@@ -86,8 +89,8 @@ class GeminiChatStream:
         """The upstream body ended: close the stream if Gemini had finished, else leave it interrupted."""
         if self._reason is None or self.tally.error is not None:
             return []
-        usage = openai_usage(self._usage)
+        usage = canonical_usage(self._usage)
         self.tally.usage = usage
         self.tally.done = True
         out = [self._writer.usage_chunk(usage)] if self._writer.include_usage else []
-        return [*out, DONE_EVENT]
+        return [*out, DONE]

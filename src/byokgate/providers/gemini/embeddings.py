@@ -13,7 +13,7 @@ import base64
 import struct
 from typing import Any
 
-from byokgate.providers.translation import TranslationError
+from byokgate.domain.stream import TranslationError
 
 
 def inputs_of(payload: dict[str, Any]) -> list[str]:

@@ -13,21 +13,17 @@ from typing import Any
 
 import orjson
 
-from byokgate.providers.anthropic_chat import FINISH_REASONS, openai_usage
-from byokgate.providers.translation import (
-    DONE_EVENT,
-    ChunkWriter,
-    RawEvents,
-    SSEEvents,
-    StreamTally,
-    error_event,
-)
+from byokgate.domain.chunks import ChunkWriter, error_event
+from byokgate.domain.messages_format import FINISH_REASONS, canonical_usage
+from byokgate.domain.messages_format import error_event as messages_error_event
+from byokgate.domain.sse import DONE, EventSplitter, data_of, fields, terminated
+from byokgate.domain.stream import StreamTally
 
 
 class AnthropicChatStream:
     def __init__(self, model: str, *, include_usage: bool) -> None:
         self.tally = StreamTally()
-        self._events = SSEEvents()
+        self._events = EventSplitter()
         self._writer = ChunkWriter(model=model, include_usage=include_usage)
         self._usage: dict[str, Any] = {}
         self._tool_index: dict[int, int] = {}  # Anthropic block index -> OpenAI tool-call index
@@ -38,7 +34,8 @@ class AnthropicChatStream:
 
     def feed(self, chunk: bytes) -> list[bytes]:
         out: list[bytes] = []
-        for name, data in self._events.feed(chunk):
+        for raw in self._events.feed(chunk):
+            name, data = fields(raw)
             if self.tally.error is not None or self.tally.done:
                 break
             try:
@@ -58,7 +55,7 @@ class AnthropicChatStream:
             if translated is not None:
                 out.append(translated)
             if self.tally.done:
-                out.append(DONE_EVENT)
+                out.append(DONE)
         return out
 
     def _translate(self, kind: str, event: dict[str, Any]) -> bytes | None:
@@ -89,7 +86,7 @@ class AnthropicChatStream:
             self.tally.finish_reason = self._finish
             return self._writer.chunk({}, finish_reason=self._finish)
         if kind == "message_stop":
-            usage = openai_usage(self._usage)
+            usage = canonical_usage(self._usage)
             self.tally.usage = usage
             self.tally.done = True
             return self._writer.usage_chunk(usage) if self._writer.include_usage else None
@@ -132,7 +129,7 @@ class AnthropicRelay:
 
     def __init__(self) -> None:
         self.tally = StreamTally()
-        self._events = RawEvents()
+        self._events = EventSplitter()
         self._usage: dict[str, Any] = {}
 
     def finish(self) -> list[bytes]:
@@ -143,18 +140,18 @@ class AnthropicRelay:
         for raw in self._events.feed(chunk):
             if self.tally.error is not None:
                 break
-            payload = b"".join(line[5:].lstrip() for line in raw.split(b"\n") if line.startswith(b"data:"))
+            payload = data_of(raw)
             try:
                 event = orjson.loads(payload) if payload else {}
             except orjson.JSONDecodeError:
                 event = None
             if not isinstance(event, dict):
                 self.tally.error = {"message": "malformed event from upstream"}
-                out.append(anthropic_error_event("The upstream provider sent a malformed stream event."))
+                out.append(messages_error_event("The upstream provider sent a malformed stream event."))
                 break
             self.tally.events += 1
             self._note(event)
-            out.append(raw + b"\n\n")
+            out.append(terminated(raw))
         return out
 
     def _note(self, event: dict[str, Any]) -> None:
@@ -166,14 +163,8 @@ class AnthropicRelay:
             reason = (event.get("delta") or {}).get("stop_reason")
             self.tally.finish_reason = FINISH_REASONS.get(str(reason), "stop")
         elif kind == "message_stop":
-            self.tally.usage = openai_usage(self._usage)
+            self.tally.usage = canonical_usage(self._usage)
             self.tally.done = True
         elif kind == "error":
             error = event.get("error")
             self.tally.error = error if isinstance(error, dict) else {"message": str(error)}
-
-
-def anthropic_error_event(message: str, kind: str = "api_error") -> bytes:
-    """An ``error`` event in Anthropic's stream format (what the Anthropic SDK raises mid-stream)."""
-    body = {"type": "error", "error": {"type": kind, "message": message}}
-    return b"event: error\ndata: " + orjson.dumps(body) + b"\n\n"

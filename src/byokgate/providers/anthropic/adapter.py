@@ -1,4 +1,5 @@
-"""Anthropic: key checks, and chat completions translated to and from the Messages API."""
+"""Anthropic: chat completions translated to and from the Messages API, which it also serves natively
+(``/v1/messages`` and its token counting pass through untranslated)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,22 @@ from typing import Any, ClassVar
 
 import orjson
 
+from byokgate.domain.messages_format import canonical_usage
 from byokgate.domain.secret import Secret
+from byokgate.domain.stream import EventStream, TranslationError, UpstreamFormatError
 from byokgate.domain.upstream import KeyCheckOutcome, UpstreamError, UpstreamRequest
-from byokgate.providers.anthropic_chat import API_VERSION, to_chat_completion, to_messages_request
-from byokgate.providers.anthropic_stream import AnthropicChatStream, AnthropicRelay
-from byokgate.providers.base import ModelCatalog, error_type_for, generic_outcome
-from byokgate.providers.translation import ChatStream, TranslationError, UpstreamFormatError
+from byokgate.providers.anthropic.chat import API_VERSION, to_chat_completion, to_messages_request
+from byokgate.providers.anthropic.stream import AnthropicChatStream, AnthropicRelay
+from byokgate.providers.base import (
+    Auth,
+    Capabilities,
+    Endpoint,
+    KeyField,
+    ModelCatalog,
+    NativeCall,
+    error_type_for,
+    generic_outcome,
+)
 
 # Anthropic error types -> (status for an OpenAI-format client, OpenAI error code).
 _ERRORS = {
@@ -30,10 +41,17 @@ _ERRORS = {
 class AnthropicProvider:
     name: ClassVar[str] = "anthropic"
     title: ClassVar[str] = "Anthropic"
+    default_base_url: ClassVar[str] = "https://api.anthropic.com"
+    auth: ClassVar[Auth] = Auth("x-api-key", "")
     key_prefixes: ClassVar[tuple[str, ...]] = ("sk-ant-api03-", "sk-ant-admin01-", "sk-ant-")
+    key_fields: ClassVar[tuple[KeyField, ...]] = ()
     accepts_byok: ClassVar[bool] = True
-    speaks_openai: ClassVar[bool] = False
-    serves_chat: ClassVar[bool] = True
+    pools: ClassVar[bool] = False
+    capabilities: ClassVar[Capabilities] = Capabilities(vision=True, json_mode=True, prefill=True)
+    passed_headers: ClassVar[tuple[str, ...]] = ("retry-after", "anthropic-ratelimit-", "request-id")
+    request_id_headers: ClassVar[tuple[str, ...]] = ("request-id",)
+    priced_as: ClassVar[str | None] = None
+    native_apis: ClassVar[frozenset[str]] = frozenset({"messages"})
     catalog: ClassVar[ModelCatalog] = ModelCatalog(
         models=(
             "claude-3-5-sonnet-20241022",
@@ -70,35 +88,40 @@ class AnthropicProvider:
         },
     )
 
-    def auth_headers(self, api_key: Secret) -> dict[str, str]:
-        return {"x-api-key": api_key.reveal(), "anthropic-version": API_VERSION}
+    def _headers(self, key: Secret, version: str = API_VERSION) -> dict[str, str]:
+        return {**self.auth.headers(key), "anthropic-version": version}
 
-    def models_request(self, base_url: str, api_key: Secret) -> UpstreamRequest:
-        return UpstreamRequest("GET", f"{base_url}/v1/models", self.auth_headers(api_key))
+    def models_request(self, endpoint: Endpoint, key: Secret) -> UpstreamRequest:
+        return UpstreamRequest("GET", f"{endpoint.base_url}/v1/models", self._headers(key))
 
     def key_check_outcome(self, status: int, body: bytes) -> KeyCheckOutcome:
         return generic_outcome(status)
 
-    def chat_request(self, base_url: str, api_key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
-        headers = {**self.auth_headers(api_key), "content-type": "application/json"}
+    def chat_request(self, endpoint: Endpoint, key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
+        headers = {**self._headers(key), "content-type": "application/json"}
         body = orjson.dumps(to_messages_request(payload))
-        return UpstreamRequest("POST", f"{base_url}/v1/messages", headers, body)
+        return UpstreamRequest("POST", f"{endpoint.base_url}/v1/messages", headers, body)
 
-    def messages_request(
-        self, base_url: str, api_key: Secret, body: dict[str, Any], client_headers: dict[str, str], path: str
+    def native_request(
+        self, api: str, endpoint: Endpoint, key: Secret, body: dict[str, Any], call: NativeCall
     ) -> UpstreamRequest:
-        """A native ``/v1/messages`` (or ``count_tokens``) call: the client's body and version go through."""
-        headers = {
-            "x-api-key": api_key.reveal(),
-            "anthropic-version": client_headers.get("anthropic-version") or API_VERSION,
-            "content-type": "application/json",
-        }
-        if client_headers.get("anthropic-beta"):
-            headers["anthropic-beta"] = client_headers["anthropic-beta"]
-        return UpstreamRequest("POST", f"{base_url}{path}", headers, orjson.dumps(body))
+        """A native ``/v1/messages`` (or ``count_tokens``) call: the client's body, API version and beta
+        flags go through."""
+        headers = self._headers(key, call.headers.get("anthropic-version") or API_VERSION)
+        headers["content-type"] = "application/json"
+        if call.headers.get("anthropic-beta"):
+            headers["anthropic-beta"] = call.headers["anthropic-beta"]
+        return UpstreamRequest("POST", f"{endpoint.base_url}{call.path}", headers, orjson.dumps(body))
 
-    def messages_stream(self) -> ChatStream:
+    def native_stream(self, api: str) -> EventStream:
         return AnthropicRelay()
+
+    def native_usage(self, api: str, answer: dict[str, Any]) -> dict[str, Any]:
+        usage = answer.get("usage")
+        return canonical_usage(usage) if isinstance(usage, dict) else {}
+
+    def usage(self, usage: dict[str, Any]) -> dict[str, Any]:
+        return usage  # ``chat_response`` gives canonical usage already
 
     def chat_response(self, body: bytes) -> bytes:
         try:
@@ -109,10 +132,10 @@ class AnthropicProvider:
             raise UpstreamFormatError("Anthropic sent an answer that is not a message")
         return orjson.dumps(to_chat_completion(message))
 
-    def chat_stream(self, model: str, *, include_usage: bool) -> ChatStream:
+    def chat_stream(self, model: str, *, include_usage: bool) -> EventStream:
         return AnthropicChatStream(model, include_usage=include_usage)
 
-    def embeddings_request(self, base_url: str, api_key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
+    def embeddings_request(self, endpoint: Endpoint, key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
         raise TranslationError(
             "Anthropic has no embeddings models", param="model", code="model_not_supported"
         )

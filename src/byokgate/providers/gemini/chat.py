@@ -24,7 +24,9 @@ from typing import Any
 
 import orjson
 
-from byokgate.providers.translation import DATA_URL, TranslationError, completion_id, now_s, text_parts
+from byokgate.domain.chunks import completion_id, now_s
+from byokgate.domain.stream import TranslationError
+from byokgate.providers.translation import DATA_URL, text_parts
 
 _FILTERED = {
     "SAFETY",
@@ -245,7 +247,7 @@ def _response_format(response_format: Any) -> dict[str, Any]:
 # --- GenerateContentResponse -> OpenAI ----------------------------------------------------------------
 
 
-def openai_usage(metadata: dict[str, Any]) -> dict[str, Any]:
+def canonical_usage(metadata: dict[str, Any]) -> dict[str, Any]:
     prompt = _count(metadata.get("promptTokenCount")) + _count(metadata.get("toolUsePromptTokenCount"))
     thoughts = _count(metadata.get("thoughtsTokenCount"))
     completion = _count(metadata.get("candidatesTokenCount")) + thoughts
@@ -320,5 +322,5 @@ def to_chat_completion(
                 "finish_reason": finish_reason(reason, bool(calls)),
             }
         ],
-        "usage": openai_usage(response.get("usageMetadata") or {}),
+        "usage": canonical_usage(response.get("usageMetadata") or {}),
     }

@@ -11,12 +11,12 @@ from typing import Any, ClassVar
 import orjson
 
 from byokgate.domain.secret import Secret
+from byokgate.domain.stream import EventStream, UpstreamFormatError
 from byokgate.domain.upstream import KeyCheckOutcome, UpstreamError, UpstreamRequest
-from byokgate.providers.base import ModelCatalog, generic_outcome
-from byokgate.providers.gemini_chat import to_chat_completion, to_generate_request
-from byokgate.providers.gemini_embeddings import to_batch_request, to_embeddings_list
-from byokgate.providers.gemini_stream import GeminiChatStream
-from byokgate.providers.translation import ChatStream, UpstreamFormatError
+from byokgate.providers.base import Auth, Capabilities, Endpoint, KeyField, ModelCatalog, generic_outcome
+from byokgate.providers.gemini.chat import to_chat_completion, to_generate_request
+from byokgate.providers.gemini.embeddings import to_batch_request, to_embeddings_list
+from byokgate.providers.gemini.stream import GeminiChatStream
 
 # google.rpc status -> (status for an OpenAI-format client, OpenAI error type, code).
 _STATUSES = {
@@ -66,10 +66,17 @@ class SignatureMemory(MutableMapping[str, str]):
 class GeminiProvider:
     name: ClassVar[str] = "gemini"
     title: ClassVar[str] = "Google Gemini"
+    default_base_url: ClassVar[str] = "https://generativelanguage.googleapis.com"
+    auth: ClassVar[Auth] = Auth("x-goog-api-key", "")
     key_prefixes: ClassVar[tuple[str, ...]] = ("AIza", "AQ.")
+    key_fields: ClassVar[tuple[KeyField, ...]] = ()
     accepts_byok: ClassVar[bool] = True
-    speaks_openai: ClassVar[bool] = False
-    serves_chat: ClassVar[bool] = True
+    pools: ClassVar[bool] = False
+    capabilities: ClassVar[Capabilities] = Capabilities(embeddings=True, vision=True, json_mode=True)
+    passed_headers: ClassVar[tuple[str, ...]] = ("retry-after", "x-request-id")
+    request_id_headers: ClassVar[tuple[str, ...]] = ("x-request-id",)
+    priced_as: ClassVar[str | None] = None
+    native_apis: ClassVar[frozenset[str]] = frozenset()
     catalog: ClassVar[ModelCatalog] = ModelCatalog(
         models=(
             "gemini-1.5-pro",
@@ -90,11 +97,9 @@ class GeminiProvider:
         embedding_models=("text-embedding-004", "gemini-embedding-001"),
     )
 
-    def auth_headers(self, api_key: Secret) -> dict[str, str]:
-        return {"x-goog-api-key": api_key.reveal()}
-
-    def models_request(self, base_url: str, api_key: Secret) -> UpstreamRequest:
-        return UpstreamRequest("GET", f"{base_url}/v1beta/models?pageSize=1", self.auth_headers(api_key))
+    def models_request(self, endpoint: Endpoint, key: Secret) -> UpstreamRequest:
+        url = f"{endpoint.base_url}/v1beta/models?pageSize=1"
+        return UpstreamRequest("GET", url, self.auth.headers(key))
 
     def __init__(self) -> None:
         self.signatures = SignatureMemory()
@@ -105,31 +110,33 @@ class GeminiProvider:
             return KeyCheckOutcome.INVALID
         return generic_outcome(status)
 
-    def _headers(self, api_key: Secret) -> dict[str, str]:
-        return {**self.auth_headers(api_key), "content-type": "application/json"}
+    def _headers(self, key: Secret) -> dict[str, str]:
+        return {**self.auth.headers(key), "content-type": "application/json"}
 
-    def chat_request(self, base_url: str, api_key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
+    def chat_request(self, endpoint: Endpoint, key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
         body = orjson.dumps(to_generate_request(payload, self.signatures))
         model = payload["model"]
         method = "streamGenerateContent?alt=sse" if payload.get("stream") is True else "generateContent"
-        return UpstreamRequest(
-            "POST", f"{base_url}/v1beta/models/{model}:{method}", self._headers(api_key), body
-        )
+        url = f"{endpoint.base_url}/v1beta/models/{model}:{method}"
+        return UpstreamRequest("POST", url, self._headers(key), body)
 
     def chat_response(self, body: bytes) -> bytes:
         response = _json_object(body)
         return orjson.dumps(to_chat_completion(response, "", self.signatures))
 
-    def chat_stream(self, model: str, *, include_usage: bool) -> ChatStream:
+    def chat_stream(self, model: str, *, include_usage: bool) -> EventStream:
         return GeminiChatStream(model, include_usage=include_usage, remember=self.signatures)
 
-    def embeddings_request(self, base_url: str, api_key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
+    def embeddings_request(self, endpoint: Endpoint, key: Secret, payload: dict[str, Any]) -> UpstreamRequest:
         body = orjson.dumps(to_batch_request(payload))
-        url = f"{base_url}/v1beta/models/{payload['model']}:batchEmbedContents"
-        return UpstreamRequest("POST", url, self._headers(api_key), body)
+        url = f"{endpoint.base_url}/v1beta/models/{payload['model']}:batchEmbedContents"
+        return UpstreamRequest("POST", url, self._headers(key), body)
 
     def embeddings_response(self, body: bytes, payload: dict[str, Any]) -> bytes:
         return orjson.dumps(to_embeddings_list(_json_object(body), payload))
+
+    def usage(self, usage: dict[str, Any]) -> dict[str, Any]:
+        return usage  # ``chat_response`` and ``embeddings_response`` give canonical usage already
 
     def parse_error(self, status: int, body: bytes) -> UpstreamError:
         """A ``google.rpc.Status`` body in OpenAI's terms; a bad key (400 API_KEY_INVALID) is a 401."""

@@ -1,0 +1,276 @@
+"""One attempt at one provider: the only place a request goes upstream.
+
+``Executor.run`` takes a parsed ``Call`` and the route chosen for it, and: holds the request's worst case
+against its limits and credits, opens the project's key (or takes the platform's on the pooled lane), builds
+the upstream request through the adapter (the door's own format when the adapter serves it natively, the
+canonical one otherwise), sends it through the transport, turns an upstream failure into the gateway's
+error, reads the answer or relays the stream (rendered by the door), prices it, stores it in the cache,
+and settles what it held. Every front door runs its requests through here; a plan of several attempts
+(retries, fallbacks) is a loop around ``run``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import cast
+
+import orjson
+from starlette.types import Receive
+
+from byokgate.asgi import JSON_CONTENT, Headers, send_bytes
+from byokgate.domain.chunks import usage_event
+from byokgate.domain.secret import Secret
+from byokgate.domain.stream import TranslationError, UpstreamFormatError
+from byokgate.domain.upstream import UpstreamRequest
+from byokgate.errors import ApiError, AuthenticationError, InvalidRequestError, NotFoundError
+from byokgate.providers.base import Endpoint, NativeApi, ProviderAdapter, error_type_for
+from byokgate.providers.registry import ProviderRegistry
+from byokgate.providers.setup import PooledLane
+from byokgate.proxy.cached import CacheGate
+from byokgate.proxy.call import Call, Operation
+from byokgate.proxy.costs import Coster
+from byokgate.proxy.errors import BadGatewayError, GatewayTimeoutError, UpstreamApiError
+from byokgate.proxy.exchange import Exchange, Responded, parsed_body, usage_of
+from byokgate.proxy.metering import Metering
+from byokgate.proxy.relay import Pricing, relay
+from byokgate.routing.policy import Lane, Route
+from byokgate.snapshot.credentials import CredentialOpener
+from byokgate.snapshot.holder import SnapshotHolder
+from byokgate.transport import Transport, UpstreamStream, UpstreamTimeoutError, UpstreamUnreachableError
+
+
+class Executor:
+    def __init__(
+        self,
+        *,
+        snapshot: SnapshotHolder,
+        credentials: CredentialOpener,
+        registry: ProviderRegistry,
+        transport: Transport,
+        coster: Coster,
+        metering: Metering,
+        base_urls: Mapping[str, str],
+        pooled: PooledLane | None,
+        gate: CacheGate | None = None,
+    ) -> None:
+        self._snapshot = snapshot
+        self._credentials = credentials
+        self._registry = registry
+        self._transport = transport
+        self._coster = coster
+        self._metering = metering
+        self._base_urls = base_urls
+        self._pooled = pooled
+        self._gate = gate
+
+    async def run(
+        self, call: Call, route: Route, exchange: Exchange, send: Responded, receive: Receive
+    ) -> None:
+        """One attempt of ``call`` on ``route``; raises an ``ApiError`` when it fails before answering."""
+        adapter = self._registry[route.provider]
+        # The adapter serves the door's own API: the body goes upstream and comes back untranslated.
+        native = cast(NativeApi, adapter) if call.door.api in adapter.native_apis else None
+        metered = call.operation is not Operation.COUNT_TOKENS
+        held = await self._metering.hold(exchange, call.body, call.operation) if metered else None
+        try:
+            key, endpoint = self._credential(route, exchange)
+            upstream = self._request(call, adapter, native, route, endpoint, key)
+            exchange.upstream_started = time.perf_counter()
+            try:
+                async with self._transport.open(upstream) as response:
+                    exchange.upstream_request_id = _first(response, adapter.request_id_headers)
+                    if response.status >= 400:
+                        failed = await response.read()
+                        exchange.upstream_done()
+                        raise _upstream_error(adapter, route, response, failed)
+                    if call.stream:
+                        await self._stream(call, adapter, native, route, response, exchange, send, receive)
+                    else:
+                        await self._answer(call, adapter, native, route, response, exchange, send)
+            except UpstreamTimeoutError as exc:
+                exchange.upstream_done()
+                raise GatewayTimeoutError(f"{adapter.title} did not answer in time: {exc}.") from None
+            except UpstreamUnreachableError as exc:
+                exchange.upstream_done()
+                raise BadGatewayError(f"Could not reach {adapter.title}: {exc}") from None
+            except (UpstreamFormatError, orjson.JSONDecodeError) as exc:
+                raise BadGatewayError(f"{adapter.title} sent an unreadable answer: {exc}.") from None
+        finally:
+            await self._metering.settle(held, exchange)
+
+    def _credential(self, route: Route, exchange: Exchange) -> tuple[Secret, Endpoint]:
+        """The key the attempt goes with, and where it goes: the platform's on the pooled lane, the
+        project's own (with the fields stored beside it) on the BYOK lane."""
+        base_url = self._base_urls[route.provider]
+        if route.lane is Lane.POOLED:
+            if self._pooled is None:
+                raise NotFoundError(
+                    "The pooled lane is not configured on this gateway.", code="model_not_found"
+                )
+            return self._pooled.key, Endpoint(base_url)
+        assert exchange.key is not None
+        opened = self._credentials.open(self._snapshot.current, exchange.key.project_id, route.provider)
+        if opened is None:  # the key was deleted between routing and now
+            raise NotFoundError(f"This project has no {route.provider} key any more.", code="model_not_found")
+        exchange.credential_id = opened.credential_id
+        return opened.secret, Endpoint(base_url, opened.fields)
+
+    def _request(
+        self,
+        call: Call,
+        adapter: ProviderAdapter,
+        native: NativeApi | None,
+        route: Route,
+        endpoint: Endpoint,
+        key: Secret,
+    ) -> UpstreamRequest:
+        try:
+            if call.operation is Operation.EMBEDDINGS:
+                call.body["model"] = route.upstream_model
+                return adapter.embeddings_request(endpoint, key, call.body)
+            if native is not None:
+                assert call.native is not None  # a door with a native API says what its calls need
+                call.body["model"] = route.upstream_model
+                return native.native_request(call.door.api, endpoint, key, call.body, call.native)
+            payload = call.canonical()
+            payload["model"] = route.upstream_model
+            if call.stream and adapter.capabilities.stream_usage and not call.include_usage:
+                # The cost needs the usage: ask for it always (the relay drops it for a client that did not).
+                options = payload.get("stream_options")
+                payload["stream_options"] = {
+                    **(options if isinstance(options, dict) else {}),
+                    "include_usage": True,
+                }
+            return adapter.chat_request(endpoint, key, payload)
+        except TranslationError as exc:
+            raise InvalidRequestError(exc.message, param=exc.param, code=exc.code) from None
+
+    async def _answer(
+        self,
+        call: Call,
+        adapter: ProviderAdapter,
+        native: NativeApi | None,
+        route: Route,
+        response: UpstreamStream,
+        exchange: Exchange,
+        send: Responded,
+    ) -> None:
+        read = await response.read()
+        exchange.upstream_done()
+        if call.operation is Operation.EMBEDDINGS:
+            body = adapter.embeddings_response(read, call.body)
+            parsed = parsed_body(body)
+            exchange.usage = adapter.usage(usage_of(parsed))
+        elif native is not None:
+            body, parsed = read, parsed_body(read)
+            if call.operation is not Operation.COUNT_TOKENS and isinstance(parsed, dict):
+                exchange.usage = native.native_usage(call.door.api, parsed)
+        else:
+            completion = adapter.chat_response(read)
+            parsed = parsed_body(completion)
+            exchange.usage = adapter.usage(usage_of(parsed))
+            body = call.door.answer(parsed, completion, route)
+            if body is not completion:  # rendered in the door's format: that is what is stored
+                parsed = orjson.loads(body) if call.ticket is not None else None
+        exchange.cost_micro = self._coster.cost(route, exchange.usage)
+        exchange.status = response.status
+        headers = [JSON_CONTENT, *_passed(response, adapter), *exchange.gateway_headers()]
+        await send_bytes(send, response.status, body, headers)
+        ticket, replay = call.ticket, call.replay
+        if ticket is not None and replay is not None and response.status == 200 and replay.storable(parsed):
+            assert self._gate is not None  # a ticket comes from the gate
+            pending = self._gate.store(
+                ticket, body, exact=body is read
+            )  # relayed as read: kept without a copy
+            if pending is not None:
+                await pending
+
+    async def _stream(
+        self,
+        call: Call,
+        adapter: ProviderAdapter,
+        native: NativeApi | None,
+        route: Route,
+        response: UpstreamStream,
+        exchange: Exchange,
+        send: Responded,
+        receive: Receive,
+    ) -> None:
+        exchange.upstream_done()  # time to headers
+        if native is not None:
+            events = native.native_stream(call.door.api)
+        else:
+            inner = adapter.chat_stream(route.upstream_model, include_usage=call.include_usage)
+            events = call.door.events(inner, route)
+        recording = CacheGate.recording(call.ticket, call.replay)
+        pricing = Pricing(self._coster, route) if call.cost_in_stream else None
+        headers: Headers = [*_passed(response, adapter), *exchange.gateway_headers()]
+        exchange.status = 200
+        relayed = await relay(
+            send,
+            receive,
+            response.chunks(),
+            events,
+            headers,
+            call.door.error_event,
+            pricing=pricing,
+            record=recording,
+        )
+        exchange.status, exchange.error_code = relayed.status, relayed.error_code
+        tally = events.tally
+        if tally.usage:
+            exchange.usage = tally.usage
+            costed = relayed.costed is tally.usage  # priced already for the client's usage chunk
+            exchange.cost_micro = relayed.cost_micro if costed else self._coster.cost(route, tally.usage)
+        if recording is not None and call.ticket is not None and relayed.status == 200 and tally.done:
+            # The entry needs the usage chunk the gateway asked for and withheld from the client.
+            tail = b""
+            if call.withheld_usage and tally.usage is not None:
+                tail = tally.withheld or usage_event(tally.usage)
+            assert self._gate is not None  # a ticket comes from the gate
+            pending = self._gate.store_recorded(call.ticket, recording, tail)
+            if pending is not None:
+                await pending
+
+
+def _first(response: UpstreamStream, names: tuple[str, ...]) -> str | None:
+    headers = response.headers
+    for name in names:
+        value = headers.get(name)
+        if value:
+            return value
+    return None
+
+
+def _passed(response: UpstreamStream, adapter: ProviderAdapter) -> Headers:
+    """The upstream headers a client may act on (retry hints, rate-limit state, the provider's request id)."""
+    prefixes = adapter.passed_headers
+    return [
+        (name.encode(), value.encode())
+        for name, value in response.headers.items()
+        if name.startswith(prefixes)
+    ]
+
+
+def _upstream_error(
+    adapter: ProviderAdapter, route: Route, response: UpstreamStream, body: bytes
+) -> ApiError:
+    parsed = adapter.parse_error(response.status, body)
+    passed = {name.decode(): value.decode() for name, value in _passed(response, adapter)}
+    if parsed.retry_after_s is not None and "retry-after" not in passed:
+        passed["retry-after"] = str(parsed.retry_after_s)
+    if parsed.status == 401 and route.lane is Lane.BYOK:
+        return AuthenticationError(
+            f"Authentication failed with {adapter.title}: check the key in project settings.",
+            code="provider_authentication_failed",
+            headers=passed,
+        )
+    return UpstreamApiError(
+        parsed.status,
+        parsed.message,
+        kind=parsed.type or error_type_for(parsed.status),
+        code=parsed.code,
+        param=parsed.param,
+        headers=passed,
+    )

@@ -1,0 +1,171 @@
+"""Relaying a stream to the client: the upstream's events as they arrive, one write per upstream read, the
+cost spliced into the usage chunk, a client that leaves cancelling the upstream request, and a stream that
+breaks or ends early closed with the door's error event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.types import Receive
+
+from byokgate.asgi import SSE_HEADERS, Headers
+from byokgate.cache.recording import StreamRecord
+from byokgate.domain.sse import END, data_of, frame_json
+from byokgate.domain.stream import EventStream
+from byokgate.proxy.costs import Coster
+from byokgate.proxy.exchange import Responded, disconnected
+from byokgate.routing.policy import Route
+from byokgate.transport import UpstreamUnreachableError
+
+
+@dataclass(slots=True)
+class Relayed:
+    """How a relayed stream ended: its status for the record (200, 499 client gone, 502 broken) and the
+    cost spliced into its usage chunk, if it was."""
+
+    status: int = 200
+    error_code: str | None = None
+    cost_micro: int | None = None
+    costed: dict[str, Any] | None = None  # the usage ``cost_micro`` was computed from
+
+
+@dataclass(frozen=True, slots=True)
+class Pricing:
+    """What splicing the cost into the usage chunk needs (None in ``relay``: the client gets no usage)."""
+
+    coster: Coster
+    route: Route
+
+
+async def relay(
+    send: Responded,
+    receive: Receive,
+    chunks: AsyncIterator[bytes],
+    events: EventStream,
+    headers: Headers,
+    error_event: Callable[[str], bytes],
+    *,
+    pricing: Pricing | None = None,
+    record: StreamRecord | None = None,
+) -> Relayed:
+    """Relay a stream; ``pricing``: the client asked for the usage chunk (it gets the cost); ``record``: a
+    streamed cache miss, which keeps what the client is sent."""
+    await send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *headers]})
+    relayed = Relayed()
+    # Watch for the client leaving while this task forwards; a disconnect cancels the forwarding,
+    # which closes the upstream response and so cancels the upstream request.
+    current = asyncio.current_task()
+    assert current is not None
+    forwarding = [True]
+
+    def client_left(watcher: asyncio.Future[None]) -> None:
+        if forwarding[0] and not watcher.cancelled():
+            current.cancel()
+
+    watcher = asyncio.ensure_future(disconnected(receive))
+    watcher.add_done_callback(client_left)
+    try:
+        await _forward(send, chunks, events, error_event, pricing, record, relayed)
+    except asyncio.CancelledError:
+        if not watcher.done() or watcher.cancelled():
+            raise  # cancelled from outside (shutdown), not by the client leaving
+        current.uncancel()
+        relayed.status, relayed.error_code = 499, "client_closed_request"
+    finally:
+        forwarding[0] = False
+        watcher.cancel()
+    if events.tally.error is not None and relayed.status == 200:
+        relayed.status, relayed.error_code = 502, "upstream_stream_error"
+    return relayed
+
+
+async def _forward(
+    send: Responded,
+    chunks: AsyncIterator[bytes],
+    events: EventStream,
+    error_event: Callable[[str], bytes],
+    pricing: Pricing | None,
+    record: StreamRecord | None,
+    relayed: Relayed,
+) -> None:
+    tally = events.tally
+    costing = pricing is not None  # until the usage chunk has been given its cost
+    try:
+        async for chunk in chunks:
+            out = events.feed(chunk)
+            if costing and tally.usage is not None and out:
+                costing = not _add_cost(out, tally.usage, pricing, relayed)
+            if out:  # everything that arrived together leaves together: one write, not one per event
+                body = out[0] if len(out) == 1 else b"".join(out)
+                if record is not None:
+                    record.add(body)
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+            if tally.error is not None:
+                break
+        else:
+            closing = events.finish()
+            if costing and tally.usage is not None and closing:
+                _add_cost(closing, tally.usage, pricing, relayed)
+            if closing:
+                body = b"".join(closing)
+                if record is not None:
+                    record.add(body)
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+    except UpstreamUnreachableError as exc:
+        tally.error = {"message": str(exc)}
+        await send(
+            {
+                "type": "http.response.body",
+                "body": error_event(f"Upstream stream broke: {exc}"),
+                "more_body": True,
+            }
+        )
+    if not tally.done and tally.error is None:
+        tally.error = {"message": "stream ended without its end marker"}
+        await send(
+            {
+                "type": "http.response.body",
+                "body": error_event("The upstream stream ended early."),
+                "more_body": True,
+            }
+        )
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _add_cost(events: list[bytes], usage: dict[str, Any], pricing: Pricing | None, relayed: Relayed) -> bool:
+    """Put the cost into the usage chunk among ``events`` (in place); False when it is not there yet."""
+    assert pricing is not None
+    for index in range(len(events) - 1, -1, -1):
+        if b'"usage":{' in events[index] or b'"usage": {' in events[index]:
+            relayed.cost_micro, relayed.costed = pricing.coster.cost(pricing.route, usage), usage
+            if relayed.cost_micro is None:
+                return True  # no price: the chunk goes as it is
+            costed = usage_chunk_with_cost(events[index], relayed.cost_micro)
+            if costed is not None:
+                events[index] = costed
+                return True
+    return False
+
+
+def usage_chunk_with_cost(event: bytes, cost_micro: int) -> bytes | None:
+    """``event`` with ``usage.cost`` (USD) added when it carries the final usage (a chunk of its own, or
+    the finishing chunk), else None."""
+    data = data_of(event.removesuffix(END))
+    if b'"usage"' not in data or not data.startswith(b"{"):
+        return None
+    try:
+        chunk = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    usage = chunk.get("usage") if isinstance(chunk, dict) else None
+    if not isinstance(usage, dict):
+        return None  # a content chunk saying "usage": null
+    if any(isinstance(c, dict) and not c.get("finish_reason") for c in chunk.get("choices") or ()):
+        return None  # the usage so far, on a content chunk (where a provider sends that): not final
+    usage["cost"] = cost_micro / 1_000_000
+    return frame_json(chunk)
