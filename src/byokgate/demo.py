@@ -1,9 +1,9 @@
 """`byokgate demo`: the product end to end on a machine with no provider keys and no network.
 
-Starts the OpenAI, Groq, Anthropic, Gemini and OpenRouter emulators and the gateway on the embedded default
-(a throwaway SQLite file), creates a project through the admin API with emulated provider keys, sends
-requests through the official OpenAI SDK and prints what the gateway reported for each: provider, lane,
-cache, cost, latency.
+Starts the OpenAI, Groq, Anthropic, Gemini, Mistral and OpenRouter emulators and the gateway on the embedded
+default (a throwaway SQLite file), creates a project through the admin API with emulated provider keys,
+sends requests through the official OpenAI SDK and prints what the gateway reported for each: provider,
+lane, cache, cost, latency.
 """
 
 from __future__ import annotations
@@ -36,9 +36,10 @@ DEMO_KEYS = {
     "groq": "gsk_demo" + "0" * 44,
     "anthropic": "sk-ant-api03-demo" + "0" * 76,
     "gemini": "AIzaSyDemo" + "0" * 29,
+    "mistral": "demo" + "0" * 28,
     "openrouter": "sk-or-v1-demo" + "0" * 51,
 }
-PROJECT_PROVIDERS = ("openai", "groq", "anthropic", "gemini")  # the project's own keys (BYOK)
+PROJECT_PROVIDERS = ("openai", "groq", "anthropic", "gemini", "mistral")  # the project's own keys (BYOK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +58,9 @@ STEPS = (
     Step("the first request again: answered from the cache", "gpt-4o-mini", "What is a gateway?"),
     Step("Claude, answered in OpenAI's format (translated both ways)", "claude-3-5-haiku-20241022", "Hi!"),
     Step("Gemini, streamed in OpenAI's format", "gemini-2.5-flash", "Name three rivers.", stream=True),
+    Step("Mistral, an OpenAI-compatible provider added as one module", "mistral-small-latest", "Bonjour!"),
     Step("OpenRouter-style name, provider key held: BYOK wins", "openai/gpt-4o-mini", "Say hi."),
-    Step("OpenRouter-style name, no provider key: pooled lane", "mistralai/mistral-large", "Say hi."),
+    Step("OpenRouter-style name, no provider key: pooled lane", "deepseek/deepseek-chat", "Say hi."),
 )
 
 
@@ -91,12 +93,8 @@ def demo_stack(data_dir: Path, port: int = 0) -> Iterator[tuple[str, str]]:
             database_url=f"sqlite+aiosqlite:///{data_dir / 'byokgate.db'}",
             admin_token=admin_token,
             master_key=base64.b64encode(os.urandom(32)).decode(),
-            openai_base_url=servers["openai"].base_url,
-            groq_base_url=servers["groq"].base_url,
-            openrouter_base_url=servers["openrouter"].base_url,
-            anthropic_base_url=servers["anthropic"].base_url.rstrip("/"),
-            gemini_base_url=servers["gemini"].base_url.rstrip("/"),
-            openrouter_api_key=DEMO_KEYS["openrouter"],
+            base_urls={provider: server.base_url.rstrip("/") for provider, server in servers.items()},
+            pooled_api_key=DEMO_KEYS["openrouter"],
             snapshot_poll_interval_s=0.2,
             log_level="warning",
         )
@@ -206,7 +204,8 @@ def run_demo(echo: Callable[[str], None], *, keep_serving: bool = False, port: i
         ) from None
     with tempfile.TemporaryDirectory(prefix="byokgate-demo-") as tmp, demo_stack(Path(tmp), port) as stack:
         url, admin_token = stack
-        echo(f"gateway on {url} (emulated OpenAI, Groq and OpenRouter on loopback; data in {tmp})")
+        emulated = ", ".join(DEMO_KEYS)
+        echo(f"gateway on {url} (emulated {emulated} on loopback; data in {tmp})")
         admin_headers = {"authorization": f"Bearer {admin_token}"}
         with httpx.Client(base_url=f"{url}/admin/v1", headers=admin_headers, timeout=30) as admin:
             project_id, project_key = create_demo_project(admin)

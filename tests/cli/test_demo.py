@@ -16,8 +16,9 @@ def test_the_demo_shows_byok_and_pooled_lanes() -> None:
         ("openai", "byok"),
         ("anthropic", "byok"),
         ("gemini", "byok"),
+        ("mistral", "byok"),  # one of the providers added as one module (OpenAI-compatible)
         ("openai", "byok"),  # openai/gpt-4o-mini: the project holds an OpenAI key, BYOK takes precedence
-        ("openrouter", "pooled"),  # no Mistral key: the pooled lane
+        ("openrouter", "pooled"),  # no DeepSeek key: the pooled lane
     ]
     assert all(o.text for o in outcomes)
     assert [o.headers["x-byokgate-cache"] for o in outcomes[:3]] == ["MISS", "MISS", "HIT"]
@@ -25,6 +26,6 @@ def test_the_demo_shows_byok_and_pooled_lanes() -> None:
     assert outcomes[1].ttft_ms is not None  # the streamed steps really streamed
     assert outcomes[4].ttft_ms is not None
     output = "\n".join(lines)
-    assert "mistralai/mistral-large" in output
-    # Five answers used the project's own keys: the pooled one used the platform key, the cache hit none.
-    assert f"request log: {len(STEPS)} chat completions; audit log: 5 provider-key uses" in output
+    assert "deepseek/deepseek-chat" in output
+    # Six answers used the project's own keys: the pooled one used the platform key, the cache hit none.
+    assert f"request log: {len(STEPS)} chat completions; audit log: 6 provider-key uses" in output
