@@ -52,7 +52,13 @@ class FrontDoorProtocol(HttpToolsProtocol):
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.limit_concurrency = None  # replaced by the checks in connection_made and on_headers_complete
-        self._max_head = self.limits.max_header_bytes
+        limits = self.limits  # read per request: kept on the instance
+        self._max_head, self._max_url, self._max_fields = (
+            limits.max_header_bytes,
+            limits.max_url_bytes,
+            limits.max_header_count,
+        )
+        self._max_tasks, self._header_timeout_s = limits.max_connections, limits.header_timeout_s
         self._in_head = True  # between requests or inside a head; False while a request body is parsed
         self._begun = False  # a request has begun and its head is not complete
         self._head_bytes = 0  # bytes of the current head fed to the parser so far
@@ -83,7 +89,18 @@ class FrontDoorProtocol(HttpToolsProtocol):
         if self._closing:
             return
         self._unset_keepalive_if_required()
-        view, size, start = memoryview(data), len(data), 0
+        size = len(data)
+        if self._in_head and not self._begun and size <= self._max_head:
+            epoch = self._epoch
+            try:
+                self.parser.feed_data(data)
+            except (httptools.HttpParserUpgrade, httptools.HttpParserError) as exc:
+                self._parse_stopped(exc)
+                return
+            if not self._in_head or self._begun:
+                self._fed_at_once(data, size, epoch)
+            return
+        view, start = memoryview(data), 0
         while start < size:
             if self._in_head:
                 room = self._max_head - self._head_bytes
@@ -111,24 +128,46 @@ class FrontDoorProtocol(HttpToolsProtocol):
         if not self._in_head and self._body_timer is None:
             self._arm_body_timer()
 
-    def _feed(self, piece: memoryview) -> bool:
+    def _fed_at_once(self, data: bytes, size: int, epoch: int) -> None:
+        """After the common case, a read that started a request and could not overrun a head even if it
+        were all head, fed in one call (``data_received``), when it did not end at the end of a request.
+        Counted exactly unless the read ends inside a pipelined request after a whole one: what of that one
+        was fed here is not counted (at most one limit more of it is parsed)."""
+        if self._in_head:
+            if self._begun and epoch == self._epoch:  # all of it is the head still coming in
+                self._head_bytes = size
+                if (error := self._head_limit_error()) is not None:
+                    self._refuse(error)
+            return
+        if self._epoch == epoch + 1:  # one head ended here; its body goes on in the next reads
+            self._body_left = self._content_length()
+            if self._body_left > 0:
+                self._body_left -= size - (data.find(b"\r\n\r\n") + 4)
+        if self._body_timer is None:
+            self._arm_body_timer()
+
+    def _feed(self, piece: memoryview | bytes) -> bool:
         try:
             self.parser.feed_data(piece)
-        except httptools.HttpParserUpgrade:
+        except (httptools.HttpParserUpgrade, httptools.HttpParserError) as exc:
+            self._parse_stopped(exc)
+            return False
+        return True
+
+    def _parse_stopped(self, stop: Exception) -> None:
+        """The parser stopped: an upgrade request, a malformed request, or a callback's refusal."""
+        if isinstance(stop, httptools.HttpParserUpgrade):
             if self._should_upgrade():
                 self._cancel_timers()  # the WebSocket protocol owns the connection from here on
                 self.handle_websocket_upgrade()
             else:
                 self._unsupported_upgrade_warning()
-            return False
-        except httptools.HttpParserError:
-            refusal, self._refusal = self._refusal, None
-            if refusal is None:
-                refusals.warning("invalid", "Invalid HTTP request received.")
-                refusal = InvalidRequestError("Invalid HTTP request received.", code="invalid_http_request")
-            self._refuse(refusal)
-            return False
-        return True
+            return
+        refusal, self._refusal = self._refusal, None
+        if refusal is None:
+            refusals.warning("invalid", "Invalid HTTP request received.")
+            refusal = InvalidRequestError("Invalid HTTP request received.", code="invalid_http_request")
+        self._refuse(refusal)
 
     def _head_too_large(self) -> ApiError:
         limit = self._max_head
@@ -160,15 +199,15 @@ class FrontDoorProtocol(HttpToolsProtocol):
         super().on_message_begin()
 
     def on_headers_complete(self) -> None:
-        if (error := self._head_limit_error()) is not None:
-            self._refusal = error  # answered as a refused head: the request never starts
+        if len(self.url) > self._max_url or len(self.headers) > self._max_fields:
+            self._refusal = self._head_limit_error()  # answered as a refused head: the request never starts
             raise _Refused
         self._in_head = False
         self._begun = False
         self._body_left = None
         self._epoch += 1
         self._head_deadline = None
-        if len(self.tasks) < self.limits.max_connections:
+        if len(self.tasks) < self._max_tasks:
             super().on_headers_complete()
             return
         refusals.warning("tasks", f"Refused a request: {self.limits.max_connections} are in progress.")
@@ -196,7 +235,9 @@ class FrontDoorProtocol(HttpToolsProtocol):
                 self._unset_keepalive_if_required()
                 self._send_and_close(self._deferred)
         elif self.timeout_keep_alive_task is not None:  # nothing queued: waiting for the next request
-            self._await_head()
+            self._head_deadline = self.loop.time() + self._header_timeout_s  # ``_await_head``, inline
+            if self._head_timer is None:
+                self._head_timer = self.loop.call_at(self._head_deadline, self._head_timer_fired)
         else:  # a pipelined request has started
             self._arm_body_timer()
 
