@@ -275,7 +275,6 @@ def build_data_plane(components: Components) -> DataPlane:
     )
     pipeline = Pipeline(
         snapshot=components.snapshot,
-        registry=registry,
         policy=policy,
         metering=metering,
         executor=executor,

@@ -39,6 +39,12 @@ from byokgate.snapshot.credentials import CredentialOpener
 from byokgate.snapshot.holder import SnapshotHolder
 from byokgate.transport import Transport, UpstreamStream, UpstreamTimeoutError, UpstreamUnreachableError
 
+_OPERATIONS = {
+    Operation.CHAT: "chat completions",
+    Operation.EMBEDDINGS: "embeddings",
+    Operation.COUNT_TOKENS: "token counting",
+}
+
 
 class Executor:
     def __init__(
@@ -69,6 +75,7 @@ class Executor:
     ) -> None:
         """One attempt of ``call`` on ``route``; raises an ``ApiError`` when it fails before answering."""
         adapter = self._registry[route.provider]
+        _check_serves(adapter, call)
         # The adapter serves the door's own API: the body goes upstream and comes back untranslated.
         native = cast(NativeApi, adapter) if call.door.api in adapter.native_apis else None
         metered = call.operation is not Operation.COUNT_TOKENS
@@ -274,3 +281,27 @@ def _upstream_error(
         param=parsed.param,
         headers=passed,
     )
+
+
+def _check_serves(adapter: ProviderAdapter, call: Call) -> None:
+    """The provider can do what is asked (its declared capabilities): natively (the door's own API) or
+    through the canonical format."""
+    capabilities = adapter.capabilities
+    if call.operation is Operation.EMBEDDINGS:
+        able = capabilities.embeddings
+    elif call.door.api in adapter.native_apis:
+        return
+    else:
+        able = capabilities.chat and call.operation is Operation.CHAT
+    if not able:
+        raise InvalidRequestError(
+            f"{adapter.title} models are not served for {_OPERATIONS[call.operation]} by this gateway.",
+            param="model",
+            code="model_not_supported",
+        )
+    if not capabilities.tools and call.body.get("tools"):
+        raise InvalidRequestError(
+            f"{adapter.title} models take no tools (function calling).",
+            param="tools",
+            code="unsupported_parameter",
+        )

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from starlette.types import Receive
 
-from byokgate.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
-from byokgate.providers.base import ProviderAdapter
-from byokgate.providers.registry import ProviderRegistry
+from byokgate.errors import NotFoundError, PermissionDeniedError
 from byokgate.proxy.cached import CacheGate
-from byokgate.proxy.call import Call, Operation
+from byokgate.proxy.call import Call
 from byokgate.proxy.exchange import Exchange, Responded
 from byokgate.proxy.executor import Executor
 from byokgate.proxy.metering import Metering
@@ -21,26 +19,18 @@ from byokgate.routing.policy import Lane, Route, RoutingError, RoutingPolicy
 from byokgate.snapshot.holder import SnapshotHolder
 from byokgate.snapshot.model import Snapshot
 
-_OPERATIONS = {
-    Operation.CHAT: "chat completions",
-    Operation.EMBEDDINGS: "embeddings",
-    Operation.COUNT_TOKENS: "token counting",
-}
-
 
 class Pipeline:
     def __init__(
         self,
         *,
         snapshot: SnapshotHolder,
-        registry: ProviderRegistry,
         policy: RoutingPolicy,
         metering: Metering,
         executor: Executor,
         gate: CacheGate | None = None,
     ) -> None:
         self._snapshot = snapshot
-        self._registry = registry
         self._policy = policy
         self._metering = metering
         self._executor = executor
@@ -49,7 +39,6 @@ class Pipeline:
     async def run(self, call: Call, exchange: Exchange, send: Responded, receive: Receive) -> None:
         snapshot = self._snapshot.current
         route = self._route(snapshot, exchange, call.model)
-        _check_serves(self._registry[route.provider], call)
         await self._metering.admit(snapshot, exchange, call.body_size)
         gate = self._gate
         if call.replay is None or gate is None:
@@ -86,26 +75,3 @@ class Pipeline:
             self._metering.check_plan(model, routed, billing.plan)
         exchange.route = routed
         return routed
-
-
-def _check_serves(adapter: ProviderAdapter, call: Call) -> None:
-    """The provider can do what is asked: natively (the door's own API) or through the canonical format."""
-    capabilities = adapter.capabilities
-    if call.operation is Operation.EMBEDDINGS:
-        able = capabilities.embeddings
-    elif call.door.api in adapter.native_apis:
-        return
-    else:
-        able = capabilities.chat and call.operation is Operation.CHAT
-    if not able:
-        raise InvalidRequestError(
-            f"{adapter.title} models are not served for {_OPERATIONS[call.operation]} by this gateway.",
-            param="model",
-            code="model_not_supported",
-        )
-    if not capabilities.tools and call.body.get("tools"):
-        raise InvalidRequestError(
-            f"{adapter.title} models take no tools (function calling).",
-            param="tools",
-            code="unsupported_parameter",
-        )

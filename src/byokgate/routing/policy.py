@@ -36,38 +36,61 @@ class RoutingError:
     code: str = "model_not_found"
 
 
-@dataclass(frozen=True, slots=True)
+_RESOLVED_MAX = 8192  # memoised resolutions (model names come from clients: the memo is bounded)
+
+
 class RoutingPolicy:
-    registry: ProviderRegistry
-    pooled_provider: str | None  # None: the gateway has no platform key, so no pooled lane
+    """The rules over the registry's model catalogs, indexed once: a request's routing is a few dict
+    lookups, however many providers there are, and a name seen before is one lookup."""
+
+    def __init__(self, registry: ProviderRegistry, pooled_provider: str | None) -> None:
+        self.registry = registry
+        self.pooled_provider = pooled_provider  # None: the gateway has no platform key, so no pooled lane
+        byok = registry.byok_names
+        self._listed: dict[str, str] = {}  # native id -> the first provider listing it
+        self._aliases: dict[str, tuple[str, str]] = {}  # OpenRouter name -> (provider, native id)
+        self._vendors: dict[str, str] = {}  # OpenRouter vendor slug -> the first provider serving it
+        for name in byok:
+            catalog = registry[name].catalog
+            for model in catalog.models:
+                self._listed.setdefault(model, name)
+            for alias, native in catalog.aliases.items():
+                self._aliases.setdefault(alias, (name, native))
+            for vendor in catalog.vendors:
+                self._vendors.setdefault(vendor, name)
+        self._patterns = [(name, registry[name].catalog) for name in byok if registry[name].catalog.pattern]
+        self._resolved: dict[tuple[str, frozenset[str], str], Route | RoutingError] = {}
 
     def native_provider(self, model: str) -> str | None:
         """The BYOK provider whose catalog lists or matches ``model``; exact listings win over patterns."""
-        for name in self.registry.byok_names:
-            if model in self.registry[name].catalog.models:
-                return name
-        for name in self.registry.byok_names:
-            if self.registry[name].catalog.serves(model):
-                return name
-        return None
+        listed = self._listed.get(model)
+        if listed is not None:
+            return listed
+        return next((name for name, catalog in self._patterns if catalog.serves(model)), None)
 
     def direct_target(self, model: str) -> tuple[str, str] | None:
         """For an OpenRouter-format name: (provider, native id) that could serve it directly."""
-        for name in self.registry.byok_names:
-            native = self.registry[name].catalog.aliases.get(model)
-            if native is not None:
-                return name, native
+        aliased = self._aliases.get(model)
+        if aliased is not None:
+            return aliased
         vendor, _, rest = model.partition("/")
-        for name in self.registry.byok_names:
-            if vendor in self.registry[name].catalog.vendors and rest:
-                return name, rest
-        return None
+        name = self._vendors.get(vendor)
+        return (name, rest) if name is not None and rest else None
 
     def resolve(
         self, model: str, project_providers: frozenset[str], billing: str = "byok_then_pooled"
     ) -> Route | RoutingError:
         """``billing`` is the project's policy: ``byok_only`` never takes the pooled lane, ``pooled_only``
         takes it for every OpenRouter-format name, ``byok_then_pooled`` when the project has no key."""
+        key = (model, project_providers, billing)
+        known = self._resolved.get(key)
+        if known is None:
+            if len(self._resolved) >= _RESOLVED_MAX:
+                self._resolved.clear()
+            known = self._resolved[key] = self._resolve(model, project_providers, billing)
+        return known
+
+    def _resolve(self, model: str, project_providers: frozenset[str], billing: str) -> Route | RoutingError:
         native = self.native_provider(model)
         if native is not None:
             if native in project_providers:
