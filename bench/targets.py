@@ -101,7 +101,7 @@ def check_imported(service: Service, src: Path) -> Path:
     else:
         raise BenchError(f"{service.name}: no {IMPORT_MARKER.strip()} line in {service.log_path}")
     expected = (src / "byokgate").resolve()
-    if any(file.parent != expected for file in files):
+    if any(not file.is_relative_to(expected) for file in files):  # byokgate.cli: a module or a package
         raise BenchError(
             f"{service.name} imported {', '.join(map(str, files))}, not the tree it was given ({expected})"
         )
