@@ -1,10 +1,13 @@
 """``FrontDoorProtocol``: uvicorn's httptools protocol, holding each connection to the front-door limits.
 
-Input is fed to the parser in pieces: a head at most up to the bytes it still has the right to, cut where
-it ends (at CRLF CRLF), and a Content-Length body up to where it ends, so that every head is counted from
-its first byte and nothing past a limit is ever buffered. The field count and the target length are
-checked after each piece and, exactly, before the app sees the request. The common path (a whole request
-in one read) costs a few attribute updates and one timer per connection, not one per request.
+A read that starts a request and is no longer than the head limit is fed to the parser at once (the common
+path: a whole request in one read; it could not overrun a head even if it were all head). Other input is
+fed in pieces: a head at most up to the bytes it still has the right to, cut where it ends (at CRLF CRLF),
+and a Content-Length body up to where it ends, so that a head is counted from its first byte and nothing
+past the limit is buffered. One exception, bounded: a pipelined request that begins inside a read fed at
+once is counted from the next read, so at most one limit more of its head is parsed. The field count and
+the target length are checked after each piece and, exactly, before the app sees the request. The common
+path costs a few attribute updates and one timer per connection, not one per request.
 """
 
 from __future__ import annotations
