@@ -172,3 +172,25 @@ def test_a_pipelined_oversized_head_after_a_chunked_body_is_refused(front_door: 
 def test_a_malformed_request_is_400_in_the_same_shape(front_door: ServerProcess) -> None:
     [refused] = exchange(front_door, b"NOT HTTP AT ALL\r\n\r\n")
     assert_refusal(refused, 400, "invalid_http_request")
+
+
+def test_a_pipelined_head_begun_in_a_read_fed_at_once_is_still_held_to_a_bounded_limit(
+    front_door: ServerProcess,
+) -> None:
+    """A small read holding a whole request and the start of the next one is fed to the parser in one call;
+    the next head, which began there, is counted from its next read: refused before two limits' worth."""
+    served = request("POST", "/echo", body=b"{}")
+    begun = START + b"a" * 100
+    with front_door.connect() as sock:
+        sock.sendall(served + begun)
+        time.sleep(0.2)  # the next bytes come in a read of their own
+        try:
+            for _ in range(2 * HEAD_LIMIT // 4096 + 2):
+                sock.sendall(b"a" * 4096)
+        except OSError:
+            pass  # refused and closed while sending: what this test expects
+        data, closed = read_until_closed(sock, 10)
+    assert closed
+    first, refused = parse_responses(data)
+    assert first.status == 200
+    assert_refusal(refused, 431, "request_header_fields_too_large")
