@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -39,3 +40,12 @@ class UpstreamError:
     code: str | None = None
     param: str | None = None
     retry_after_s: int | None = None  # for providers whose retry hint is in the body, not a header
+
+
+@dataclass(frozen=True, slots=True)
+class NativeCall:
+    """What of the client's request a native pass-through needs beyond its body: the path asked for and
+    the format's own headers (API version, beta flags)."""
+
+    path: str
+    headers: Mapping[str, str] = field(default_factory=dict)

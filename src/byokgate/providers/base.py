@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol
 
 from byokgate.domain.secret import Secret
 from byokgate.domain.stream import EventStream
-from byokgate.domain.upstream import KeyCheckOutcome, UpstreamError, UpstreamRequest
+from byokgate.domain.upstream import KeyCheckOutcome, NativeCall, UpstreamError, UpstreamRequest
 
 NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
 
@@ -213,15 +213,6 @@ class NativeApi(Protocol):
     def native_usage(self, api: str, answer: dict[str, Any]) -> dict[str, Any]:
         """A native answer's usage in canonical terms."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class NativeCall:
-    """What of the client's request a native pass-through needs beyond its body: the path asked for and
-    the format's own headers (API version, beta flags)."""
-
-    path: str
-    headers: Mapping[str, str] = field(default_factory=lambda: NO_FIELDS)
 
 
 def generic_outcome(status: int) -> KeyCheckOutcome:

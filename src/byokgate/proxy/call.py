@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from starlette.types import Send
 
 from byokgate.domain.stream import EventStream
+from byokgate.domain.upstream import NativeCall
 from byokgate.errors import ApiError, InvalidRequestError
-from byokgate.providers.base import NativeCall
 from byokgate.routing.policy import Route
 
 if TYPE_CHECKING:

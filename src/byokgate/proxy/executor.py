@@ -187,9 +187,8 @@ class Executor:
         ticket, replay = call.ticket, call.replay
         if ticket is not None and replay is not None and response.status == 200 and replay.storable(parsed):
             assert self._gate is not None  # a ticket comes from the gate
-            pending = self._gate.store(
-                ticket, body, exact=body is read
-            )  # relayed as read: kept without a copy
+            # An answer relayed as read is kept without a copy (``MemoryStore.put``).
+            pending = self._gate.store(ticket, body, exact=body is read)
             if pending is not None:
                 await pending
 

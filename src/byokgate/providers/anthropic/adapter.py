@@ -11,7 +11,7 @@ import orjson
 from byokgate.domain.messages_format import canonical_usage
 from byokgate.domain.secret import Secret
 from byokgate.domain.stream import EventStream, TranslationError, UpstreamFormatError
-from byokgate.domain.upstream import KeyCheckOutcome, UpstreamError, UpstreamRequest
+from byokgate.domain.upstream import KeyCheckOutcome, NativeCall, UpstreamError, UpstreamRequest
 from byokgate.providers.anthropic.chat import API_VERSION, to_chat_completion, to_messages_request
 from byokgate.providers.anthropic.stream import AnthropicChatStream, AnthropicRelay
 from byokgate.providers.base import (
@@ -20,7 +20,6 @@ from byokgate.providers.base import (
     Endpoint,
     KeyField,
     ModelCatalog,
-    NativeCall,
     error_type_for,
     generic_outcome,
 )

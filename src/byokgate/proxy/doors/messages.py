@@ -18,8 +18,8 @@ from byokgate.asgi import JSON_CONTENT, parse_json_object, read_body, send_bytes
 from byokgate.cache.message_replay import MessageAssembler, replay_message_stream, storable_message
 from byokgate.domain.messages_format import canonical_usage, error_body, error_event
 from byokgate.domain.stream import EventStream, UpstreamFormatError
+from byokgate.domain.upstream import NativeCall
 from byokgate.errors import ApiError, InvalidRequestError
-from byokgate.providers.base import NativeCall
 from byokgate.proxy.auth import authenticate
 from byokgate.proxy.cached import Replay
 from byokgate.proxy.call import Call, Operation, check_model_name
