@@ -1,4 +1,5 @@
-"""``byokgate`` command line: serve, migrate, and the control plane against the configured database."""
+"""``byokgate`` command line: serve, migrate, master keys, the demo, and the control plane against the
+configured database (``projects.py``, ``keys.py``, ``reports.py``; helpers in ``common.py``)."""
 
 from __future__ import annotations
 
