@@ -10,6 +10,7 @@ import pytest
 
 from byokgate.emulators import Emulator, EmulatorServer, build
 from tests.emulators.compatible_cases import BY_NAME, CASES, Live
+from tests.emulators.wire import ENGINES, Engine, engine_of
 
 KEYS = {
     "openai": "sk-proj-test-0123456789abcdef",
@@ -123,3 +124,28 @@ def live(request: pytest.FixtureRequest, compatible_servers: dict[str, EmulatorS
     server = compatible_servers[str(request.param)]
     server.emulator.reset()
     return Live(BY_NAME[str(request.param)], server)
+
+
+@pytest.fixture(scope="session")
+def wire_servers() -> Iterator[dict[str, EmulatorServer]]:
+    """One emulator of every kind (`wire.ENGINES`), any key accepted, for the session."""
+    started: dict[str, EmulatorServer] = {}
+    try:
+        for name in ENGINES:
+            started[name] = EmulatorServer(build(name, accept_any_key=True)).start()
+        yield started
+    finally:
+        for server in started.values():
+            server.stop()
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest, wire_servers: dict[str, EmulatorServer]) -> Engine:
+    """Each test using it runs once per emulator (every engine and compatible record), clean."""
+    return engine_of(wire_servers, str(request.param))
+
+
+@pytest.fixture(params=["openai", "anthropic", "gemini"])
+def family_engine(request: pytest.FixtureRequest, wire_servers: dict[str, EmulatorServer]) -> Engine:
+    """Each test using it runs once per engine family (OpenAI format, Anthropic, Gemini), clean."""
+    return engine_of(wire_servers, str(request.param))

@@ -5,7 +5,9 @@ Serve it at a root URL (its `base_path` is empty: the `anthropic` SDK's base URL
 `GET /v1/models`, `GET /v1/models/{id}`; the `/_emulator/` control API, `x-emulator-fault` and the request
 log work as for the OpenAI-format emulators. Per request: route (404), size (413 over 32 MB), key (401),
 `anthropic-version` (400), JSON, faults, validation (`anthropic_validation`), answer (`anthropic_answer`,
-`anthropic_usage`, `anthropic_stream`).
+`anthropic_usage`, `anthropic_stream`). Faults: as `faults.Fault` says; `context_length` is the real
+"prompt is too long" 400 for the model's window, `content_filter` a 200 cut short with `stop_reason:
+"refusal"` (as the API refuses), `no_done` a no-op (Anthropic streams have no `[DONE]`).
 
 Choices where the reference is silent or unverified:
 - the key comes from `x-api-key` or `Authorization: Bearer`; `x-api-key` wins when both are sent;
@@ -19,7 +21,6 @@ Choices where the reference is silent or unverified:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
@@ -27,7 +28,7 @@ from urllib.parse import parse_qs
 import orjson
 
 from byokgate.emulators import asgi
-from byokgate.emulators.anthropic_answer import decide
+from byokgate.emulators.anthropic_answer import REFUSAL_DETAILS, decide, refused
 from byokgate.emulators.anthropic_models import model_object, models_page, not_found, resolve
 from byokgate.emulators.anthropic_profile import (
     SERVER_ERRORS,
@@ -44,8 +45,8 @@ from byokgate.emulators.anthropic_validation import (
     allowed_fields,
     validate,
 )
-from byokgate.emulators.faults import Fault, FaultSpecError, parse_fault_header
-from byokgate.emulators.openai_compat import FAULT_HEADER, Emulator
+from byokgate.emulators.faults import AnswerFaults, Fault, FaultSpecError, parse_fault_header
+from byokgate.emulators.openai_compat import FAULT_HEADER, Emulator, apply_request_faults
 from byokgate.emulators.profile import ApiError, Headers
 from byokgate.emulators.recorder import RecordedRequest
 
@@ -140,12 +141,12 @@ class AnthropicEmulator(Emulator):
             except FaultSpecError as exc:
                 raise anthropic_error(400, f"bad {FAULT_HEADER} header: {exc}") from exc
         call.faults = faults
-        delay_ms = sum(fault.delay_ms for fault in faults if fault.kind in ("latency", "slow_first_byte"))
-        if delay_ms:
-            await asyncio.sleep(delay_ms / 1000)
-        for fault in faults:
-            if fault.is_error or fault.kind == "529":
-                raise self.anthropic.fault_error(fault, model)
+        await apply_request_faults(
+            faults,
+            lambda fault: (
+                self.anthropic.fault_error(fault, model) if fault.is_error or fault.kind == "529" else None
+            ),
+        )
 
     # dispatch --------------------------------------------------------------------------------------
     async def _serve(self, call: _Call, method: str, path: str, raw: bytes, send: asgi.Send) -> None:
@@ -188,10 +189,8 @@ class AnthropicEmulator(Emulator):
         self, call: _Call, body: Any, send: asgi.Send, headers: Headers | None = None
     ) -> None:
         call.record.status = 200
-        fault = "disconnect" if call.fault("disconnect_mid_stream") else None
-        fault = fault or ("malformed" if call.fault("malformed_chunk") else None)
         headers = headers or self.anthropic.base_headers(call.request_id)
-        await asgi.send_json(send, 200, body, headers, fault=fault)
+        await asgi.send_json(send, 200, body, headers, faults=AnswerFaults.of(call.faults))
 
     async def _models(self, call: _Call, path: str, send: asgi.Send) -> None:
         if path == "/v1/models":
@@ -205,12 +204,16 @@ class AnthropicEmulator(Emulator):
 
     async def _messages(self, call: _Call, request: MessagesRequest, send: asgi.Send) -> None:
         total = count_input_tokens(request)
-        if total > request.model.max_input_tokens:
-            raise anthropic_error(
-                400, f"prompt is too long: {total} tokens > {request.model.max_input_tokens} maximum"
-            )
+        limit = request.model.max_input_tokens
+        if call.fault("context_length"):  # the prompt taken as `limit + total` tokens long
+            total += limit
+        if total > limit:
+            raise anthropic_error(400, f"prompt is too long: {total} tokens > {limit} maximum")
         usage = self.prompt_cache.usage(request)
         answer = decide(request, self.anthropic.tool_call_id)
+        refusal = call.fault("content_filter") is not None
+        if refusal:
+            answer = refused(answer)
         message = {
             "id": self.anthropic.completion_id(),
             "type": "message",
@@ -219,7 +222,7 @@ class AnthropicEmulator(Emulator):
             "content": answer.blocks,
             "stop_reason": answer.stop_reason,
             "stop_sequence": answer.stop_sequence,
-            "stop_details": None,
+            "stop_details": dict(REFUSAL_DETAILS) if refusal else None,
             "usage": _usage(
                 usage, answer.output_tokens, answer.thinking_tokens if request.thinking else None
             ),
@@ -232,17 +235,12 @@ class AnthropicEmulator(Emulator):
             await self._send_json(call, message, send, headers)
             return
         call.record.status = 200
-        disconnect, malformed, error = (
-            call.fault(kind) for kind in ("disconnect_mid_stream", "malformed_chunk", "error_event")
-        )
         overloaded = self.anthropic.error_payload(anthropic_error(529, SERVER_ERRORS[529]), call.request_id)
         await send_stream(
             send,
             stream_frames(message),
             headers,
-            disconnect_after=disconnect.after_chunks if disconnect else None,
-            malformed_at=malformed.after_chunks if malformed else None,
-            error_after=error.after_chunks if error else None,
+            faults=AnswerFaults.of(call.faults),
             error_body=overloaded,
             chunk_delay_s=self.stream_chunk_delay_s,
         )

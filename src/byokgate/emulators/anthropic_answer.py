@@ -15,6 +15,7 @@ With thinking on (`enabled` or `adaptive`) a `thinking` block (see `thinking_tex
 `output_tokens`. Text stops at the earliest `stop_sequences` match (not included; stop reason
 `stop_sequence`) unless `max_tokens` cuts it first (stop reason `max_tokens`); else `end_turn`. Tool calls
 are not cut by `max_tokens` (as in the OpenAI emulators), except that `max_tokens: 0` answers nothing.
+`refused` is the answer a refusal cuts short (stop reason `refusal`, `REFUSAL_DETAILS`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ from byokgate.emulators.anthropic_validation import MessagesRequest
 from byokgate.emulators.validation import ChatOptions
 
 _CHOICES = {"auto": "auto", "any": "required", "none": "none"}
+# What the streaming classifiers' refusal carries (the docs' example; one of the SDK's categories).
+REFUSAL_DETAILS = {
+    "type": "refusal",
+    "category": "cyber",
+    "explanation": "This request was declined because it could enable cyber harm.",
+}
 
 
 @dataclass(slots=True)
@@ -157,3 +164,15 @@ def decide(request: MessagesRequest, tool_id: Callable[[], str]) -> Answer:
     return Answer(
         blocks, stop_reason, stop_sequence, thinking_tokens + content.count_tokens(text), thinking_tokens
     )
+
+
+def refused(answer: Answer) -> Answer:
+    """`answer` cut short by a refusal (the `content_filter` fault): the thinking, then only the first
+    piece of its text, stop reason `refusal` (the API bills what was generated up to the refusal)."""
+    blocks = [block for block in answer.blocks if block["type"] == "thinking"]
+    text = next((block["text"] for block in answer.blocks if block["type"] == "text"), "")
+    pieces = content.stream_pieces(text)
+    if pieces:
+        blocks.append({"type": "text", "text": pieces[0]})
+    tokens = answer.thinking_tokens + (content.count_tokens(pieces[0]) if pieces else 0)
+    return Answer(blocks, "refusal", None, tokens, answer.thinking_tokens)

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from byokgate.emulators.faults import Fault
-from byokgate.emulators.profile import ApiError, Headers, ProviderProfile, random_alnum
+from byokgate.emulators.profile import ApiError, Headers, ProviderProfile, random_alnum, retry_headers
 from byokgate.emulators.recorder import RecordedRequest
 
 ERROR_TYPES = {
@@ -34,6 +34,7 @@ SERVER_ERRORS = {
     500: "Internal server error",
     502: "Bad gateway",
     503: "Service unavailable",
+    504: "Request timed out",  # (unverified) text; Cloudflare's HTML 504 page has also been seen (2025)
     529: "Overloaded",
 }
 ORGANIZATION_ID = "5a1c3f0e-7b2d-4e9a-8c61-0f2b9d4e7a13"
@@ -122,6 +123,6 @@ class AnthropicProfile(ProviderProfile):
                 "can see the response headers for current usage. Please reduce the prompt length or the "
                 "maximum tokens requested, or try again later."
             )
-            return anthropic_error(429, message, {"retry-after": str(fault.retry_after_s)})
+            return anthropic_error(429, message, retry_headers(fault))
         status = int(fault.kind)
         return anthropic_error(status, SERVER_ERRORS[status])

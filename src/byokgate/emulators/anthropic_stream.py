@@ -7,9 +7,12 @@ stop sequence, cumulative usage) and `message_stop`. Text goes out a few words p
 `content.stream_pieces`), tool input as an empty `input_json_delta` then three `partial_json` pieces of
 its JSON, thinking as `thinking_delta`s then one `signature_delta`.
 
-Faults: `disconnect_mid_stream` (close abruptly after N frames), `malformed_chunk` (the JSON of frame N, or
-of the next frame that is not a `ping`, cut in half), `error_event` (after N frames an `event: error` with
-an `overloaded_error` body, then the end).
+Faults: `disconnect_mid_stream` (close abruptly after N frames), `stream_stall` (silence after N frames,
+then a close without `message_delta` / `message_stop`), `slow_first_token` (`message_start`, the first
+`content_block_start` and `ping` at once, then the wait before the first delta), `malformed_chunk` (the
+JSON of frame N, or of the next frame that is not a `ping`, cut in half), `error_event` (after N frames an
+`event: error` with an `overloaded_error` body, then the end). `no_done` changes nothing: these streams
+have no `[DONE]`.
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ import orjson
 
 from byokgate.domain import sse
 from byokgate.emulators import asgi, content
+from byokgate.emulators.faults import NO_ANSWER_FAULTS, AnswerFaults
 
 PING = b'event: ping\ndata: {"type": "ping"}\n\n'
 ARGUMENT_FRAGMENTS = 3
+# Frames sent before any content (`slow_first_token` waits after them).
+OPENING = (b"event: message_start\n", b"event: content_block_start\n", b"event: ping\n")
 
 
 def frame(event: dict[str, Any]) -> bytes:
@@ -88,7 +94,7 @@ def stream_frames(message: dict[str, Any]) -> Iterator[bytes]:
     delta = {
         "stop_reason": message["stop_reason"],
         "stop_sequence": message["stop_sequence"],
-        "stop_details": None,
+        "stop_details": message["stop_details"],
     }
     yield frame({"type": "message_delta", "delta": delta, "usage": final_usage})
     yield frame({"type": "message_stop"})
@@ -104,9 +110,7 @@ async def send_stream(
     frames: Iterable[bytes],
     headers: Iterable[tuple[str, str]],
     *,
-    disconnect_after: int | None = None,
-    malformed_at: int | None = None,
-    error_after: int | None = None,
+    faults: AnswerFaults = NO_ANSWER_FAULTS,
     error_body: dict[str, Any] | None = None,
     chunk_delay_s: float = 0.0,
 ) -> None:
@@ -114,9 +118,11 @@ async def send_stream(
     frame is the first event from N on that is not a `ping`, which clients ignore)."""
     raw = [(b"content-type", asgi.SSE_TYPE), (b"cache-control", b"no-cache"), *asgi.encode_headers(headers)]
     await send({"type": "http.response.start", "status": 200, "headers": raw})
+    breaker = asgi.StreamBreaker(send, faults)
+    malformed_at, error_after = faults.malformed_at, faults.error_after
     for index, data in enumerate(frames):
-        if disconnect_after is not None and index >= disconnect_after:
-            return  # without finishing the response: the server drops the connection
+        if not await breaker.proceed(index, data.startswith(OPENING)):
+            return
         if error_after is not None and index >= error_after:
             await send({"type": "http.response.body", "body": frame(error_body or {}), "more_body": False})
             return

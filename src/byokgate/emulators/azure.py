@@ -11,7 +11,9 @@ what `openai.AzureOpenAI(azure_endpoint=...)` takes):
 
 Answers carry `prompt_filter_results` and per-choice `content_filter_results`; streams open with a chunk
 of empty `choices` holding the prompt's filter results (observed 2026). Errors specific to Azure use its
-`{"error": {"code", "message"}}` shape; request validation is OpenAI's, passed through.
+`{"error": {"code", "message"}}` shape; request validation is OpenAI's, passed through. The
+`content_filter` fault is Azure's 400 `content_filter` with `innererror.content_filter_result` (a
+jailbreak detected); `context_length` and 5xx faults are OpenAI's errors.
 """
 
 from __future__ import annotations
@@ -84,6 +86,14 @@ SERVER_ERROR = (  # (unverified) the OpenAI text with Azure's support link
 _SAFE = {"filtered": False, "severity": "safe"}
 CONTENT_FILTER = {"hate": _SAFE, "self_harm": _SAFE, "sexual": _SAFE, "violence": _SAFE}
 PROMPT_FILTER = {**CONTENT_FILTER, "jailbreak": {"filtered": False, "detected": False}}
+# A prompt refused by the content filter (docs/provider-facts.md §8; `type`, `param` and `status`
+# unverified): a jailbreak attempt detected, the other categories safe.
+FILTERED_PROMPT = (
+    "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. "
+    "Please modify your prompt and retry. To learn more about our content filtering policies please read "
+    "our documentation: https://go.microsoft.com/fwlink/?linkid=2198766"
+)
+FILTERED_RESULT = {**CONTENT_FILTER, "jailbreak": {"filtered": True, "detected": True}}
 REQUESTS_PER_MINUTE = 1_000
 TOKENS_PER_MINUTE = 150_000
 _BEARER = "bearer:"  # marks a Bearer credential on a deployments route (read as an Entra ID token)
@@ -180,21 +190,33 @@ class AzureProfile(OpenAIProfile):
         version, operation = _CALL.get()
         if fault.kind == "429":
             name = "Embeddings_Create" if operation == "embeddings" else "ChatCompletions_Create"
+            retry = fault.retry_after_s
             message = (
                 f"Requests to the {name} Operation under Azure OpenAI API version {version} have exceeded "
-                f"token rate limit of your current OpenAI S0 pricing tier. Please retry after "
-                f"{fault.retry_after_s} seconds. Please go here: https://aka.ms/oai/quotaincrease if you "
-                "would like to further increase the default rate limit."
+                "token rate limit of your current OpenAI S0 pricing tier. "
+                + ("" if retry is None else f"Please retry after {retry} seconds. ")
+                + "Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase "
+                "the default rate limit."
             )
-            headers = {
-                "retry-after": str(fault.retry_after_s),
-                "retry-after-ms": str(fault.retry_after_s * 1000),  # (unverified) that Azure sends it
-                "x-ratelimit-remaining-requests": "0",
-            }
+            headers = {"x-ratelimit-remaining-requests": "0"}
+            if retry is not None:  # (unverified) that Azure sends retry-after-ms
+                headers = {"retry-after": str(retry), "retry-after-ms": str(retry * 1000), **headers}
             return azure_error(429, "429", message, headers)
         status = int(fault.kind)
         message = SERVER_ERROR.format(request_id=uuid.uuid4())
         return ApiError(status, message, type="server_error")
+
+    def content_filter_error(self, model: ModelInfo, body: Mapping[str, Any]) -> ApiError:
+        error = {
+            "message": FILTERED_PROMPT,
+            "type": None,
+            "param": "prompt",
+            "code": "content_filter",
+            "status": 400,
+            "innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": FILTERED_RESULT},
+        }
+        payload = orjson.dumps({"error": error})
+        return ApiError(400, FILTERED_PROMPT, code="content_filter", param="prompt", payload=payload)
 
     # headers ---------------------------------------------------------------------------------------
     def _ids(self, request_id: str) -> Headers:

@@ -114,3 +114,18 @@ def stream_chunks(exchange: Exchange) -> Iterator[dict[str, Any]]:
         yield profile.chunk(exchange, [finish], "finish" if index == answer_.n - 1 else "middle")
     if exchange.include_usage or profile.always_stream_usage:
         yield profile.usage_chunk(exchange)
+
+
+def is_opening(chunk: Any) -> bool:
+    """Whether a stream chunk comes before any content: no choices (Azure's prompt-filter chunk), or only
+    role deltas (`{"role": "assistant", "content": ""}`) without a finish reason."""
+    choices = chunk.get("choices") if isinstance(chunk, dict) else None
+    if not choices:
+        return True
+    for choice in choices:
+        if choice.get("finish_reason"):
+            return False
+        delta = choice.get("delta") or {}
+        if any(value for key, value in delta.items() if key != "role"):
+            return False
+    return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -26,10 +27,17 @@ from byokgate.emulators.profile import (
     ModelInfo,
     Position,
     ProviderProfile,
+    retry_headers,
 )
 
 REASONING = "The user asks: {text} I will answer directly and briefly."
 _JSON_FORMATS = ("json_object", "json_schema")
+
+
+def _without_sentence(text: str, marker: str) -> str:
+    """`text` without the sentences holding `marker` (a rate-limit message armed without a retry time)."""
+    sentences = re.split(r"(?<=\.)\s+", text)
+    return " ".join(sentence for sentence in sentences if marker not in sentence)
 
 
 def _info(spec: CompatibleSpec, model: ModelSpec) -> ModelInfo:
@@ -132,13 +140,40 @@ class CompatibleProfile(ProviderProfile):
     def fault_error(self, fault: Fault, model: str | None) -> ApiError:
         errors = self.spec.errors
         if fault.kind == "429":
-            headers = {"retry-after": str(fault.retry_after_s)}
+            failure = errors.rate_limit
+            if fault.retry_after_s is None:  # no retry hint: no header, and no sentence quoting one
+                failure = replace(failure, message=_without_sentence(failure.message, "{retry}"))
             return self._fail(
-                errors.rate_limit, headers=headers, retry=fault.retry_after_s, model=model or ""
+                failure, headers=retry_headers(fault), retry=fault.retry_after_s, model=model or ""
             )
         status = int(fault.kind)
         failure = errors.server.get(status) or Failure(status, "Internal Server Error", "server_error")
         return self._fail(failure, status=status)
+
+    def context_window(self, model: ModelInfo) -> int:
+        value = model.extra.get("context_length")
+        return value if isinstance(value, int) else self.spec.context_window
+
+    def context_length_error(self, model: ModelInfo, prompt_tokens: int, max_tokens: int | None) -> ApiError:
+        failure = self.spec.errors.context_length
+        if failure is None:
+            return super().context_length_error(model, prompt_tokens, max_tokens)
+        limit = self.context_window(model)
+        messages, completion = limit + prompt_tokens, max_tokens or 0
+        return self._fail(
+            failure,
+            model=model.id,
+            limit=limit,
+            messages=messages,
+            completion=completion,
+            total=messages + completion,
+        )
+
+    def content_filter_error(self, model: ModelInfo, body: Mapping[str, Any]) -> ApiError:
+        failure = self.spec.errors.content_filter
+        if failure is None:
+            return super().content_filter_error(model, body)
+        return self._fail(failure, model=model.id)
 
     # request checks --------------------------------------------------------------------------------
     def _refuse(self, field: str, value: Any) -> ApiError:

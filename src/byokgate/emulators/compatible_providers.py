@@ -3,7 +3,8 @@ Cerebras and Perplexity (Sonar), with a factory for each.
 
 Facts come from recorded real exchanges (maruel/genai testdata: Mistral, DeepSeek, Together, Cerebras,
 Perplexity), provider docs and issue threads quoting real bodies, gathered in `/work/provider-facts.md`.
-Anything marked "(unverified)" is our best reconstruction, not an observed answer.
+Anything marked "(unverified)" is our best reconstruction, not an observed answer. Each record's error
+texts live in `compatible_errors`.
 """
 
 from __future__ import annotations
@@ -12,19 +13,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from byokgate.emulators import compatible_catalogs as catalogs
+from byokgate.emulators import compatible_errors as errors
 from byokgate.emulators.compatible import compatible_emulator
-from byokgate.emulators.compatible_spec import (
-    CompatibleSpec,
-    ErrorTexts,
-    Failure,
-    KeyMask,
-    RateLimit,
-    Reasoning,
-    StreamShape,
-)
+from byokgate.emulators.compatible_spec import CompatibleSpec, RateLimit, Reasoning, StreamShape
 from byokgate.emulators.openai_compat import Emulator
-
-_INVALID = "invalid_request_error"
 
 # Mistral: recorded exchanges (2025-12) for the bodies, streams, ids and headers; the public OpenAPI
 # (closed request schema) for the refused OpenAI fields. 401 bodies seen: {"detail":"Unauthorized"}
@@ -36,20 +28,7 @@ MISTRAL = CompatibleSpec(
     base_path="/v1",
     models=catalogs.MISTRAL,
     owned_by="mistralai",
-    errors=ErrorTexts(
-        style="pydantic",
-        missing_key=Failure(401, "Invalid API Key", body={"detail": "Invalid API Key"}),  # (unverified)
-        wrong_key=Failure(401, "Invalid API Key", body={"detail": "Invalid API Key"}),
-        unknown_model=Failure(400, "Invalid model: {model}", "invalid_model", "1500"),
-        rate_limit=Failure(429, "Rate limit exceeded", "rate_limited", "1300"),
-        server={  # (unverified) texts and codes
-            500: Failure(500, "Internal server error", "internal_server_error", "1000"),
-            502: Failure(502, "Bad gateway", "internal_server_error", "1000"),
-            503: Failure(503, "Service unavailable", "service_unavailable", "1000"),
-        },
-        rejected_field=Failure(422, "Extra inputs are not permitted", _INVALID),
-        validation_status=422,
-    ),
+    errors=errors.MISTRAL,
     stream=StreamShape(
         finish_delta={"content": ""},
         logprobs_null=False,
@@ -120,34 +99,7 @@ DEEPSEEK = CompatibleSpec(
     extra_base_paths=("/v1",),
     models=catalogs.DEEPSEEK,
     owned_by="deepseek",
-    errors=ErrorTexts(
-        style="openai",
-        missing_key=Failure(
-            401,
-            "Authentication Fails (auth header format should be Bearer sk-...)",
-            "authentication_error",
-            _INVALID,
-        ),
-        wrong_key=Failure(
-            401, "Authentication Fails, Your api key: {key} is invalid", "authentication_error", _INVALID
-        ),
-        unknown_model=Failure(
-            400,
-            "The supported API model names are deepseek-v4-pro or deepseek-v4-flash, but you passed {model}.",
-            _INVALID,
-            _INVALID,
-        ),
-        rate_limit=Failure(429, "Rate Limit Reached", "rate_limit_error", _INVALID),  # (unverified) text
-        server={  # the docs' names for the statuses (unverified as body texts)
-            500: Failure(500, "Server Error", "server_error", _INVALID),
-            502: Failure(502, "Bad Gateway", "server_error", _INVALID),
-            503: Failure(503, "Server Overloaded", "server_error", _INVALID),
-        },
-        rejected_field=Failure(
-            400, "{field} is not supported in thinking mode", _INVALID, _INVALID
-        ),  # (unverified)
-        key_mask=KeyMask(0, "****", 4),
-    ),
+    errors=errors.DEEPSEEK,
     stream=StreamShape(finish_delta={"content": ""}, usage="with_finish", usage_null=False),
     usage="cache_split",
     listing="no_created",
@@ -161,35 +113,12 @@ DEEPSEEK = CompatibleSpec(
 # xAI: error bodies from issue threads (a wrong key is a 400; `code` holds the gRPC status wording),
 # usage from the docs' example answer (reasoning tokens outside completion_tokens, counted in the total).
 # Streams are taken to follow OpenAI (usage only with include_usage; unverified), as are tool-call ids.
-_XAI_TEAM = "3b9c1f0e-7d2a-4f51-9a0e-5c4b2d1e8f73"  # an emulated team id
 XAI = CompatibleSpec(
     name="xai",
     base_path="/v1",
     models=catalogs.XAI,
     owned_by="xai",
-    errors=ErrorTexts(
-        style="grpc",
-        missing_key=Failure(400, "No API key provided. You can obtain an API key from https://console.x.ai."),
-        wrong_key=Failure(
-            400, "Incorrect API key provided: {key}. You can obtain an API key from https://console.x.ai."
-        ),
-        unknown_model=Failure(
-            404,
-            "The model {model} does not exist or your team "
-            + _XAI_TEAM
-            + " does not have access to it. Please ensure you're using the correct API key. If you believe "
-            "this is a mistake, please contact support and quote your team ID and the model name.",
-        ),
-        rate_limit=Failure(  # (unverified) text
-            429,
-            "Your team " + _XAI_TEAM + " has exceeded its requests per minute limit. Retry after {retry}s.",
-        ),
-        server={
-            status: Failure(status, "Internal server error") for status in (500, 502, 503)
-        },  # (unverified)
-        rejected_field=Failure(400, "Argument not supported on this model: {field_camel}"),
-        key_mask=KeyMask(2, "***", 2),
-    ),
+    errors=errors.XAI,
     usage="itemised",
     reasoning=Reasoning("reasoning_content", in_completion=False),
     completion_id="uuid",
@@ -206,37 +135,7 @@ TOGETHER = CompatibleSpec(
     base_path="/v1",
     models=catalogs.TOGETHER,
     owned_by="together",
-    errors=ErrorTexts(
-        style="openai_with_id",
-        missing_key=Failure(
-            401,
-            "Invalid API key provided. You can find your API key at https://api.together.ai/settings/api-keys.",
-            _INVALID,
-            "invalid_api_key",
-        ),
-        wrong_key=Failure(
-            401,
-            "Invalid API key provided. You can find your API key at https://api.together.ai/settings/api-keys.",
-            _INVALID,
-            "invalid_api_key",
-        ),
-        unknown_model=Failure(
-            404,
-            "Unable to access model {model}. Please visit https://api.together.ai/models to view the list of "
-            "supported models.",
-            _INVALID,
-            "model_not_available",
-        ),
-        rate_limit=Failure(
-            429, "You have been rate limited. Please try again in {retry}s.", "rate_limit_exceeded"
-        ),
-        server={  # (unverified) texts
-            500: Failure(500, "Internal server error", "server_error"),
-            502: Failure(502, "Bad gateway", "server_error"),
-            503: Failure(503, "The server is overloaded, please try again later.", "server_error"),
-        },
-        rejected_field=Failure(400, "{field} is not supported", _INVALID),
-    ),
+    errors=errors.TOGETHER,
     stream=StreamShape(
         first_delta={},
         delta_extras={"token_id": None, "role": "assistant", "content": "", "reasoning": None},
@@ -269,24 +168,7 @@ FIREWORKS = CompatibleSpec(
     base_path="/inference/v1",
     models=catalogs.FIREWORKS,
     owned_by="fireworks",
-    errors=ErrorTexts(
-        style="typed_object",
-        missing_key=Failure(401, "invalid api key", _INVALID),
-        wrong_key=Failure(401, "invalid api key", _INVALID),
-        unknown_model=Failure(
-            404, "Model not found, inaccessible, and/or not deployed", _INVALID, "NOT_FOUND"
-        ),
-        rate_limit=Failure(429, "Request rate limit exceeded, please try again later", "rate_limit_error"),
-        server={  # (unverified) texts
-            500: Failure(500, "Internal server error", "internal_server_error"),
-            502: Failure(502, "Bad gateway", "internal_server_error"),
-            503: Failure(503, "Service temporarily unavailable due to high load", "service_unavailable"),
-        },
-        rejected_field=Failure(400, "Extra inputs are not permitted, field: '{field}'", _INVALID),
-        tools_with_response_format=Failure(
-            400, "You cannot specify response format and function call at the same time", _INVALID
-        ),
-    ),
+    errors=errors.FIREWORKS,
     reasoning=Reasoning("reasoning_content"),
     completion_id="uuid",
     extra_fields=frozenset(
@@ -325,32 +207,7 @@ CEREBRAS = CompatibleSpec(
     base_path="/v1",
     models=catalogs.CEREBRAS,
     owned_by="Cerebras",
-    errors=ErrorTexts(
-        style="flat",
-        missing_key=Failure(403, "Not authenticated", body={"detail": "Not authenticated"}),
-        wrong_key=Failure(401, "Wrong API Key", _INVALID, "wrong_api_key", "api_key"),
-        unknown_model=Failure(
-            404,
-            "Model {model} does not exist or you do not have access to it.",
-            "not_found_error",
-            "model_not_found",
-            "model",
-        ),
-        rate_limit=Failure(  # (unverified) text
-            429,
-            "Requests per minute limit exceeded - too many requests sent.",
-            "too_many_requests_error",
-            "request_quota_exceeded",
-            "quota",
-        ),
-        server={
-            status: Failure(status, "Internal server error", "server_error", "internal_error")
-            for status in (500, 502, 503)
-        },
-        rejected_field=Failure(
-            400, "Unsupported parameter: '{field}'", _INVALID, "wrong_api_param", "{field}"
-        ),
-    ),
+    errors=errors.CEREBRAS,
     stream=StreamShape(
         first_delta={"role": "assistant"},
         finish_null=False,
@@ -390,40 +247,12 @@ CEREBRAS = CompatibleSpec(
 # recorded exchanges (2025-08/09) for the HTML 401, the error shape, answers with `citations` and
 # `search_results` and a `delta` next to the message, and streams of cumulative "chat.completion"
 # objects with running usage and no `[DONE]`. The tools refusal is quoted from a 2026 pull request.
-PERPLEXITY_401 = (
-    "<html>\n<head><title>401 Authorization Required</title></head>\n<body>\n"
-    "<center><h1>401 Authorization Required</h1></center>\n<hr><center>openresty/1.27.4</center>\n"
-    "</body>\n</html>\n"
-)
 PERPLEXITY = CompatibleSpec(
     name="perplexity",
     base_path="",
     models=catalogs.PERPLEXITY,
     owned_by="perplexity",
-    errors=ErrorTexts(
-        style="status_code",
-        missing_key=Failure(401, "401 Authorization Required", html=PERPLEXITY_401),
-        wrong_key=Failure(401, "401 Authorization Required", html=PERPLEXITY_401),
-        unknown_model=Failure(
-            400,
-            "Invalid model '{model}'. Permitted models can be found in the documentation at "
-            "https://docs.perplexity.ai/guides/model-cards.",
-            "invalid_model",
-        ),
-        rate_limit=Failure(429, "Rate limit exceeded", "rate_limit_exceeded"),  # (unverified)
-        server={
-            status: Failure(status, "Internal server error", "internal_server_error")
-            for status in (500, 502, 503)
-        },
-        rejected_field=Failure(400, "{field} is not supported", "invalid_parameter"),
-        unsupported_tools=Failure(400, "Tool calling is not supported for this model.", "invalid_parameter"),
-        role_order=Failure(
-            400,
-            "After the (optional) system message(s), user and assistant roles should be alternating.",
-            "invalid_message",
-        ),
-        last_role=Failure(400, "Last message must have role `user`.", "invalid_message"),
-    ),
+    errors=errors.PERPLEXITY,
     stream=StreamShape(
         first_delta=None,
         finish_delta={"role": "assistant", "content": ""},
@@ -443,6 +272,7 @@ PERPLEXITY = CompatibleSpec(
     search_results=True,
     search_off="disable_search",
     has_models_list=False,
+    context_window=128_000,  # Sonar's documented 128k (unverified for the other models)
     extra_fields=frozenset(
         {
             "search_mode",

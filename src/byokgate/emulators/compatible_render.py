@@ -37,6 +37,7 @@ GRPC_WORDS = {
     500: "Internal error",
     502: "The service is currently unavailable",
     503: "The service is currently unavailable",
+    504: "The deadline expired before the operation could complete",
 }
 HTML_TYPE = "text/html"
 

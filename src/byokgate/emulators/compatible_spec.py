@@ -76,12 +76,14 @@ class ErrorTexts:
     wrong_key: Failure
     unknown_model: Failure
     rate_limit: Failure
-    server: Mapping[int, Failure]  # 500, 502, 503
+    server: Mapping[int, Failure]  # 500, 502, 503, 504
     rejected_field: Failure
     unsupported_tools: Failure | None = None  # tools sent to a model without them
     tools_with_response_format: Failure | None = None  # both at once refused
     role_order: Failure | None = None  # user and assistant turns must alternate
     last_role: Failure | None = None  # the last message must be the user's
+    context_length: Failure | None = None  # the prompt is over the model's window (None: OpenAI's error)
+    content_filter: Failure | None = None  # the prompt is refused by moderation (None: OpenAI's error)
     validation_status: int = 400
     key_mask: KeyMask | None = None
 
@@ -164,6 +166,7 @@ class CompatibleSpec:
     extra_headers: tuple[tuple[str, str], ...] = ()  # fixed headers on every answer
     rate_limits: tuple[RateLimit, ...] = ()
     has_models_list: bool = True
+    context_window: int = 131_072  # the window of models whose catalog entry gives none (`context_length`)
 
     def model(self, model_id: str) -> ModelSpec | None:
         return next((model for model in self.models if model.id == model_id), None)

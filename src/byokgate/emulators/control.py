@@ -2,7 +2,9 @@
 
 - `POST /_emulator/faults`: arm faults; body a fault object, a list of them, or `{"faults": [...]}`
   (fields as `faults.Fault`: `kind`, `count`, `retry_after_s`, `delay_ms`, `after_chunks`, `endpoint`,
-  `model`)
+  `model`; e.g. `{"kind": "429", "retry_after_s": null}` is a 429 without any retry hint,
+  `{"kind": "stream_stall", "after_chunks": 3, "delay_ms": 30000}`, and a `delay_ms` left out or null is
+  the kind's default); a fault the answer lists back has its defaults filled in
 - `GET /_emulator/faults`, `DELETE /_emulator/faults`
 - `GET /_emulator/requests[?limit=N]` (the last N recorded requests), `DELETE /_emulator/requests`
 - `POST /_emulator/reset` (faults and requests), `GET /_emulator/health`

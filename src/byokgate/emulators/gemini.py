@@ -17,6 +17,10 @@ Serve it at a root URL; clients use that root as their base URL, e.g.
   by `gemini_render`; error bodies, headers and faults are `gemini_profile`'s.
 - Unknown paths outside `/v1*` get the Google front end's HTML 404, unknown methods under it a JSON 404
   "Method not found." (unverified).
+- Faults as `faults.Fault` says; `context_length` is the real 400 INVALID_ARGUMENT "The input token count
+  (M) exceeds the maximum number of tokens allowed (N)." for the model's `inputTokenLimit`,
+  `content_filter` a 200 blocked by `promptFeedback` (`gemini_render.blocked`), `slow_first_token` waits
+  before the first chunk (Gemini streams have no opening event), `no_done` is a no-op (no terminator).
 """
 
 from __future__ import annotations
@@ -145,7 +149,7 @@ class GeminiEmulator(Emulator):
     async def _reply(self, request: _Request, body: Any, send: asgi.Send, tokens: int = 0) -> None:
         request.record.status = 200
         headers = self._success_headers(request, None, tokens)
-        await asgi.send_json(send, 200, body, headers, fault=self._json_fault(request))
+        await asgi.send_json(send, 200, body, headers, faults=self._answer_faults(request))
 
     async def _generate(self, request: _Request, route: Route, send: asgi.Send) -> None:
         parsed = gemini_schema.parse("GenerateContentRequest", request.body, route.version)
@@ -153,15 +157,26 @@ class GeminiEmulator(Emulator):
         if parsed.get("cachedContent"):
             raise google_error(403, "CachedContent not found (or permission denied)")
         check_generate(parsed, model)
+        if request.fault("context_length"):  # the prompt taken as `limit + its tokens` long
+            size = model.input_limit + gemini_content.prompt_tokens(parsed)[0]
+            message = (
+                f"The input token count ({size}) exceeds the maximum number of tokens allowed "
+                f"({model.input_limit})."
+            )
+            raise google_error(400, message)
         answer = gemini_content.answer(parsed, model)
         tokens = answer.prompt_tokens + answer.candidate_tokens * answer.candidates + answer.thought_tokens
-        if route.rpc == "generateContent":
+        chunks = gemini_render.stream_chunks(answer, model, request.request_id)
+        if request.fault("content_filter"):
+            body = gemini_render.blocked(answer.prompt_tokens)
+            tokens, chunks = answer.prompt_tokens, iter([body])
+        else:
             body = gemini_render.response(answer, model, request.request_id)
+        if route.rpc == "generateContent":
             await self._reply(request, body, send, tokens)
             return
         request.record.status = 200
         sse = "sse" in parse_qs(request.record.query).get("alt", [])
-        chunks = gemini_render.stream_chunks(answer, model, request.request_id)
         await self._stream(request, chunks, self._success_headers(request, None, tokens), send, sse=sse)
 
     async def _stream(
@@ -174,18 +189,18 @@ class GeminiEmulator(Emulator):
         sse: bool,
     ) -> None:
         """SSE (`data: {...}` events, no terminator) or a JSON array sent element by element."""
-        disconnect = request.fault("disconnect_mid_stream")
-        malformed = request.fault("malformed_chunk")
+        faults = self._answer_faults(request)
         kind = asgi.SSE_TYPE if sse else JSON_STREAM_TYPE
         raw = [(b"content-type", kind), (b"cache-control", b"no-cache"), *asgi.encode_headers(headers)]
         await send({"type": "http.response.start", "status": 200, "headers": raw})
+        breaker = asgi.StreamBreaker(send, faults)
         count = 0
         for index, chunk in enumerate(chunks):
-            if disconnect is not None and index >= disconnect.after_chunks:
+            if not await breaker.proceed(index):
                 return
             separator = b"[" if index == 0 else b"\n,\r\n"
             encoded = asgi.sse_event(chunk) if sse else separator + orjson.dumps(chunk)
-            if malformed is not None and index == malformed.after_chunks:
+            if faults.malformed_at is not None and index == faults.malformed_at:
                 broken = encoded[: max(8, len(encoded) // 2)].rstrip(b"\n") + (b"\n\n" if sse else b"")
                 await send({"type": "http.response.body", "body": broken, "more_body": True})
             if self.stream_chunk_delay_s:

@@ -2,7 +2,8 @@
 
 Errors are `{"error": {"code", "message", "status", "details"?}}` (`google.rpc.Status`). Texts quoted from
 real traffic: the invalid-key body (ErrorInfo `API_KEY_INVALID` + LocalizedMessage), the no-key 403, the
-bearer-token 401, the 429 quota message, the 500 and 503 messages. The 429 details (QuotaFailure, Help,
+bearer-token 401, the 429 quota message, the 500 and 503 messages; 504 is DEADLINE_EXCEEDED with Google's
+deadline wording. The 429 details (QuotaFailure, Help,
 RetryInfo) follow the reference; `RetryInfo.retryDelay` is the only retry hint (no `retry-after` header,
 none is documented). 502 is the Google front end's HTML page (unverified). No request-id header exists;
 successful answers carry `server`, `server-timing` and `vary` like Google's servers.
@@ -49,6 +50,7 @@ INTERNAL = (
     "https://developers.generativeai.google/guide/troubleshooting"
 )
 OVERLOADED = "The model is overloaded. Please try again later."
+DEADLINE = "Deadline expired before operation could complete."  # Google's wording (seen on a 2025 503)
 MALFORMED = "Invalid JSON payload received. Unexpected token."
 HTML_TYPE = b"text/html; charset=UTF-8"
 _PAGE = (
@@ -147,14 +149,15 @@ class GeminiProfile(ProviderProfile):
             details: list[dict[str, Any]] = [
                 {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [violation]},
                 {"@type": "type.googleapis.com/google.rpc.Help", "links": [link]},
-                {
-                    "@type": "type.googleapis.com/google.rpc.RetryInfo",
-                    "retryDelay": f"{fault.retry_after_s}s",
-                },
             ]
+            if fault.retry_after_s is not None:  # armed without one: no RetryInfo at all
+                retry = {"@type": "type.googleapis.com/google.rpc.RetryInfo"}
+                details.append({**retry, "retryDelay": f"{fault.retry_after_s}s"})
             return google_error(429, QUOTA, details)
         status = int(fault.kind)
-        return google_error(status, {500: INTERNAL, 503: OVERLOADED}.get(status, "Bad Gateway"))
+        return google_error(
+            status, {500: INTERNAL, 503: OVERLOADED, 504: DEADLINE}.get(status, "Bad Gateway")
+        )
 
     def model_not_found(self, model: str, version: str = "v1beta", rpc: str = "generateContent") -> ApiError:
         return google_error(

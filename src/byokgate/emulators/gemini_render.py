@@ -6,6 +6,11 @@ finishMessage?}]`, `usageMetadata`, `modelVersion`, `responseId` (no created tim
 Every stream chunk is a full response holding only the new parts, with the same `responseId` and
 cumulative usage; the last one carries `finishReason`. Text is split a few words per chunk, a thought
 summary comes whole in its own chunk first, function calls come whole, all in one chunk.
+
+A prompt blocked by the safety filters (the `content_filter` fault) is a 200 without `candidates`:
+`promptFeedback.blockReason` with the prompt's `safetyRatings` and a usage of the prompt alone, the whole
+response (or the only stream chunk), as recorded from the real API (2026: one SSE event of
+`promptFeedback` and `usageMetadata`; the ratings follow the reference and older captures).
 """
 
 from __future__ import annotations
@@ -89,3 +94,20 @@ def stream_chunks(answer: Answer, model: GeminiModel, response_id: str) -> Itera
         generated += sum(part_tokens(part) for part in parts if not part.get("thought"))
         tokens = answer.candidate_tokens if final else generated
         yield _response(answer, model, response_id, parts, final=final, tokens=tokens)
+
+
+def blocked(prompt_tokens: int) -> dict[str, Any]:
+    """The answer to a prompt blocked for safety: no candidates, the dangerous-content rating blocking."""
+    ratings: list[dict[str, Any]] = [
+        {"category": category, "probability": "NEGLIGIBLE"}
+        for category in (
+            "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+            "HARM_CATEGORY_HATE_SPEECH",
+            "HARM_CATEGORY_HARASSMENT",
+        )
+    ]
+    ratings.append({"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": True})
+    return {
+        "promptFeedback": {"blockReason": "SAFETY", "safetyRatings": ratings},
+        "usageMetadata": {"promptTokenCount": prompt_tokens, "totalTokenCount": prompt_tokens},
+    }

@@ -1,5 +1,6 @@
 """Groq (`https://api.groq.com/openai/v1`): OpenAI format with `x_groq`, usage timings, per-day request
-limits, errors without `param`, and 400s for the OpenAI features it does not support."""
+limits, errors without `param`, and 400s for the OpenAI features it does not support. The `context_length`
+fault is Groq's number-less "Please reduce the length of the messages or completion." (observed 2024)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,19 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import orjson
+
 from byokgate.emulators.faults import Fault
 from byokgate.emulators.openai_compat import Emulator
-from byokgate.emulators.profile import ApiError, Exchange, Headers, ModelInfo, Position, ProviderProfile
+from byokgate.emulators.profile import (
+    ApiError,
+    Exchange,
+    Headers,
+    ModelInfo,
+    Position,
+    ProviderProfile,
+    retry_headers,
+)
 
 # id, created, owner, context window, max completion tokens (values plausible, not all verified)
 _MODELS = (
@@ -39,7 +50,14 @@ TOKENS_PER_MINUTE = 300_000
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 UNSUPPORTED = ("logprobs", "logit_bias", "top_logprobs")
 # 5xx texts (unverified): Groq's are short HTTP reason phrases.
-SERVER_ERRORS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+SERVER_ERRORS = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+# Groq's context-window error as seen in 2024 (it quotes no numbers, and carries `param`, unlike others).
+CONTEXT_LENGTH = "Please reduce the length of the messages or completion."
 
 
 def ulid() -> str:
@@ -112,13 +130,25 @@ class GroqProfile(ProviderProfile):
             message = (
                 f"Rate limit reached for model `{model or 'unknown'}` in organization `org_emulator` "
                 f"service tier `on_demand` on tokens per minute (TPM): Limit {TOKENS_PER_MINUTE}, "
-                f"Used {TOKENS_PER_MINUTE}, Requested 1. Please try again in {fault.retry_after_s}s. "
-                "Visit https://console.groq.com/docs/rate-limits for more information."
+                f"Used {TOKENS_PER_MINUTE}, Requested 1. "
+                + ("" if fault.retry_after_s is None else f"Please try again in {fault.retry_after_s}s. ")
+                + "Visit https://console.groq.com/docs/rate-limits for more information."
             )
-            headers = {"retry-after": str(fault.retry_after_s)}
+            headers = retry_headers(fault)
             return ApiError(429, message, type="tokens", code="rate_limit_exceeded", headers=headers)
         status = int(fault.kind)
         return ApiError(status, SERVER_ERRORS[status], type="internal_server_error")
+
+    def context_length_error(self, model: ModelInfo, prompt_tokens: int, max_tokens: int | None) -> ApiError:
+        body = {
+            "error": {
+                "message": CONTEXT_LENGTH,
+                "type": "invalid_request_error",
+                "param": "messages",
+                "code": "context_length_exceeded",
+            }
+        }
+        return ApiError(400, CONTEXT_LENGTH, code="context_length_exceeded", payload=orjson.dumps(body))
 
     def check_chat(self, body: Mapping[str, Any]) -> None:
         # Documented as rejected with 400; the message wording is ours (unverified).

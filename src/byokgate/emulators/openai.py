@@ -1,5 +1,7 @@
 """OpenAI (`https://api.openai.com/v1`): the reference format, plus `refusal`/`annotations`, usage details,
-`service_tier`, stream `obfuscation`, the `openai-*` and `x-ratelimit-*` headers and OpenAI's error texts."""
+`service_tier`, stream `obfuscation`, the `openai-*` and `x-ratelimit-*` headers and OpenAI's error texts
+(the context-window and content-policy errors of the faults are `ProviderProfile`'s, with these models'
+windows)."""
 
 from __future__ import annotations
 
@@ -16,26 +18,31 @@ from byokgate.emulators.profile import (
     Position,
     ProviderProfile,
     random_alnum,
+    retry_headers,
 )
 
+# id, created, context window (tokens; the windows OpenAI's model pages give)
 _CHAT = (
-    ("gpt-4o", 1715367049),
-    ("gpt-4o-2024-11-20", 1739331543),
-    ("gpt-4o-2024-08-06", 1722814719),
-    ("gpt-4o-mini", 1721172741),
-    ("gpt-4.1", 1744316542),
-    ("gpt-4.1-mini", 1744318173),
-    ("gpt-4.1-nano", 1744321707),
-    ("gpt-4-turbo", 1712361441),
-    ("gpt-3.5-turbo", 1677610602),
-    ("o1", 1734375816),
-    ("o1-mini", 1725649008),
-    ("o3", 1744225308),
-    ("o3-mini", 1737146383),
-    ("o4-mini", 1744225351),
+    ("gpt-4o", 1715367049, 128_000),
+    ("gpt-4o-2024-11-20", 1739331543, 128_000),
+    ("gpt-4o-2024-08-06", 1722814719, 128_000),
+    ("gpt-4o-mini", 1721172741, 128_000),
+    ("gpt-4.1", 1744316542, 1_047_576),
+    ("gpt-4.1-mini", 1744318173, 1_047_576),
+    ("gpt-4.1-nano", 1744321707, 1_047_576),
+    ("gpt-4-turbo", 1712361441, 128_000),
+    ("gpt-3.5-turbo", 1677610602, 16_385),
+    ("o1", 1734375816, 200_000),
+    ("o1-mini", 1725649008, 128_000),
+    ("o3", 1744225308, 200_000),
+    ("o3-mini", 1737146383, 200_000),
+    ("o4-mini", 1744225351, 200_000),
 )
 MODELS = (
-    *(ModelInfo(model_id, created, "system") for model_id, created in _CHAT),
+    *(
+        ModelInfo(model_id, created, "system", extra={"context_window": window})
+        for model_id, created, window in _CHAT
+    ),
     ModelInfo("text-embedding-3-small", 1705948997, "system", "embedding", 1536, resizable=True),
     ModelInfo("text-embedding-3-large", 1705953180, "system", "embedding", 3072, resizable=True),
     ModelInfo("text-embedding-ada-002", 1671217299, "openai-internal", "embedding", 1536),
@@ -46,11 +53,12 @@ NO_KEY = (
     "you're accessing the API from your browser and are prompted for a username and password. You can obtain "
     "an API key from https://platform.openai.com/account/api-keys."
 )
-# 5xx texts: 500 is the commonly observed one; 502/503 wording unverified.
+# 5xx texts: 500 is the commonly observed one; 502/503/504 wording unverified.
 SERVER_ERRORS = {
     500: "The server had an error while processing your request. Sorry about that!",
     502: "Bad gateway.",
     503: "The engine is currently overloaded, please try again later.",
+    504: "Gateway timeout.",
 }
 REQUESTS_PER_MINUTE = 10_000
 TOKENS_PER_MINUTE = 30_000_000
@@ -111,10 +119,10 @@ class OpenAIProfile(ProviderProfile):
             message = (
                 f"Rate limit reached for {model or 'requests'} in organization org-emulator on requests "
                 f"per min (RPM): Limit {REQUESTS_PER_MINUTE}, Used {REQUESTS_PER_MINUTE}, Requested 1. "
-                f"Please try again in {fault.retry_after_s}s. "
-                "Visit https://platform.openai.com/account/rate-limits to learn more."
+                + ("" if fault.retry_after_s is None else f"Please try again in {fault.retry_after_s}s. ")
+                + "Visit https://platform.openai.com/account/rate-limits to learn more."
             )
-            headers = {"retry-after": str(fault.retry_after_s)}
+            headers = retry_headers(fault)
             return ApiError(429, message, type="requests", code="rate_limit_exceeded", headers=headers)
         status = int(fault.kind)
         return ApiError(status, SERVER_ERRORS[status], type="server_error")

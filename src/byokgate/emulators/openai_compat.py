@@ -2,19 +2,30 @@
 
 Per request: record it, route it under the profile's base path, check the bearer key, parse the JSON,
 apply faults (armed or from `x-emulator-fault`), validate like the real API, and answer (JSON or SSE).
+Fault order: delays, then a broken connection (`reset`, `no_response`, carried out by `__call__`), then an
+error status; after validation `context_length` / `content_filter` (the profile's errors for the model);
+the answer itself is broken as `faults.AnswerFaults` says.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
 
 from byokgate.emulators import asgi, chat, content, control
-from byokgate.emulators.faults import Fault, FaultBook, FaultSpecError, parse_fault_header
+from byokgate.emulators.faults import (
+    CONNECTION_KINDS,
+    AnswerFaults,
+    ConnectionFault,
+    Fault,
+    FaultBook,
+    FaultSpecError,
+    parse_fault_header,
+)
 from byokgate.emulators.profile import ApiError, Exchange, ModelInfo, ProviderProfile, Resolved
 from byokgate.emulators.recorder import DEFAULT_CAPACITY, RecordedRequest, Recorder
 from byokgate.emulators.validation import CHAT_FIELDS, EMBEDDING_FIELDS, validate_chat, validate_embeddings
@@ -26,6 +37,22 @@ MALFORMED_JSON = (
     "If you have trouble figuring out how to fix this, please contact us through our help center at "
     "help.openai.com.)"
 )
+
+
+async def apply_request_faults(faults: list[Fault], error_for: Callable[[Fault], Exception | None]) -> None:
+    """What faults do before a request is answered, in order: the delays (`latency`, `slow_first_byte`),
+    then a broken connection (`ConnectionFault`), then the first error (`error_for(fault)`, None for a
+    fault that is no error)."""
+    delay_ms = sum(fault.delay_ms for fault in faults if fault.kind in ("latency", "slow_first_byte"))
+    if delay_ms:
+        await asyncio.sleep(delay_ms / 1000)
+    for fault in faults:
+        if fault.kind in CONNECTION_KINDS:
+            raise ConnectionFault(fault)
+    for fault in faults:
+        error = error_for(fault)
+        if error is not None:
+            raise error
 
 
 class _Request:
@@ -120,7 +147,16 @@ class Emulator:
         if path.startswith(control.PREFIX):
             await control.handle(self, method, path, query, body, send)
             return
-        await self._handle(method, path, query, asgi.header_map(scope), body, send)
+        token = asgi.bind_receive(receive)
+        try:
+            await self._handle(method, path, query, asgi.header_map(scope), body, send)
+        except ConnectionFault as broken:
+            if broken.fault.kind == "reset":
+                await asgi.reset_connection(send)
+            else:
+                await asgi.hold_connection(send, broken.fault.delay_s)
+        finally:
+            asgi.unbind_receive(token)
 
     async def _handle(
         self, method: str, path: str, query: str, headers: dict[str, str], body: bytes, send: asgi.Send
@@ -201,12 +237,9 @@ class Emulator:
             except FaultSpecError as exc:
                 raise ApiError(400, f"bad {FAULT_HEADER} header: {exc}", param=FAULT_HEADER) from exc
         request.faults = faults
-        delay_ms = sum(fault.delay_ms for fault in faults if fault.kind in ("latency", "slow_first_byte"))
-        if delay_ms:
-            await asyncio.sleep(delay_ms / 1000)
-        for fault in faults:
-            if fault.is_error:
-                raise self.profile.fault_error(fault, model)
+        await apply_request_faults(
+            faults, lambda fault: self.profile.fault_error(fault, model) if fault.is_error else None
+        )
 
     def _success_headers(
         self, request: _Request, generation_id: str | None, tokens: int
@@ -219,10 +252,8 @@ class Emulator:
             elapsed_ms=request.elapsed_ms,
         )
 
-    def _json_fault(self, request: _Request) -> str | None:
-        if request.fault("disconnect_mid_stream"):
-            return "disconnect"
-        return "malformed" if request.fault("malformed_chunk") else None
+    def _answer_faults(self, request: _Request) -> AnswerFaults:
+        return AnswerFaults.of(request.faults)
 
     def _model(self, model_id: str, kind: str) -> ModelInfo:
         model = self.profile.model(model_id)
@@ -248,10 +279,15 @@ class Emulator:
             view["model"] = request.resolved.model
         options = validate_chat(view, self.profile.default_model)
         model = self._model(options.model, "chat")
+        answer = chat.answer(options, self.profile)
+        if request.fault("context_length"):
+            raise self.profile.context_length_error(model, answer.prompt_tokens, options.max_tokens)
+        if request.fault("content_filter"):
+            raise self.profile.content_filter_error(model, body)
         exchange = Exchange(
             profile=self.profile,
             model=model,
-            answer=chat.answer(options, self.profile),
+            answer=answer,
             request_id=request.request_id,
             completion_id=self.profile.completion_id(),
             include_usage=options.include_usage,
@@ -263,18 +299,16 @@ class Emulator:
         request.record.status = 200
         if not options.stream:
             await asgi.send_json(
-                send, 200, self.profile.completion(exchange), headers, fault=self._json_fault(request)
+                send, 200, self.profile.completion(exchange), headers, faults=self._answer_faults(request)
             )
             return
-        disconnect = request.fault("disconnect_mid_stream")
-        malformed = request.fault("malformed_chunk")
         await asgi.send_sse(
             send,
             self.profile.stream_chunks(exchange),
             headers,
             preamble=self.profile.stream_comment,
-            disconnect_after=disconnect.after_chunks if disconnect else None,
-            malformed_at=malformed.after_chunks if malformed else None,
+            faults=self._answer_faults(request),
+            opening=chat.is_opening,
             chunk_delay_s=self.stream_chunk_delay_s,
             done=self.profile.stream_done,
         )
@@ -308,7 +342,11 @@ class Emulator:
         request.record.status = 200
         headers = self._success_headers(request, None, tokens)
         await asgi.send_json(
-            send, 200, self.profile.embeddings(model, data, tokens), headers, fault=self._json_fault(request)
+            send,
+            200,
+            self.profile.embeddings(model, data, tokens),
+            headers,
+            faults=self._answer_faults(request),
         )
 
     async def _get(self, request: _Request, route: str, relative: str, send: asgi.Send) -> None:
@@ -327,5 +365,5 @@ class Emulator:
             body = self.profile.model_object(model)
         request.record.status = 200
         await asgi.send_json(
-            send, 200, body, self._success_headers(request, None, 0), fault=self._json_fault(request)
+            send, 200, body, self._success_headers(request, None, 0), faults=self._answer_faults(request)
         )

@@ -1,6 +1,8 @@
 """OpenRouter (`https://openrouter.ai/api/v1`): `gen-` ids, `provider` and `native_finish_reason`, usage
 with `cost`, keep-alive comments and an always-sent usage chunk in streams, integer error codes, a models
-list that is not OpenAI-shaped (public, no key needed), `X-Generation-Id`, and `GET /key`."""
+list that is not OpenAI-shaped (public, no key needed), `X-Generation-Id`, and `GET /key`. Faults:
+`context_length` is its "This endpoint's maximum context length" 400, `content_filter` the documented
+moderation 403 (`metadata`: `reasons`, `flagged_input`, `provider_name`, `model_slug`)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from byokgate.emulators import content
 from byokgate.emulators.faults import Fault
 from byokgate.emulators.openai_compat import Emulator
 from byokgate.emulators.profile import (
@@ -18,6 +21,7 @@ from byokgate.emulators.profile import (
     Position,
     ProviderProfile,
     random_alnum,
+    retry_headers,
 )
 
 # slug, name, created, context length, USD per prompt token, per completion token, upstream provider
@@ -142,12 +146,20 @@ _NATIVE = {
     "google": {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP"},
 }
 PROCESSING = b": OPENROUTER PROCESSING\n\n"
-# 5xx texts from the docs' status table (exact wording unverified).
+# 5xx texts from the docs' status table (exact wording unverified; 504 is not in the table).
 SERVER_ERRORS = {
     500: "Internal Server Error",
     502: "Provider returned error",
     503: "No allowed providers are available for the selected model.",
+    504: "Gateway Timeout",
 }
+# The context-window error as observed in 2026 (earlier wording: `use the "middle-out" transform`).
+CONTEXT_LENGTH = (
+    "This endpoint's maximum context length is {limit} tokens. However, you requested about {total} tokens "
+    "({detail}). Please reduce the length of either one, or use the context-compression plugin to compress "
+    "your prompt automatically."
+)
+FLAGGED_INPUT_CHARS = 100  # the docs: flagged_input is cut to 100 characters, in the middle
 
 
 def _native(model: ModelInfo, finish: str | None) -> str | None:
@@ -216,9 +228,10 @@ class OpenRouterProfile(ProviderProfile):
 
     def fault_error(self, fault: Fault, model: str | None) -> ApiError:
         if fault.kind == "429":
-            reset_ms = int(time.time() * 1000) + fault.retry_after_s * 1000
+            wait_s = 1 if fault.retry_after_s is None else fault.retry_after_s
+            reset_ms = int(time.time() * 1000) + wait_s * 1000
             headers = {
-                "retry-after": str(fault.retry_after_s),
+                **retry_headers(fault),
                 "x-ratelimit-limit": "20",
                 "x-ratelimit-remaining": "0",
                 "x-ratelimit-reset": str(reset_ms),
@@ -228,6 +241,31 @@ class OpenRouterProfile(ProviderProfile):
         status = int(fault.kind)
         headers = {"retry-after": "1"} if status == 503 else {}
         return ApiError(status, SERVER_ERRORS[status], headers=headers)
+
+    def context_length_error(self, model: ModelInfo, prompt_tokens: int, max_tokens: int | None) -> ApiError:
+        limit = self.context_window(model)
+        prompt = limit + prompt_tokens
+        detail = f"{prompt} of text input" + ("" if max_tokens is None else f", {max_tokens} in the output")
+        total = prompt + (max_tokens or 0)
+        message = CONTEXT_LENGTH.format(limit=limit, total=total, detail=detail)
+        return ApiError(400, message, metadata={"provider_name": None})
+
+    def content_filter_error(self, model: ModelInfo, body: Mapping[str, Any]) -> ApiError:
+        """A moderation refusal: 403 with the documented metadata (the message wording is unverified)."""
+        text = content.last_user_text(
+            [message for message in body.get("messages") or () if isinstance(message, Mapping)]
+        )
+        if len(text) > FLAGGED_INPUT_CHARS:
+            half = (FLAGGED_INPUT_CHARS - 3) // 2
+            text = text[:half] + "..." + text[-half:]
+        metadata = {
+            "reasons": ["violence"],
+            "flagged_input": text,
+            "provider_name": model.extra.get("provider_name"),
+            "model_slug": model.id,
+        }
+        message = f'{model.id} requires moderation on OpenRouter. Your input was flagged for "violence".'
+        return ApiError(403, message, metadata=metadata)
 
     def check_chat(self, body: Mapping[str, Any]) -> None:
         if body.get("messages") is None and body.get("prompt") is None:

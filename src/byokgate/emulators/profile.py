@@ -21,6 +21,18 @@ _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 Position = Literal["first", "middle", "finish"]
 Headers = list[tuple[str, str]]
 JSON_TYPE = "application/json"
+DEFAULT_CONTEXT_WINDOW = 128_000  # quoted for models whose catalog entry gives no window
+# OpenAI's refusal of a prompt its safety system rejects (the wording of its `content_policy_violation`
+# errors, as the images API sends them; chat models may instead answer 400 `invalid_prompt`).
+CONTENT_POLICY = (
+    "Your request was rejected as a result of our safety system. Your prompt may contain text that is not "
+    "allowed by our safety system."
+)
+
+
+def retry_headers(fault: Fault) -> dict[str, str]:
+    """`retry-after` for a 429 fault, unless it is armed without one (`retry_after_s=None`)."""
+    return {} if fault.retry_after_s is None else {"retry-after": str(fault.retry_after_s)}
 
 
 def random_alnum(length: int) -> str:
@@ -199,15 +211,37 @@ class ProviderProfile:
         return error.status, orjson.dumps(self.error_body(error)), JSON_TYPE
 
     def fault_error(self, fault: Fault, model: str | None) -> ApiError:
+        """The error of an error-status fault (429, 5xx)."""
         if fault.kind == "429":
-            message = (
-                f"Rate limit reached for {model or 'requests'}. Please try again in {fault.retry_after_s}s."
-            )
-            headers = {"retry-after": str(fault.retry_after_s)}
+            message = f"Rate limit reached for {model or 'requests'}."
+            if fault.retry_after_s is not None:
+                message += f" Please try again in {fault.retry_after_s}s."
+            headers = retry_headers(fault)
             return ApiError(429, message, type="requests", code="rate_limit_exceeded", headers=headers)
         return ApiError(
             int(fault.kind), "The server had an error while processing your request.", type="server_error"
         )
+
+    def context_window(self, model: ModelInfo) -> int:
+        """The model's context window, from its catalog entry (else `DEFAULT_CONTEXT_WINDOW`)."""
+        for key in ("context_length", "context_window"):
+            value = model.extra.get(key)
+            if isinstance(value, int):
+                return value
+        return DEFAULT_CONTEXT_WINDOW
+
+    def context_length_error(self, model: ModelInfo, prompt_tokens: int, max_tokens: int | None) -> ApiError:
+        """The `context_length` fault: the prompt is taken to be `window + prompt_tokens` tokens long."""
+        limit = self.context_window(model)
+        message = (
+            f"This model's maximum context length is {limit} tokens. However, your messages resulted in "
+            f"{limit + prompt_tokens} tokens. Please reduce the length of the messages."
+        )
+        return ApiError(400, message, param="messages", code="context_length_exceeded")
+
+    def content_filter_error(self, model: ModelInfo, body: Mapping[str, Any]) -> ApiError:
+        """The `content_filter` fault: the provider's refusal of the prompt."""
+        return ApiError(400, CONTENT_POLICY, code="content_policy_violation")
 
     def check_chat(self, body: Mapping[str, Any]) -> None:
         """Provider-specific rejections, run before the shared validation."""
