@@ -21,7 +21,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from byokgate.domain.upstream import UpstreamRequest
-from byokgate.transport import Transport, UpstreamTimeoutError, UpstreamUnreachableError
+from byokgate.transport import (
+    Transport,
+    UpstreamCutoffError,
+    UpstreamTimeoutError,
+    UpstreamUnreachableError,
+)
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -175,6 +180,23 @@ async def test_a_reused_connection_closed_without_an_answer_is_retried_on_a_new_
         assert len(state.requests) == 3  # the unanswered one, then its retry
 
 
+async def test_a_reused_connection_silent_for_a_while_then_closed_is_not_resent() -> None:
+    async def answer_then_stall(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, state: Server
+    ) -> None:
+        await read_request(reader, state)
+        writer.write(ok(b"answered"))
+        await writer.drain()
+        await read_request(reader, state)
+        await asyncio.sleep(1.3)  # a provider silent on the request, then hanging up: not a stale connection
+
+    async with serve(answer_then_stall) as (base, state), Transport(timeout_s=5) as transport:
+        assert (await transport.send(post(base))).body == b"answered"
+        with pytest.raises(UpstreamUnreachableError, match="closed the connection without answering"):
+            await transport.send(post(base))
+        assert len(state.requests) == 2  # not sent again
+
+
 async def test_a_fresh_connection_closed_without_an_answer_is_an_error_not_a_retry() -> None:
     async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, state: Server) -> None:
         await read_request(reader, state)
@@ -212,6 +234,31 @@ async def test_times_out_waiting_for_the_first_byte_and_for_the_next() -> None:
             assert await anext(chunks) == b"abc"
             with pytest.raises(UpstreamTimeoutError, match="next byte"):
                 await anext(chunks)
+
+
+async def test_a_cutoff_bounds_the_wait_until_lifted_and_a_deadline_ends_the_exchange() -> None:
+    async def slow_start(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, state: Server) -> None:
+        await read_request(reader, state)
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.5)
+        writer.write(b"3\r\ndef\r\n0\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(5)
+
+    loop = asyncio.get_running_loop()
+    async with serve(slow_start) as (base, _), Transport(timeout_s=5) as transport:
+        async with transport.open(post(base), cutoff=loop.time() + 0.2) as response:
+            chunks = response.chunks()
+            assert await anext(chunks) == b"abc"
+            with pytest.raises(UpstreamCutoffError):  # still waiting for "the first token" past the cutoff
+                await anext(chunks)
+        async with transport.open(post(base), cutoff=loop.time() + 0.2) as response:
+            response.lift_cutoff()  # it came: the read timeout alone bounds the waits from now on
+            assert b"".join([chunk async for chunk in response.chunks()]) == b"abcdef"
+        with pytest.raises(UpstreamTimeoutError, match="total time"):
+            async with transport.open(post(base), deadline=loop.time() + 0.2) as response:
+                await response.read()
 
 
 async def test_a_total_timeout_bounds_a_trickling_stream() -> None:

@@ -28,6 +28,7 @@ from byokgate.transport.http1 import (
     Origin,
     ResponseHeaders,
     ResponseReader,
+    UpstreamCutoffError,
     UpstreamStream,
     UpstreamTimeoutError,
     UpstreamUnreachableError,
@@ -36,12 +37,16 @@ from byokgate.transport.http1 import (
 __all__ = [
     "ResponseHeaders",
     "Transport",
+    "UpstreamCutoffError",
     "UpstreamStream",
     "UpstreamTimeoutError",
     "UpstreamUnreachableError",
 ]
 
 _CONNECT_TIMEOUT_S = 10.0
+# A reused connection closed within this of sending, with nothing received, was stale (closed by the server
+# while idle): the request is sent again on a new one. The race shows within a round trip.
+_STALE_CLOSE_S = 1.0
 _IDLE_EXPIRY_S = 15.0
 _MAX_IDLE_PER_ORIGIN = 256
 _USER_AGENT = f"byokgate/{__version__}"
@@ -81,17 +86,28 @@ class Transport:
 
     @asynccontextmanager
     async def open(
-        self, request: UpstreamRequest, *, timeout_s: float | None = None
+        self,
+        request: UpstreamRequest,
+        *,
+        timeout_s: float | None = None,
+        deadline: float | None = None,
+        cutoff: float | None = None,
     ) -> AsyncIterator[UpstreamStream]:
-        """Send ``request`` and yield the response before its body is read; always releases it."""
+        """Send ``request`` and yield the response before its body is read; always releases it.
+
+        ``deadline`` (loop time) ends the exchange, like the total timeout; ``cutoff`` (loop time) is when
+        the caller gives up waiting for the next byte (until ``UpstreamStream.lift_cutoff``): both raise
+        ``UpstreamTimeoutError``, the cutoff as its ``UpstreamCutoffError``."""
         if self._closed:
             raise UpstreamUnreachableError("the upstream client is closed")
         timeout = self._timeout_s if timeout_s is None else timeout_s
         origin, target, host_header = self._target(request.url)
         head = _request_head(request, target, host_header)
         loop = asyncio.get_running_loop()
-        deadline = None if self._total_timeout_s is None else loop.time() + self._total_timeout_s
-        exchange = await self._exchange(loop, origin, head, request.body, timeout, deadline)
+        if self._total_timeout_s is not None:
+            total = loop.time() + self._total_timeout_s
+            deadline = total if deadline is None else min(deadline, total)
+        exchange = await self._exchange(loop, origin, head, request.body, timeout, deadline, cutoff)
         connection = exchange.connection
         assert connection is not None
         try:
@@ -111,21 +127,25 @@ class Transport:
         body: bytes | None,
         timeout_s: float,
         deadline: float | None,
+        cutoff: float | None,
     ) -> ResponseReader:
         for _attempt in range(2):
             connection = self._acquire(origin)
             if connection is None:
                 connection = await self._connect(loop, origin, timeout_s)
             exchange = ResponseReader(loop, origin[1], timeout_s, deadline)
+            exchange.cutoff = cutoff
+            sent = loop.time()
             try:
                 await connection.send(head, body, exchange)
                 await exchange.wait_headers()
                 return exchange
             except NothingReceivedError:
                 connection.close()
-                if not connection.reused:
+                if not connection.reused or loop.time() - sent > _STALE_CLOSE_S:
                     raise
                 # The server closed an idle keep-alive connection as we sent: retry once on a new one.
+                # (A close that comes later is a provider that was silent on our request: not resent.)
             except BaseException:
                 connection.close()
                 raise

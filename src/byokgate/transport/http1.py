@@ -22,6 +22,10 @@ class UpstreamTimeoutError(UpstreamUnreachableError):
     """No answer (or no next byte) within the timeout."""
 
 
+class UpstreamCutoffError(UpstreamTimeoutError):
+    """The caller's own cutoff passed (a first token that did not come in time; another attempt may)."""
+
+
 class NothingReceivedError(UpstreamUnreachableError):
     """The connection closed before a single response byte: retryable once on a reused connection."""
 
@@ -138,6 +142,7 @@ class ResponseReader:
         self.host = host
         self.read_timeout_s = read_timeout_s
         self.deadline = deadline  # loop time by which the whole exchange must be over
+        self.cutoff: float | None = None  # loop time by which the caller wants a next byte (its first token)
         self.connection: Connection | None = None
         # The parser holds this exchange's bound callbacks: a reference cycle, broken when the response is
         # over (complete or failed) so that the exchange is freed at once, not by the cyclic collector.
@@ -234,14 +239,20 @@ class ResponseReader:
 
     async def _wait(self, what: str) -> None:
         waiter = self._waiter = self.loop.create_future()
-        wait_s, total = self.read_timeout_s, False
-        if self.deadline is not None and self.deadline - self.loop.time() < wait_s:
-            wait_s, total = max(self.deadline - self.loop.time(), 0.0), True
+        wait_s, bound = self.read_timeout_s, "read"
+        if self.deadline is not None or self.cutoff is not None:
+            now = self.loop.time()
+            if self.deadline is not None and self.deadline - now < wait_s:
+                wait_s, bound = max(self.deadline - now, 0.0), "total"
+            if self.cutoff is not None and self.cutoff - now < wait_s:
+                wait_s, bound = max(self.cutoff - now, 0.0), "cutoff"
         timer = self.loop.call_later(wait_s, _expire, waiter)
         try:
             await waiter
         except TimeoutError:
-            if total:
+            if bound == "cutoff":
+                raise UpstreamCutoffError(f"{self.host} sent nothing in the time allowed") from None
+            if bound == "total":
                 raise UpstreamTimeoutError(f"{self.host} exceeded the total time allowed") from None
             raise UpstreamTimeoutError(f"timed out waiting for {what} from {self.host}") from None
         finally:
@@ -289,6 +300,10 @@ class UpstreamStream:
         self.status = exchange.status
         self.headers = ResponseHeaders(exchange.header_fields)
         self._exchange = exchange
+
+    def lift_cutoff(self) -> None:
+        """The first token came: from now on only the read timeout and the deadline bound the waits."""
+        self._exchange.cutoff = None
 
     async def chunks(self) -> AsyncIterator[bytes]:
         while (chunk := await self._exchange.next_chunk()) is not None:
