@@ -105,6 +105,7 @@ def settings(tmp_path: Path, database_url: str, master_key_entry: str) -> Settin
         database_url=database_url,
         master_key=master_key_entry,
         admin_token=ADMIN_TOKEN,
+        retry_backoff_s=0.01,  # retries wait (full jitter) up to 10 ms, not 500 ms: the suite stays quick
     )
 
 

@@ -27,6 +27,7 @@ from byokgate.masterkey import resolve_keyring
 from byokgate.pricing.catalog import PriceCatalog
 from byokgate.providers.setup import ProviderSetup, configure
 from byokgate.proxy.cached import CacheGate
+from byokgate.proxy.chain import Chain, RetryPolicy
 from byokgate.proxy.costs import Coster
 from byokgate.proxy.dataplane import DataPlane, DataPlaneConfig
 from byokgate.proxy.embedder import Embedder, ProviderEmbedder
@@ -273,11 +274,19 @@ def build_data_plane(components: Components) -> DataPlane:
         pooled=setup.pooled,
         gate=gate,
     )
+    retry = RetryPolicy(
+        retries=settings.retries,
+        deadline_s=settings.request_deadline_s,
+        first_token_s=settings.ttft_timeout_s,
+        backoff_base_s=settings.retry_backoff_s,
+        retry_after_max_s=settings.retry_after_max_s,
+    )
     pipeline = Pipeline(
         snapshot=components.snapshot,
         policy=policy,
         metering=metering,
-        executor=executor,
+        chain=Chain(executor, retry),
+        coster=coster,
         gate=gate,
     )
     return DataPlane(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 from starlette.types import Receive, Send
 
-from byokgate.errors import ApiError, InvalidRequestError, PayloadTooLargeError
+from byokgate.errors import ApiError, InvalidRequestError, PayloadTooLargeError, advice_headers
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -60,7 +60,7 @@ SSE_HEADERS: Headers = [
 
 
 async def send_error(send: Send, error: ApiError, headers: Headers | None = None) -> None:
-    extra = [(k.encode(), v.encode()) for k, v in error.headers.items()]
+    extra = advice_headers(error)
     await send_bytes(send, error.status, orjson.dumps(error.body()), [JSON_CONTENT, *(headers or []), *extra])
 
 

@@ -27,8 +27,19 @@ class ApiError(Exception):
         self.param = param
         self.headers = headers or {}
 
+    # A request that failed after several attempts lists them (provider, model, status, reason, ...).
+    attempts: list[dict[str, Any]] | None = None
+
     def body(self) -> dict[str, Any]:
-        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+        error: dict[str, Any] = {
+            "message": self.message,
+            "type": self.type,
+            "param": self.param,
+            "code": self.code,
+        }
+        if self.attempts is not None:
+            error["attempts"] = self.attempts
+        return {"error": error}
 
 
 class InvalidRequestError(ApiError):
@@ -81,3 +92,25 @@ class ServiceUnavailableError(ApiError):
     status = 503
     type = "api_error"
     default_code = "service_unavailable"
+
+
+# Codes of refusals that resending cannot fix before a long wait (a spent budget, an exhausted quota).
+_FUTILE = frozenset({"budget_exceeded", "insufficient_quota", "billing_hard_limit_reached", "quota_exceeded"})
+
+
+def should_retry(error: ApiError) -> bool:
+    """What ``x-should-retry`` tells the client (the OpenAI and Anthropic SDKs obey it): is sending the
+    same request again worth it? An upstream's own advice, relayed, wins."""
+    advised = error.headers.get("x-should-retry")
+    if advised in ("true", "false"):
+        return advised == "true"
+    if error.code in _FUTILE:
+        return False
+    return error.status in (408, 409, 429) or error.status >= 500
+
+
+def advice_headers(error: ApiError) -> list[tuple[bytes, bytes]]:
+    """The error's own headers (``retry-after``, rate-limit state) and ``x-should-retry``."""
+    headers = [(k.encode(), v.encode()) for k, v in error.headers.items() if k != "x-should-retry"]
+    headers.append((b"x-should-retry", b"true" if should_retry(error) else b"false"))
+    return headers

@@ -111,6 +111,19 @@ class Settings(BaseSettings):
     upstream_total_timeout_s: float = Field(
         default=600.0, gt=0, le=86400, description="whole upstream exchange, streamed body included"
     )
+    retries: int = Field(
+        default=2, ge=0, le=10, description="retries per target of a request (docs/routing.md)"
+    )
+    ttft_timeout_s: float | None = Field(
+        default=None, gt=0, le=3600, description="a stream's first content, while another target remains"
+    )
+    request_deadline_s: float = Field(
+        default=600.0, gt=0, le=86400, description="a request's whole chain of attempts, backoffs included"
+    )
+    retry_backoff_s: float = Field(default=0.5, ge=0, le=60, description="first retry's backoff ceiling")
+    retry_after_max_s: float = Field(
+        default=10.0, ge=0, le=600, description="longest upstream retry-after waited for (else fail over)"
+    )
 
     admin_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_request_bytes: int = Field(default=32 * 1024 * 1024, ge=1024, description="data-plane body cap")

@@ -280,7 +280,7 @@ def test_errors_and_broken_streams_are_not_stored(gateway: Gateway, upstream: Em
         pytest.raises(openai.APIError),
     ):
         list(stream)
-    upstream.emulator.arm(Fault("500"))
+    upstream.emulator.arm(Fault("500", count=3))  # the first attempt and its two retries
     with pytest.raises(openai.InternalServerError):
         client.chat.completions.create(model="gpt-4o", messages=USER)
     raw = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=USER)

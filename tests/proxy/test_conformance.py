@@ -155,14 +155,18 @@ def test_errors_raise_the_sdks_classes(
         chat_gateway.client(bad).chat.completions.create(model=case.chat_model, messages=HI)
     client = _client(chat_gateway, case)
     emulator = chat_upstreams[case.name].emulator
-    emulator.arm(Fault("429", retry_after_s=3))
+    # A retry-after longer than the gateway waits for (BYOKGATE_RETRY_AFTER_MAX_S): the client gets it.
+    emulator.arm(Fault("429", retry_after_s=30))
     with pytest.raises(openai.RateLimitError) as limited:
         client.chat.completions.create(model=case.chat_model, messages=HI)
-    assert limited.value.response.headers["retry-after"] == "3"
-    emulator.arm(Fault("500"))
-    with pytest.raises(openai.InternalServerError):
+    assert limited.value.response.headers["retry-after"] == "30"
+    assert limited.value.response.headers["x-should-retry"] == "true"
+    emulator.arm(Fault("500", count=3))  # the attempt and its two retries
+    with pytest.raises(openai.InternalServerError) as failed:
         client.chat.completions.create(model=case.chat_model, messages=HI)
-    emulator.arm(Fault("disconnect_mid_stream", after_chunks=2))
+    assert failed.value.response.headers["x-byokgate-attempts"] == "3"
+    assert [attempt["action"] for attempt in failed.value.body["attempts"]] == ["retry", "retry", "failover"]  # type: ignore[index]
+    emulator.arm(Fault("disconnect_mid_stream", after_chunks=4))  # once the answer has begun
     with (
         client.chat.completions.create(
             model=case.chat_model,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -218,11 +219,11 @@ def test_provider_401_becomes_authentication_failed_and_is_audited(gateway: Gate
 @sqlite_only
 def test_upstream_errors_keep_their_status_and_retry_after(gateway: Gateway, upstreams: Upstreams) -> None:
     _, key = gateway.project(openai=OPENAI_KEY_A)
-    upstreams.openai.emulator.arm(Fault("429", retry_after_s=7))
+    upstreams.openai.emulator.arm(Fault("429", retry_after_s=70))  # longer than the gateway waits for
     with pytest.raises(openai.RateLimitError) as caught:
         gateway.client(key).chat.completions.create(model="gpt-4o", messages=USER)
-    assert caught.value.response.headers["retry-after"] == "7"
-    upstreams.openai.emulator.arm(Fault("503"))
+    assert caught.value.response.headers["retry-after"] == "70"
+    upstreams.openai.emulator.arm(Fault("503", count=3))
     with pytest.raises(openai.InternalServerError):
         gateway.client(key).chat.completions.create(model="gpt-4o", messages=USER)
     with pytest.raises(openai.NotFoundError):  # the provider's own 404 for an unknown model, relayed
@@ -232,13 +233,27 @@ def test_upstream_errors_keep_their_status_and_retry_after(gateway: Gateway, ups
 @sqlite_only
 def test_broken_streams_surface_as_errors(gateway: Gateway, upstreams: Upstreams) -> None:
     _, key = gateway.project(openai=OPENAI_KEY_A)
-    for fault in (Fault("disconnect_mid_stream", after_chunks=2), Fault("malformed_chunk", after_chunks=2)):
-        upstreams.openai.emulator.arm(fault)
-        with (
-            gateway.client(key).chat.completions.create(model="gpt-4o", messages=USER, stream=True) as stream,
-            pytest.raises(openai.APIError),
-        ):
-            list(stream)
+    upstreams.openai.emulator.arm(Fault("disconnect_mid_stream", after_chunks=3))  # after the first token
+    with (
+        gateway.client(key).chat.completions.create(model="gpt-4o", messages=USER, stream=True) as stream,
+        pytest.raises(openai.APIError),
+    ):
+        list(stream)
+
+
+@sqlite_only
+def test_a_malformed_event_is_dropped_and_the_stream_completes(
+    gateway: Gateway, upstreams: Upstreams, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, key = gateway.project(openai=OPENAI_KEY_A)
+    client = gateway.client(key)
+    upstreams.openai.emulator.arm(Fault("malformed_chunk", after_chunks=3))
+    with caplog.at_level(logging.WARNING, logger="byokgate.proxy.executor"):
+        chunks = list(client.chat.completions.create(model="gpt-4o", messages=USER, stream=True))
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert text.startswith("Echo:")
+    assert "dropped 1 malformed stream event(s) from openai" in caplog.text
 
 
 @sqlite_only

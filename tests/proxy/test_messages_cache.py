@@ -137,12 +137,13 @@ def test_errors_and_count_tokens_are_never_cached(
     _, client, _ = project
     model = MODELS["anthropic"]
     emulator = chat_upstreams["anthropic"].emulator
-    emulator.arm(Fault("529"))
+    emulator.arm(Fault("529", count=3))  # the attempt and its two retries
     with pytest.raises(anthropic.APIStatusError):
         client.messages.create(model=model, max_tokens=300, messages=SEA)
     after = client.messages.with_raw_response.create(model=model, max_tokens=300, messages=SEA)
     assert after.headers["x-byokgate-cache"] == "MISS"
-    emulator.arm(Fault("error_event", after_chunks=3))
+    # Every attempt breaks (a stream held until its first content may be retried unseen by the client).
+    emulator.arm(Fault("error_event", after_chunks=5, count=3))
     ask: list[MessageParam] = [{"role": "user", "content": "Another question entirely."}]
     with (
         pytest.raises(anthropic.APIStatusError),

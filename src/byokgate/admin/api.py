@@ -54,6 +54,7 @@ from byokgate.errors import (
     InvalidRequestError,
     NotFoundError,
     UnprocessableEntityError,
+    advice_headers,
 )
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,8 @@ def _validation_error(exc: RequestValidationError) -> ApiError:
 
 
 def _json_error(error: ApiError) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+    headers = {name.decode(): value.decode() for name, value in advice_headers(error)}
+    return JSONResponse(error.body(), status_code=error.status, headers=headers)
 
 
 def build_admin_api(control: ControlPlane, admin_token: Secret, max_body_bytes: int) -> FastAPI:

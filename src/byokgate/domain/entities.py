@@ -187,3 +187,6 @@ class RequestRecord:
     cost_micro_usd: int | None = None  # the provider's list price of the usage (None: price unknown)
     cost_saved_micro_usd: int | None = None  # a cache hit: what the stored answer cost
     charged_micro_usd: int | None = None  # platform credits charged (0 on the BYOK lane)
+    # More than one attempt (retries, fallbacks): provider, model, lane, credential_id, status, code,
+    # action, reason and ms of each, in order.
+    attempts: list[dict[str, Any]] | None = None

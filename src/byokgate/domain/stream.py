@@ -39,6 +39,8 @@ class StreamTally:
     done: bool = False
     error: dict[str, Any] | None = None
     events: int = 0
+    dropped: int = 0  # malformed events skipped (counted and logged, the stream goes on)
+    content: bool = False  # something for the client arrived: text, a tool call, reasoning or the finish
     # The usage chunk the gateway asked upstream for but the client did not (the relay drops it and keeps
     # its event here: a streamed cache miss stores it with the answer).
     withheld: bytes = b""

@@ -239,3 +239,37 @@ _TYPES_BY_STATUS = {
 
 def error_type_for(status: int) -> str:
     return _TYPES_BY_STATUS.get(status, "api_error" if status >= 500 else "invalid_request_error")
+
+
+# How providers word "the prompt does not fit the model's context window" when they give no code for it
+# (OpenAI-compatible APIs, Anthropic's "prompt is too long", Gemini's "input token count ... exceeds"), and a
+# content-policy refusal (a moderation 403, "violates usage guidelines").
+_CONTEXT_OVERFLOW = re.compile(
+    r"context.length|context window|prompt is too long|maximum context|input token count"
+    r"|exceeds the maximum number of tokens|too many (input )?tokens|reduce the length|maximum prompt length"
+    r"|tokens \+ .?max_new_tokens.? must be",
+    re.IGNORECASE,
+)
+_CONTENT_POLICY = re.compile(
+    r"content.policy|content.filter|content management policy|usage guidelines|usage policies"
+    r"|moderation|flagged|safety system",
+    re.IGNORECASE,
+)
+CONTEXT_LENGTH_EXCEEDED = "context_length_exceeded"
+CONTENT_POLICY_VIOLATION = "content_policy_violation"
+# Codes providers give content-policy refusals (kept as they are: a client may act on its provider's own).
+POLICY_CODES = frozenset({CONTENT_POLICY_VIOLATION, "content_filter", "moderation_blocked", "safety"})
+
+
+def overflow_code(status: int, message: str, code: str | None) -> str | None:
+    """``code``, or OpenAI's code for what the gateway acts on whatever the provider's wording: a 400 that
+    says the prompt is too long for the model (``context_length_exceeded``: it fails over to a larger
+    window), a 400 or 403 that is a content-policy refusal (``content_policy_violation``: never routed
+    around)."""
+    if code == CONTEXT_LENGTH_EXCEEDED or code in POLICY_CODES or status not in (400, 403, 413):
+        return code
+    if status != 403 and _CONTEXT_OVERFLOW.search(message):
+        return CONTEXT_LENGTH_EXCEEDED
+    if status != 413 and _CONTENT_POLICY.search(message):
+        return CONTENT_POLICY_VIOLATION
+    return code

@@ -23,6 +23,7 @@ from byokgate.providers.base import (
     ModelCatalog,
     error_type_for,
     generic_outcome,
+    overflow_code,
 )
 from byokgate.providers.openai_stream import SSERelay
 
@@ -99,14 +100,14 @@ def openai_shaped_error(status: int, body: bytes) -> UpstreamError:
         error = {"message": parsed["detail"]}  # {"detail": "Invalid API Key"} from a web framework
     if not isinstance(error, dict):
         return UpstreamError(status, f"upstream returned HTTP {status}", error_type_for(status))
-    message = error.get("message")
+    message = str(error.get("message") or f"upstream returned HTTP {status}")
     code = error.get("code")
     param = error.get("param")
     kind = error.get("type")
     return UpstreamError(
         status=status,
-        message=str(message) if message else f"upstream returned HTTP {status}",
+        message=message,
         type=str(kind) if isinstance(kind, str) and kind else error_type_for(status),
-        code=str(code) if code is not None else None,
+        code=overflow_code(status, message, str(code) if code is not None else None),
         param=str(param) if isinstance(param, str) else None,
     )

@@ -1,7 +1,8 @@
 """Relaying an OpenAI-format stream: check each event, note the usage, forward the bytes unchanged.
 
-Events are forwarded as the provider framed them (no re-serialisation); each ``data`` is still parsed, so
-a malformed chunk or a mid-stream error becomes an error event the OpenAI SDK raises, never garbage.
+Events are forwarded as the provider framed them (no re-serialisation); each ``data`` is still parsed: a
+mid-stream error becomes an error event the OpenAI SDK raises, and a malformed chunk is dropped and counted
+(``StreamTally.dropped``) so that one bad event does not spoil an answer that otherwise completes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,16 @@ import orjson
 from byokgate.domain.chunks import error_event
 from byokgate.domain.sse import DONE, EventSplitter, data_of, terminated
 from byokgate.domain.stream import StreamTally
+
+
+def _carries_content(delta: object) -> bool:
+    """A chunk's delta holds something for the client (not just the opening role)."""
+    if not isinstance(delta, dict):
+        return False
+    return any(delta.get(name) for name in _CONTENT_FIELDS)
+
+
+_CONTENT_FIELDS = ("content", "tool_calls", "reasoning_content", "reasoning", "refusal", "function_call")
 
 
 def _as_is(usage: dict[str, Any]) -> dict[str, Any]:
@@ -64,10 +75,8 @@ class SSERelay:
         except orjson.JSONDecodeError:
             chunk = None
         if not isinstance(chunk, dict):
-            self.tally.error = {"message": "malformed chunk from upstream"}
-            return error_event(
-                "The upstream provider sent a malformed stream chunk.", code="upstream_malformed"
-            )
+            self.tally.dropped += 1  # one bad event does not spoil a stream that otherwise completes
+            return None
         self.tally.events += 1
         if "error" in chunk and isinstance(chunk["error"], dict):
             self.tally.error = chunk["error"]
@@ -80,8 +89,13 @@ class SSERelay:
             self.tally.usage = self.usage(usage)
         choices = chunk.get("choices") or ()
         for choice in choices:
-            if isinstance(choice, dict) and choice.get("finish_reason"):
+            if not isinstance(choice, dict):
+                continue
+            if choice.get("finish_reason"):
                 self.tally.finish_reason = str(choice["finish_reason"])
+                self.tally.content = True
+            elif not self.tally.content and _carries_content(choice.get("delta")):
+                self.tally.content = True
         if self.strip_usage and "usage" in chunk:
             if not choices:
                 self.tally.withheld = terminated(event)

@@ -19,6 +19,12 @@ from byokgate.domain.stream import EventStream
 from byokgate.domain.upstream import NativeCall
 from byokgate.errors import ApiError, InvalidRequestError
 from byokgate.routing.policy import Route
+from byokgate.routing.preferences import (
+    PreferenceError,
+    ProviderPreferences,
+    fallback_models,
+    provider_preferences,
+)
 
 if TYPE_CHECKING:
     from byokgate.proxy.cached import Replay
@@ -77,6 +83,8 @@ class Call:
     cache_scope: str = ""  # what else separates its cache entries (the endpoint, API versions)
     replay: Replay | None = None  # how its answers are stored and replayed (None: never cached)
     ticket: CacheTicket | None = None  # set once the cache was consulted
+    fallbacks: tuple[str, ...] = ()  # the request's ``models``: tried in order after ``model``
+    preferences: ProviderPreferences | None = None  # the request's ``provider`` options
     _canonical: dict[str, Any] | None = field(default=None, repr=False)
 
     def canonical(self) -> dict[str, Any]:
@@ -98,3 +106,14 @@ def check_model_name(model: str) -> None:
             param="model",
             code="invalid_model",
         )
+
+
+def routing_options(body: dict[str, Any], model: str) -> tuple[tuple[str, ...], ProviderPreferences | None]:
+    """Take the request's own routing options (OpenRouter's ``models`` and ``provider``) out of its body:
+    the gateway acts on them, no provider is sent them."""
+    try:
+        fallbacks = fallback_models(body.pop("models", None), model)
+        preferences = provider_preferences(body.pop("provider", None))
+    except PreferenceError as exc:
+        raise InvalidRequestError(exc.message, param=exc.param, code="invalid_routing_option") from None
+    return fallbacks, preferences

@@ -33,3 +33,15 @@ class GatewayTimeoutError(ApiError):
     status = 504
     type = "api_error"
     default_code = "upstream_timeout"
+
+
+class FirstTokenTimeoutError(GatewayTimeoutError):
+    """A stream's first content did not come within the time-to-first-token limit."""
+
+    default_code = "upstream_first_token_timeout"
+
+
+class DeadlineExceededError(GatewayTimeoutError):
+    """The request's deadline passed before any attempt answered."""
+
+    default_code = "deadline_exceeded"

@@ -45,11 +45,28 @@ class Exchange:
     body_size: int = 0  # bytes of the request body (for the worst-case estimate limits hold)
     credit_hold: CreditHold | None = None  # pooled lane: the credits held until the request is charged
     charged_micro: int | None = None  # credits charged when not simply the cost (0: included tokens paid)
+    attempts: list[Attempt] | None = None  # the failed attempts (and the last, once there were several)
+    attempt_count: int = 1
+    routing_reason: str = "pinned"  # x-byokgate-routing-reason: why the answering target was chosen
+    waited_ms: float = 0.0  # upstream time of earlier attempts, and the backoffs between them
 
     def upstream_done(self) -> None:
         """Note the time spent waiting on upstream so far (excluded from the overhead figure)."""
         if self.upstream_started is not None:
-            self.upstream_ms = (time.perf_counter() - self.upstream_started) * 1000
+            self.upstream_ms = self.waited_ms + (time.perf_counter() - self.upstream_started) * 1000
+
+    def failed_attempt(self, attempt: Attempt, waited_ms: float) -> None:
+        """Keep a failed attempt and forget what it set, for the next one; ``waited_ms``: its upstream time
+        and the backoff after it."""
+        if self.attempts is None:
+            self.attempts = []
+        self.attempts.append(attempt)
+        self.waited_ms += waited_ms
+        self.upstream_ms = self.waited_ms
+        self.credential_id = self.upstream_request_id = self.error_code = None
+        self.status = 0
+        self.usage = {}
+        self.cost_micro = self.charged_micro = None
 
     def charged(self) -> int | None:
         """Credits charged: none on the BYOK lane (the provider bills the project), else what was charged,
@@ -68,6 +85,9 @@ class Exchange:
                 (b"x-byokgate-provider", self.route.provider.encode()),
                 (b"x-byokgate-model", self.route.upstream_model.encode()),
                 (b"x-byokgate-lane", self.route.lane.encode()),  # a StrEnum: ``.value`` costs ~0.4 µs
+                (b"x-byokgate-routed-model", self.route.requested_model.encode()),
+                (b"x-byokgate-routing-reason", self.routing_reason.encode()),
+                (b"x-byokgate-attempts", b"%d" % self.attempt_count),
             ]
         headers.append((b"x-byokgate-cache", self.cache.encode()))
         if self.cache_key is not None:
@@ -83,6 +103,32 @@ class Exchange:
             headers.append((b"x-byokgate-cost-saved-usd", usd(self.saved_micro).encode()))
         headers.append((b"x-byokgate-overhead-ms", f"{overhead:.3f}".encode()))
         return headers
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One attempt at one target, as the request record and the final error list it."""
+
+    route: Route
+    credential_id: str | None
+    status: int  # the upstream's (or the gateway's) status for it; 0 when none came
+    code: str | None
+    action: str  # what followed: retry, failover, terminal (or answered)
+    reason: str | None  # the routing-reason word of the failure
+    ms: float
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "provider": self.route.provider,
+            "model": self.route.upstream_model,
+            "lane": str(self.route.lane),
+            "credential_id": self.credential_id,
+            "status": self.status,
+            "code": self.code,
+            "action": self.action,
+            "reason": self.reason,
+            "ms": round(self.ms, 1),
+        }
 
 
 class Responded:

@@ -11,8 +11,10 @@ and settles what it held. Every front door runs its requests through here; a pla
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import cast
 
 import orjson
@@ -30,14 +32,40 @@ from byokgate.providers.setup import PooledLane
 from byokgate.proxy.cached import CacheGate
 from byokgate.proxy.call import Call, Operation
 from byokgate.proxy.costs import Coster
-from byokgate.proxy.errors import BadGatewayError, GatewayTimeoutError, UpstreamApiError
+from byokgate.proxy.errors import (
+    BadGatewayError,
+    FirstTokenTimeoutError,
+    GatewayTimeoutError,
+    UpstreamApiError,
+)
 from byokgate.proxy.exchange import Exchange, Responded, parsed_body, usage_of
 from byokgate.proxy.metering import Metering
 from byokgate.proxy.relay import Pricing, relay
 from byokgate.routing.policy import Lane, Route
 from byokgate.snapshot.credentials import CredentialOpener
 from byokgate.snapshot.holder import SnapshotHolder
-from byokgate.transport import Transport, UpstreamStream, UpstreamTimeoutError, UpstreamUnreachableError
+from byokgate.transport import (
+    Transport,
+    UpstreamCutoffError,
+    UpstreamStream,
+    UpstreamTimeoutError,
+    UpstreamUnreachableError,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptBounds:
+    """How long one attempt may take (loop times), and whether its stream is held from the client until
+    its first content (another attempt may follow: a failure before then is retried, not relayed)."""
+
+    deadline: float | None = None  # the request's deadline: the attempt ends by then
+    hold_stream: bool = False
+    first_token_by: float | None = None  # a held stream's first content must come by then
+
+
+UNBOUNDED = AttemptBounds()
 
 _OPERATIONS = {
     Operation.CHAT: "chat completions",
@@ -71,7 +99,13 @@ class Executor:
         self._gate = gate
 
     async def run(
-        self, call: Call, route: Route, exchange: Exchange, send: Responded, receive: Receive
+        self,
+        call: Call,
+        route: Route,
+        exchange: Exchange,
+        send: Responded,
+        receive: Receive,
+        bounds: AttemptBounds = UNBOUNDED,
     ) -> None:
         """One attempt of ``call`` on ``route``; raises an ``ApiError`` when it fails before answering."""
         adapter = self._registry[route.provider]
@@ -84,17 +118,29 @@ class Executor:
             key, endpoint = self._credential(route, exchange)
             upstream = self._request(call, adapter, native, route, endpoint, key)
             exchange.upstream_started = time.perf_counter()
+            held_stream = call.stream and bounds.hold_stream
+            cutoff = bounds.first_token_by if held_stream else None
             try:
-                async with self._transport.open(upstream) as response:
+                async with self._transport.open(
+                    upstream, deadline=bounds.deadline, cutoff=cutoff
+                ) as response:
                     exchange.upstream_request_id = _first(response, adapter.request_id_headers)
                     if response.status >= 400:
                         failed = await response.read()
                         exchange.upstream_done()
                         raise _upstream_error(adapter, route, response, failed)
                     if call.stream:
-                        await self._stream(call, adapter, native, route, response, exchange, send, receive)
+                        hold = response.lift_cutoff if held_stream else None
+                        await self._stream(
+                            call, adapter, native, route, response, exchange, send, receive, hold
+                        )
                     else:
                         await self._answer(call, adapter, native, route, response, exchange, send)
+            except UpstreamCutoffError:
+                exchange.upstream_done()
+                raise FirstTokenTimeoutError(
+                    f"{adapter.title} sent no first token within the time allowed."
+                ) from None
             except UpstreamTimeoutError as exc:
                 exchange.upstream_done()
                 raise GatewayTimeoutError(f"{adapter.title} did not answer in time: {exc}.") from None
@@ -102,7 +148,9 @@ class Executor:
                 exchange.upstream_done()
                 raise BadGatewayError(f"Could not reach {adapter.title}: {exc}") from None
             except (UpstreamFormatError, orjson.JSONDecodeError) as exc:
-                raise BadGatewayError(f"{adapter.title} sent an unreadable answer: {exc}.") from None
+                raise BadGatewayError(
+                    f"{adapter.title} sent an unreadable answer: {exc}.", code="upstream_bad_response"
+                ) from None
         finally:
             await self._metering.settle(held, exchange)
 
@@ -202,6 +250,7 @@ class Executor:
         exchange: Exchange,
         send: Responded,
         receive: Receive,
+        hold: Callable[[], None] | None,
     ) -> None:
         exchange.upstream_done()  # time to headers
         if native is not None:
@@ -212,7 +261,6 @@ class Executor:
         recording = CacheGate.recording(call.ticket, call.replay)
         pricing = Pricing(self._coster, route) if call.cost_in_stream else None
         headers: Headers = [*_passed(response, adapter), *exchange.gateway_headers()]
-        exchange.status = 200
         relayed = await relay(
             send,
             receive,
@@ -222,9 +270,17 @@ class Executor:
             call.door.error_event,
             pricing=pricing,
             record=recording,
+            hold=hold,
         )
         exchange.status, exchange.error_code = relayed.status, relayed.error_code
         tally = events.tally
+        if tally.dropped:
+            log.warning(
+                "request %s: dropped %d malformed stream event(s) from %s",
+                exchange.request_id,
+                tally.dropped,
+                route.provider,
+            )
         if tally.usage:
             exchange.usage = tally.usage
             costed = relayed.costed is tally.usage  # priced already for the client's usage chunk
@@ -266,6 +322,9 @@ def _upstream_error(
     passed = {name.decode(): value.decode() for name, value in _passed(response, adapter)}
     if parsed.retry_after_s is not None and "retry-after" not in passed:
         passed["retry-after"] = str(parsed.retry_after_s)
+    advised = response.headers.get("x-should-retry")
+    if advised in ("true", "false"):  # the provider's own advice goes on to the client
+        passed["x-should-retry"] = advised
     if parsed.status == 401 and route.lane is Lane.BYOK:
         return AuthenticationError(
             f"Authentication failed with {adapter.title}: check the key in project settings.",

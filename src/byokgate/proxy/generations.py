@@ -61,4 +61,24 @@ def view(record: RequestRecord) -> dict[str, Any]:
         "latency_ms": round(record.latency_ms, 3),
         "upstream_ms": None if record.upstream_ms is None else round(record.upstream_ms, 3),
         "upstream_request_id": record.upstream_request_id,
+        "attempts": record.attempts if record.attempts is not None else _only_attempt(record),
     }
+
+
+def _only_attempt(record: RequestRecord) -> list[dict[str, Any]]:
+    """A request answered (or refused) at its first attempt: that attempt, from the record itself."""
+    if record.provider is None or record.cache in ("HIT", "SEMANTIC-HIT"):
+        return []  # never went upstream
+    return [
+        {
+            "provider": record.provider,
+            "model": record.resolved_model,
+            "lane": record.lane,
+            "credential_id": record.credential_id,
+            "status": record.status,
+            "code": record.error_code,
+            "action": "answered" if record.status < 400 else "terminal",
+            "reason": None,
+            "ms": None if record.upstream_ms is None else round(record.upstream_ms, 1),
+        }
+    ]

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from starlette.types import Receive
 
-from byokgate.errors import NotFoundError, PermissionDeniedError
+from byokgate.errors import ApiError, NotFoundError, PermissionDeniedError
 from byokgate.proxy.cached import CacheGate
 from byokgate.proxy.call import Call
+from byokgate.proxy.chain import Chain
+from byokgate.proxy.costs import Coster
 from byokgate.proxy.exchange import Exchange, Responded
-from byokgate.proxy.executor import Executor
 from byokgate.proxy.metering import Metering
+from byokgate.routing.plan import Refusal, plan_targets
 from byokgate.routing.policy import Lane, Route, RoutingError, RoutingPolicy
 from byokgate.snapshot.holder import SnapshotHolder
 from byokgate.snapshot.model import Snapshot
@@ -27,28 +29,33 @@ class Pipeline:
         snapshot: SnapshotHolder,
         policy: RoutingPolicy,
         metering: Metering,
-        executor: Executor,
+        chain: Chain,
+        coster: Coster,
         gate: CacheGate | None = None,
     ) -> None:
         self._snapshot = snapshot
         self._policy = policy
         self._metering = metering
-        self._executor = executor
+        self._chain = chain
+        self._coster = coster
         self._gate = gate
 
     async def run(self, call: Call, exchange: Exchange, send: Responded, receive: Receive) -> None:
         snapshot = self._snapshot.current
-        route = self._route(snapshot, exchange, call.model)
+        if call.fallbacks or call.preferences is not None:
+            targets = self._plan(snapshot, exchange, call)
+        else:
+            targets = [self._route(snapshot, exchange, call.model)]
         await self._metering.admit(snapshot, exchange, call.body_size)
         gate = self._gate
         if call.replay is None or gate is None:
-            await self._executor.run(call, route, exchange, send, receive)
+            await self._chain.run(call, targets, exchange, send, receive)
             return
         assert exchange.key is not None
         settings = snapshot.cache_of(exchange.key.project_id)
         ticket = gate.ticket(call.headers, settings, exchange, call.body, scope=call.cache_scope)
         if ticket is None:
-            await self._executor.run(call, route, exchange, send, receive)
+            await self._chain.run(call, targets, exchange, send, receive)
             return
         call.ticket = ticket
         try:
@@ -57,21 +64,66 @@ class Pipeline:
                 return
             if ticket.query is not None and await gate.similar(send, exchange, snapshot, ticket, call.replay):
                 return
-            await self._executor.run(call, route, exchange, send, receive)
+            await self._chain.run(call, targets, exchange, send, receive)
         finally:
             if ticket.leading:
                 gate.land(ticket)
 
     def _route(self, snapshot: Snapshot, exchange: Exchange, model: str) -> Route:
+        """The one target of a request that names no fallback and no provider preference."""
         assert exchange.key is not None
         project_id = exchange.key.project_id
         billing = snapshot.billing_of(project_id)
         routed = self._policy.resolve(model, snapshot.providers_of(project_id), billing.policy)
         if isinstance(routed, RoutingError):
-            if routed.code == "pooled_lane_not_allowed":
-                raise PermissionDeniedError(routed.message, param="model", code=routed.code)
-            raise NotFoundError(routed.message, param="model", code=routed.code)
+            raise _refusal(routed)
         if routed.lane is Lane.POOLED:
             self._metering.check_plan(model, routed, billing.plan)
         exchange.route = routed
         return routed
+
+    def _plan(self, snapshot: Snapshot, exchange: Exchange, call: Call) -> list[Route]:
+        """The targets of a request with fallbacks or provider preferences (``routing/plan.py``)."""
+        assert exchange.key is not None
+        project_id = exchange.key.project_id
+        billing = snapshot.billing_of(project_id)
+        metering = self._metering
+
+        def refuse(route: Route) -> Exception | None:
+            if route.lane is not Lane.POOLED:
+                return None
+            try:
+                metering.check_plan(route.requested_model, route, billing.plan)
+            except PermissionDeniedError as refused:
+                return refused
+            return None
+
+        targets, first = plan_targets(
+            self._policy,
+            [call.model, *call.fallbacks],
+            snapshot.providers_of(project_id),
+            billing.policy,
+            call.preferences,
+            refuse,
+            self._nominal_price,
+        )
+        if not targets:
+            assert first is not None
+            raise _refusal(first)
+        exchange.route = targets[0]
+        return targets
+
+    def _nominal_price(self, route: Route) -> int | None:
+        """What a thousand tokens in and a thousand out cost on ``route`` (for sorting by price)."""
+        usage = {"prompt_tokens": 1000, "completion_tokens": 1000, "total_tokens": 2000}
+        return self._coster.cost(route, usage)
+
+
+def _refusal(refused: Refusal) -> ApiError:
+    if isinstance(refused, ApiError):
+        return refused
+    if isinstance(refused, RoutingError):
+        if refused.code == "pooled_lane_not_allowed":
+            return PermissionDeniedError(refused.message, param="model", code=refused.code)
+        return NotFoundError(refused.message, param="model", code=refused.code)
+    raise refused

@@ -48,8 +48,21 @@ def record(writer: BatchWriter, exchange: Exchange) -> None:
             cost_micro_usd=exchange.cost_micro,
             cost_saved_micro_usd=exchange.saved_micro,
             charged_micro_usd=exchange.charged(),
+            attempts=[attempt.as_record() for attempt in exchange.attempts] if exchange.attempts else None,
         )
     )
+    for attempt in exchange.attempts or ():
+        if attempt.credential_id is not None and attempt.action != "answered":
+            detail = {
+                "status": attempt.status,
+                "model": attempt.route.upstream_model,
+                "reason": attempt.reason,
+            }
+            outcome = "auth_failed" if attempt.code == "provider_authentication_failed" else "error"
+            use = key_use(
+                key, attempt.route.provider, attempt.credential_id, exchange.request_id, outcome, detail, now
+            )
+            writer.audit(use)
     if exchange.credential_id is not None and route is not None:
         outcome = (
             "ok"

@@ -1,6 +1,7 @@
 """Relaying a stream to the client: the upstream's events as they arrive, one write per upstream read, the
 cost spliced into the usage chunk, a client that leaves cancelling the upstream request, and a stream that
-breaks or ends early closed with the door's error event.
+breaks or ends early closed with the door's error event. While another attempt may follow, the stream is
+held until its first content: until then a failure is the attempt's, and the client has seen nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from byokgate.cache.recording import StreamRecord
 from byokgate.domain.sse import END, data_of, frame_json
 from byokgate.domain.stream import EventStream
 from byokgate.proxy.costs import Coster
+from byokgate.proxy.errors import BadGatewayError
 from byokgate.proxy.exchange import Responded, disconnected
 from byokgate.routing.policy import Route
 from byokgate.transport import UpstreamUnreachableError
@@ -52,10 +54,12 @@ async def relay(
     *,
     pricing: Pricing | None = None,
     record: StreamRecord | None = None,
+    hold: Callable[[], None] | None = None,
 ) -> Relayed:
     """Relay a stream; ``pricing``: the client asked for the usage chunk (it gets the cost); ``record``: a
-    streamed cache miss, which keeps what the client is sent."""
-    await send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *headers]})
+    streamed cache miss, which keeps what the client is sent; ``hold``: another attempt may follow, so
+    nothing is sent until the first content has come (then ``hold`` is called), and a stream that fails
+    before it raises the attempt's error instead (the client has seen nothing of it)."""
     relayed = Relayed()
     # Watch for the client leaving while this task forwards; a disconnect cancels the forwarding,
     # which closes the upstream response and so cancels the upstream request.
@@ -70,7 +74,14 @@ async def relay(
     watcher = asyncio.ensure_future(disconnected(receive))
     watcher.add_done_callback(client_left)
     try:
-        await _forward(send, chunks, events, error_event, pricing, record, relayed)
+        iterator = aiter(chunks)
+        first: list[bytes] = []
+        ended = False
+        if hold is not None:
+            first, ended = await _first_content(iterator, events)
+            hold()
+        await send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *headers]})
+        await _forward(send, iterator, (first, ended), events, error_event, pricing, record, relayed)
     except asyncio.CancelledError:
         if not watcher.done() or watcher.cancelled():
             raise  # cancelled from outside (shutdown), not by the client leaving
@@ -84,20 +95,43 @@ async def relay(
     return relayed
 
 
+async def _first_content(chunks: AsyncIterator[bytes], events: EventStream) -> tuple[list[bytes], bool]:
+    """Read until the first content: the events so far (sent with it), and whether the body has ended (a
+    whole short answer came at once)."""
+    tally = events.tally
+    pending: list[bytes] = []
+    async for chunk in chunks:
+        pending.extend(events.feed(chunk))
+        if tally.error is not None:
+            message = str(tally.error.get("message") or "an error event")
+            raise BadGatewayError(
+                f"The upstream stream failed before its first token: {message}", code="upstream_stream_error"
+            )
+        if tally.content:
+            return pending, False
+    pending.extend(events.finish())
+    if tally.done:
+        return pending, True
+    raise BadGatewayError("The upstream stream ended before its first token.", code="upstream_stream_error")
+
+
 async def _forward(
     send: Responded,
     chunks: AsyncIterator[bytes],
+    start: tuple[list[bytes], bool],
     events: EventStream,
     error_event: Callable[[str], bytes],
     pricing: Pricing | None,
     record: StreamRecord | None,
     relayed: Relayed,
 ) -> None:
+    """Send ``start`` (events held back so far, and whether the body had ended), then the rest as it comes;
+    the upstream body is read to its end (so that its connection is reused)."""
     tally = events.tally
     costing = pricing is not None  # until the usage chunk has been given its cost
+    out, ended = start
     try:
-        async for chunk in chunks:
-            out = events.feed(chunk)
+        while True:
             if costing and tally.usage is not None and out:
                 costing = not _add_cost(out, tally.usage, pricing, relayed)
             if out:  # everything that arrived together leaves together: one write, not one per event
@@ -105,17 +139,14 @@ async def _forward(
                 if record is not None:
                     record.add(body)
                 await send({"type": "http.response.body", "body": body, "more_body": True})
-            if tally.error is not None:
+            if ended or tally.error is not None:
                 break
-        else:
-            closing = events.finish()
-            if costing and tally.usage is not None and closing:
-                _add_cost(closing, tally.usage, pricing, relayed)
-            if closing:
-                body = b"".join(closing)
-                if record is not None:
-                    record.add(body)
-                await send({"type": "http.response.body", "body": body, "more_body": True})
+            try:
+                chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                ended, out = True, events.finish()
+            else:
+                out = events.feed(chunk)
     except UpstreamUnreachableError as exc:
         tally.error = {"message": str(exc)}
         await send(

@@ -60,6 +60,7 @@ class RoutingPolicy:
                 self._vendors.setdefault(vendor, name)
         self._patterns = [(name, registry[name].catalog) for name in byok if registry[name].catalog.pattern]
         self._resolved: dict[tuple[str, frozenset[str], str], Route | RoutingError] = {}
+        self._names: dict[str, str] = {}  # how preferences may spell a provider -> its name
 
     def native_provider(self, model: str) -> str | None:
         """The BYOK provider whose catalog lists or matches ``model``; exact listings win over patterns."""
@@ -122,6 +123,26 @@ class RoutingPolicy:
             f"(e.g. gpt-4o, claude-3-5-sonnet-20241022, llama-3.3-70b-versatile, gemini-1.5-pro) or an "
             f"OpenRouter-format name such as `openai/gpt-4o`."
         )
+
+    def lanes(self, route: Route, billing: str) -> list[Route]:
+        """Every route of ``route``'s name, ``route`` first: an OpenRouter-format name served on the project's
+        own key may also go to the pooled lane (when the gateway has one and the billing policy allows);
+        used only when a request or route asks for it by provider preferences."""
+        name = route.requested_model
+        if route.lane is Lane.POOLED or "/" not in name or billing == "byok_only":
+            return [route]
+        if self.pooled_provider is None or self.pooled_provider == route.provider:
+            return [route]
+        return [route, Route(Lane.POOLED, self.pooled_provider, name, name)]
+
+    def provider_named(self, name: str) -> str | None:
+        """The provider a preference names: by its name, its title, or an OpenRouter vendor slug of it."""
+        if not self._names:
+            for provider in self.registry:
+                adapter = self.registry[provider]
+                for spelled in (provider, adapter.title, *adapter.catalog.vendors):
+                    self._names.setdefault(spelled.lower().replace(" ", "-"), provider)
+        return self._names.get(name.lower().replace(" ", "-"))
 
     def _missing_key_message(self, model: str, provider: str, pooled_allowed: bool) -> str:
         title = self.registry[provider].title

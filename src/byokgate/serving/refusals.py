@@ -10,7 +10,7 @@ import orjson
 from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE
 
-from byokgate.errors import ApiError, InvalidRequestError, ServiceUnavailableError
+from byokgate.errors import ApiError, InvalidRequestError, ServiceUnavailableError, advice_headers
 
 logger = logging.getLogger("byokgate.serving")
 
@@ -42,7 +42,7 @@ def _body_and_headers(error: ApiError) -> tuple[bytes, list[tuple[bytes, bytes]]
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
-        *((name.encode(), value.encode()) for name, value in error.headers.items()),
+        *advice_headers(error),
     ]
     return body, headers
 

@@ -182,6 +182,35 @@ def test_an_error_event_mid_stream_becomes_an_error_chunk_and_ends_the_stream() 
     assert not stream.tally.done
 
 
+def test_a_malformed_event_is_dropped_and_the_translation_goes_on() -> None:
+    golden = (GOLDEN / "stream_text_tool.sse").read_bytes()
+    whole = AnthropicChatStream("claude-sonnet-4-20250514", include_usage=True)
+    expected = b"".join(whole.feed(golden))
+    frames = golden.split(b"\n\n")
+    broken = b"\n\n".join([*frames[:3], b"event: content_block_delta\ndata: {cut", *frames[3:]])
+    stream = AnthropicChatStream("claude-sonnet-4-20250514", include_usage=True)
+    sent = b"".join(stream.feed(broken))
+
+    def deltas(raw: bytes) -> list[object]:  # chunk ids differ by stream: compare what they carry
+        return [e["choices"] if isinstance(e, dict) else e for e in _events(raw)]
+
+    assert deltas(sent) == deltas(expected)
+    assert stream.tally.dropped == 1
+    assert stream.tally.done
+
+
+def test_content_is_noted_at_the_first_delta_not_at_message_start() -> None:
+    stream = AnthropicChatStream("claude-sonnet-4-20250514", include_usage=False)
+    frames = (GOLDEN / "stream_text_tool.sse").read_bytes().split(b"\n\n")
+    stream.feed(frames[0] + b"\n\n")  # message_start
+    assert not stream.tally.content
+    for frame in frames[1:]:
+        stream.feed(frame + b"\n\n")
+        if stream.tally.content:
+            break
+    assert b"content_block_delta" in frame
+
+
 def test_thinking_streams_as_reasoning_content() -> None:
     stream = AnthropicChatStream("claude-sonnet-4-20250514", include_usage=False)
     sse = (

@@ -168,6 +168,18 @@ def test_a_stream_cut_before_its_finish_reason_is_not_done() -> None:
     assert not stream.tally.done
 
 
+def test_a_malformed_chunk_is_dropped_and_the_stream_completes() -> None:
+    frames = (GOLDEN / "stream_text_calls.sse").read_bytes().split(b"\n\n")
+    broken = b"\n\n".join([frames[0], b"data: {cut", *frames[1:]])
+    stream = GeminiChatStream("gemini-2.5-flash", include_usage=False, remember={})
+    assert not stream.tally.content
+    stream.feed(broken)
+    stream.finish()
+    assert stream.tally.dropped == 1
+    assert stream.tally.content
+    assert stream.tally.done
+
+
 @pytest.mark.parametrize(
     ("status", "error", "expected"),
     [

@@ -22,6 +22,7 @@ from byokgate.providers.base import (
     ModelCatalog,
     error_type_for,
     generic_outcome,
+    overflow_code,
 )
 
 # Anthropic error types -> (status for an OpenAI-format client, OpenAI error code).
@@ -159,4 +160,6 @@ class AnthropicProvider:
             mapped_status = 503
         message = str(error.get("message") or f"Anthropic returned HTTP {status}")
         openai_type = "server_error" if mapped_status >= 500 else error_type_for(mapped_status)
-        return UpstreamError(mapped_status, message, openai_type, code=code)
+        return UpstreamError(
+            mapped_status, message, openai_type, code=overflow_code(mapped_status, message, code)
+        )

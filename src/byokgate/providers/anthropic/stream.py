@@ -4,7 +4,8 @@ Nothing is held back: each Anthropic event that carries something for the client
 as it is parsed. ``message_start`` gives the role chunk; text, thinking (as ``reasoning_content``) and tool
 input deltas become content / tool-call deltas, tool calls numbered 0, 1, ... in the order their blocks
 open (not Anthropic's block index); ``message_delta`` gives the finish reason; ``message_stop`` the usage
-chunk (when the client asked for it) and ``[DONE]``; an ``error`` event becomes an error the SDK raises.
+chunk (when the client asked for it) and ``[DONE]``; an ``error`` event becomes an error the SDK raises. An
+event whose data is not a JSON object is dropped and counted (``StreamTally.dropped``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import orjson
 
 from byokgate.domain.chunks import ChunkWriter, error_event
 from byokgate.domain.messages_format import FINISH_REASONS, canonical_usage
-from byokgate.domain.messages_format import error_event as messages_error_event
 from byokgate.domain.sse import DONE, EventSplitter, data_of, fields, terminated
 from byokgate.domain.stream import StreamTally
+
+# Events that come before anything for the client (a stream that fails after only these can be retried).
+_PREAMBLE = frozenset({"message_start", "ping", "error"})
 
 
 class AnthropicChatStream:
@@ -43,17 +46,14 @@ class AnthropicChatStream:
             except orjson.JSONDecodeError:
                 event = None
             if not isinstance(event, dict):
-                self.tally.error = {"message": "malformed event from upstream"}
-                out.append(
-                    error_event(
-                        "The upstream provider sent a malformed stream event.", code="upstream_malformed"
-                    )
-                )
-                break
+                self.tally.dropped += 1  # skipped: the rest of the stream may well complete
+                continue
             self.tally.events += 1
             translated = self._translate(str(event.get("type") or name or ""), event)
             if translated is not None:
                 out.append(translated)
+                if not self.tally.content and str(event.get("type")) not in _PREAMBLE:
+                    self.tally.content = True
             if self.tally.done:
                 out.append(DONE)
         return out
@@ -146,9 +146,8 @@ class AnthropicRelay:
             except orjson.JSONDecodeError:
                 event = None
             if not isinstance(event, dict):
-                self.tally.error = {"message": "malformed event from upstream"}
-                out.append(messages_error_event("The upstream provider sent a malformed stream event."))
-                break
+                self.tally.dropped += 1  # skipped: the rest of the stream may well complete
+                continue
             self.tally.events += 1
             self._note(event)
             out.append(terminated(raw))
@@ -156,6 +155,8 @@ class AnthropicRelay:
 
     def _note(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
+        if not self.tally.content and kind not in _PREAMBLE and kind != "error":
+            self.tally.content = True
         if kind == "message_start":
             self._usage.update((event.get("message") or {}).get("usage") or {})
         elif kind == "message_delta":

@@ -13,7 +13,15 @@ import orjson
 from byokgate.domain.secret import Secret
 from byokgate.domain.stream import EventStream, UpstreamFormatError
 from byokgate.domain.upstream import KeyCheckOutcome, UpstreamError, UpstreamRequest
-from byokgate.providers.base import Auth, Capabilities, Endpoint, KeyField, ModelCatalog, generic_outcome
+from byokgate.providers.base import (
+    Auth,
+    Capabilities,
+    Endpoint,
+    KeyField,
+    ModelCatalog,
+    generic_outcome,
+    overflow_code,
+)
 from byokgate.providers.gemini.chat import to_chat_completion, to_generate_request
 from byokgate.providers.gemini.embeddings import to_batch_request, to_embeddings_list
 from byokgate.providers.gemini.stream import GeminiChatStream
@@ -157,6 +165,7 @@ class GeminiProvider:
         if _error_reason(body) == "API_KEY_INVALID":
             return UpstreamError(401, message, "authentication_error", code="invalid_api_key")
         mapped_status, kind, code = _STATUSES.get(str(error.get("status")), (status, "api_error", None))
+        code = overflow_code(mapped_status, message, code)
         return UpstreamError(mapped_status, message, kind, code=code, retry_after_s=_retry_after(error))
 
 

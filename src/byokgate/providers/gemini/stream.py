@@ -4,7 +4,8 @@ Each Gemini chunk holds only new parts: text becomes a content delta, a thought 
 ``reasoning_content`` delta, and a function call (which Gemini sends whole) one complete tool-call delta
 with a gateway-made id. Gemini has no end marker, so the finish chunk goes out with the chunk carrying
 ``finishReason`` and the usage chunk (when asked for) and ``[DONE]`` when the upstream body ends
-(``finish``); a body that ends before any ``finishReason`` is an interrupted stream.
+(``finish``); a body that ends before any ``finishReason`` is an interrupted stream. A chunk that is not a
+JSON object is dropped and counted (``StreamTally.dropped``).
 """
 
 from __future__ import annotations
@@ -42,13 +43,8 @@ class GeminiChatStream:
             except orjson.JSONDecodeError:
                 response = None
             if not isinstance(response, dict):
-                self.tally.error = {"message": "malformed chunk from upstream"}
-                out.append(
-                    error_event(
-                        "The upstream provider sent a malformed stream chunk.", code="upstream_malformed"
-                    )
-                )
-                break
+                self.tally.dropped += 1  # skipped: the rest of the stream may well complete
+                continue
             self.tally.events += 1
             out.extend(self._translate(response))
         return out
@@ -76,12 +72,15 @@ class GeminiChatStream:
                 call = {"index": self._calls, **tool_call(part, call_id)}
                 self._calls += 1
                 out.append(self._writer.chunk({"tool_calls": [call]}))
+                self.tally.content = True
             elif isinstance(part.get("text"), str) and part["text"]:
                 field = "reasoning_content" if part.get("thought") else "content"
                 out.append(self._writer.chunk({field: part["text"]}))
+                self.tally.content = True
         if reason is not None and self._reason is None:
             self._reason = finish_reason(reason, self._calls > 0)
             self.tally.finish_reason = self._reason
+            self.tally.content = True
             out.append(self._writer.chunk({}, finish_reason=self._reason))
         return out
 

@@ -19,7 +19,7 @@ from byokgate.domain.stream import EventStream
 from byokgate.errors import ApiError, InvalidRequestError
 from byokgate.proxy.auth import authenticate
 from byokgate.proxy.cached import Replay
-from byokgate.proxy.call import Call, Operation, check_model_name
+from byokgate.proxy.call import Call, Operation, check_model_name, routing_options
 from byokgate.proxy.exchange import Exchange, Responded, usage_of
 from byokgate.proxy.pipeline import Pipeline
 from byokgate.routing.policy import Route
@@ -60,6 +60,7 @@ class ChatDoor:
                 "you must provide a model parameter", param="model", code="missing_model"
             )
         check_model_name(model)
+        fallbacks, preferences = routing_options(payload, model)
         _validate(operation, payload)
         stream = payload.get("stream", False)
         if not isinstance(stream, bool) or (stream and operation is not Operation.CHAT):
@@ -78,6 +79,8 @@ class ChatDoor:
             include_usage=include_usage,
             cost_in_stream=include_usage,
             withheld_usage=stream and not include_usage,
+            fallbacks=fallbacks,
+            preferences=preferences,
             replay=(_REPLAY_WITH_USAGE if include_usage else _REPLAY)
             if operation is Operation.CHAT
             else None,

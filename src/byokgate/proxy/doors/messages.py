@@ -19,10 +19,10 @@ from byokgate.cache.message_replay import MessageAssembler, replay_message_strea
 from byokgate.domain.messages_format import canonical_usage, error_body, error_event
 from byokgate.domain.stream import EventStream, UpstreamFormatError
 from byokgate.domain.upstream import NativeCall
-from byokgate.errors import ApiError, InvalidRequestError
+from byokgate.errors import ApiError, InvalidRequestError, advice_headers
 from byokgate.proxy.auth import authenticate
 from byokgate.proxy.cached import Replay
-from byokgate.proxy.call import Call, Operation, check_model_name
+from byokgate.proxy.call import Call, Operation, check_model_name, routing_options
 from byokgate.proxy.doors.messages_egress import MessageStream, to_message
 from byokgate.proxy.doors.messages_ingress import to_chat_payload
 from byokgate.proxy.exchange import Exchange, Responded
@@ -70,6 +70,7 @@ class MessagesDoor:
         if not isinstance(model, str) or not model:
             raise InvalidRequestError("model: Field required", param="model")
         check_model_name(model)
+        fallbacks, preferences = routing_options(body, model)
         max_tokens = body.get("max_tokens")
         if not counting and (
             not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 0
@@ -100,6 +101,8 @@ class MessagesDoor:
             native=native,
             cache_scope="" if counting else "messages\0" + scoped.decode("latin-1"),
             replay=None if counting else _REPLAY,
+            fallbacks=fallbacks,
+            preferences=preferences,
         )
         await self._pipeline.run(call, exchange, send, receive)
 
@@ -118,6 +121,9 @@ class MessagesDoor:
         return error_event(message)
 
     async def send_error(self, send: Send, error: ApiError, exchange: Exchange) -> None:
-        body = orjson.dumps(error_body(error.status, error.message, exchange.request_id))
-        extra = [(k.encode(), v.encode()) for k, v in error.headers.items()]
+        rendered = error_body(error.status, error.message, exchange.request_id)
+        if error.attempts is not None:
+            rendered["error"]["attempts"] = error.attempts
+        body = orjson.dumps(rendered)
+        extra = advice_headers(error)
         await send_bytes(send, error.status, body, [JSON_CONTENT, *exchange.gateway_headers(), *extra])

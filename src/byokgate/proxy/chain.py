@@ -1,0 +1,149 @@
+"""A request's attempts: each target of its plan in order, each retried per the error-class table, within
+the request's deadline.
+
+``Chain.run`` calls the executor once per attempt. A failure is judged (``attempts.judge``): retried on
+the same target after a backoff (full jitter, or the provider's ``retry-after`` when it is short enough to
+wait for), failed over to the next target, or answered at once. A stream is held from the client until its
+first content while another attempt may follow, so that a failure before then is one more attempt, not a
+broken answer; once it has reached the client it is never retried. When every attempt fails, the most
+actionable error is answered, listing the attempts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from starlette.types import Receive
+
+from byokgate.errors import ApiError
+from byokgate.proxy.attempts import Action, Verdict, backoff, judge
+from byokgate.proxy.call import Call
+from byokgate.proxy.errors import DeadlineExceededError
+from byokgate.proxy.exchange import Attempt, Exchange, Responded, disconnected
+from byokgate.proxy.executor import AttemptBounds, Executor
+from byokgate.routing.policy import Route
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """The gateway-wide defaults (``BYOKGATE_RETRIES`` and friends)."""
+
+    retries: int = 2  # per target, after its first attempt
+    deadline_s: float = 600.0  # the whole chain, backoffs included
+    first_token_s: float | None = None  # a stream's first content, while another target remains
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 8.0
+    retry_after_max_s: float = 10.0  # a longer retry-after fails over (or is answered) at once
+
+
+class Chain:
+    def __init__(self, executor: Executor, policy: RetryPolicy) -> None:
+        self._executor = executor
+        self._policy = policy
+
+    async def run(
+        self, call: Call, targets: Sequence[Route], exchange: Exchange, send: Responded, receive: Receive
+    ) -> None:
+        policy = self._policy
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + policy.deadline_s
+        failures: list[tuple[Verdict, ApiError]] = []
+        last = len(targets) - 1
+        for index, route in enumerate(targets):
+            retries = 0
+            while True:
+                if failures:
+                    exchange.attempt_count += 1
+                exchange.route = route
+                now = loop.time()
+                if now >= deadline:
+                    return _give_up(exchange, failures, DeadlineExceededError(_deadline_message(policy)))
+                more = retries < policy.retries or index < last  # another attempt may follow this one
+                first_token_s = policy.first_token_s if index < last else None
+                bounds = AttemptBounds(
+                    deadline=deadline,
+                    hold_stream=more,
+                    first_token_by=now + first_token_s if first_token_s is not None else None,
+                )
+                started = time.perf_counter()
+                try:
+                    await self._executor.run(call, route, exchange, send, receive, bounds)
+                except ApiError as error:
+                    if send.started:
+                        raise  # the answer had begun: nothing else may be sent
+                    verdict = judge(error)
+                    failures.append((verdict, error))
+                    wait = self._retry_wait(verdict, retries, deadline - loop.time())
+                    action = Action.RETRY if wait is not None else verdict.action
+                    if action is Action.RETRY and wait is None:
+                        action = Action.FAILOVER
+                    spent = (time.perf_counter() - started) * 1000
+                    attempt = Attempt(
+                        route, exchange.credential_id, error.status, error.code, action, verdict.reason, spent
+                    )
+                    exchange.failed_attempt(attempt, spent)
+                    if verdict.action is Action.TERMINAL:
+                        return _give_up(exchange, failures)
+                    if wait is None:
+                        break  # on to the next target
+                    retries += 1
+                    exchange.routing_reason = f"retried_after_{verdict.reason}"
+                    if not await _pause(wait, receive):
+                        exchange.status, exchange.error_code = 499, "client_closed_request"
+                        return
+                    exchange.waited_ms += wait * 1000
+                    continue
+                if exchange.attempts is not None:
+                    spent = (time.perf_counter() - started) * 1000
+                    answered = Attempt(
+                        route, exchange.credential_id, exchange.status, None, "answered", None, spent
+                    )
+                    exchange.attempts.append(answered)
+                return
+            if index < last:
+                exchange.routing_reason = f"fallback_after_{failures[-1][0].reason}"
+                call.ticket = None  # a fallback's answer is not the one the cache entry is for
+        _give_up(exchange, failures)
+
+    def _retry_wait(self, verdict: Verdict, retries: int, remaining_s: float) -> float | None:
+        """How long to wait before retrying the same target; None: do not retry it."""
+        policy = self._policy
+        if verdict.action is not Action.RETRY or retries >= policy.retries:
+            return None
+        if verdict.retry_after_s is not None:
+            if verdict.retry_after_s > policy.retry_after_max_s:
+                return None
+            wait = verdict.retry_after_s
+        else:
+            wait = backoff(retries, policy.backoff_base_s, policy.backoff_cap_s)
+        return wait if wait < remaining_s else None
+
+
+def _give_up(
+    exchange: Exchange, failures: list[tuple[Verdict, ApiError]], last: ApiError | None = None
+) -> None:
+    """Raise the most actionable error of all (the first of equals), listing the attempts."""
+    ranked = max(failures, key=lambda failure: failure[0].rank)[1] if failures else last
+    assert ranked is not None
+    if exchange.attempts is not None and len(exchange.attempts) > 1:
+        ranked.attempts = [attempt.as_record() for attempt in exchange.attempts]
+    raise ranked
+
+
+def _deadline_message(policy: RetryPolicy) -> str:
+    return f"No attempt answered within the request's deadline of {policy.deadline_s:g} s."
+
+
+async def _pause(seconds: float, receive: Receive) -> bool:
+    """Sleep ``seconds``; False when the client left meanwhile."""
+    if seconds <= 0:
+        return True
+    watcher = asyncio.ensure_future(disconnected(receive))
+    try:
+        done, _ = await asyncio.wait({watcher}, timeout=seconds)
+    finally:
+        watcher.cancel()
+    return not done
