@@ -52,9 +52,11 @@ def test_slow_first_token_stream(engine: Engine) -> None:
     first = slow.first(has_content)
     assert first == OPENING.get(engine.name, 1)
     content_at = slow.lines[first][0]
-    assert content_at - slow.headers_at >= AT_LEAST_S  # the wait comes after the headers...
-    for opened_at, _ in slow.lines[:first]:
-        assert content_at - opened_at >= AT_LEAST_S  # ...and after the opening events
+    # Lower bounds from the request's start only (a gap between two arrivals on a loaded machine can look
+    # shorter than the server's wait); the headers and opening events come first.
+    assert content_at >= AT_LEAST_S
+    assert slow.headers_at < content_at
+    assert all(opened_at <= content_at for opened_at, _ in slow.lines[:first])
 
 
 def test_slow_first_token_delays_a_json_answer(family_engine: Engine) -> None:
