@@ -144,6 +144,7 @@ def build_components(settings: Settings) -> Components:
         cache=cache,
         semantic_index=semantic_index,
         plans=plans,
+        pooled_provider=providers.pooled.provider if providers.pooled is not None else None,
     )
     return Components(
         settings=settings,

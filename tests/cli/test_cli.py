@@ -5,31 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from byokgate.cli import main
 from byokgate.domain.entities import RequestRecord
 from byokgate.store import migrate
 from byokgate.store.database import Store
+from tests.cli.conftest import run as _run
 from tests.conftest import OPENAI_KEY
-
-
-@pytest.fixture
-def cli_env(tmp_path: Path, database_url: str, master_key_entry: str) -> dict[str, str]:
-    return {
-        "BYOKGATE_DATABASE_URL": database_url,
-        "BYOKGATE_MASTER_KEY": master_key_entry,
-        "BYOKGATE_DATA_DIR": str(tmp_path / "data"),
-    }
-
-
-def _run(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    result = CliRunner().invoke(main, list(args), env=env, input=stdin, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def test_projects_keys_and_audit_round_trip(cli_env: dict[str, str]) -> None:

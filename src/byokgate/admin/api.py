@@ -8,12 +8,15 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from byokgate.admin.middleware import BodySizeLimit
+from byokgate.admin.params import ProjectId, Provider
+from byokgate.admin.route_api import add_route_endpoints
+from byokgate.admin.routes import RouteAdmin
 from byokgate.admin.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -72,9 +75,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         422: "Body or parameters of the wrong shape or type",
     }.items()
 }
-
-ProjectId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-Provider = Annotated[str, Path(min_length=1, max_length=32)]
 
 
 def _validation_error(exc: RequestValidationError) -> ApiError:
@@ -365,6 +365,7 @@ def build_admin_api(control: ControlPlane, admin_token: Secret, max_body_bytes: 
             next_before=f"{page[-1].created_at.isoformat()}|{page[-1].id}" if more else None,
         )
 
+    add_route_endpoints(router, RouteAdmin(control), ACTOR)
     api.include_router(router)
     api.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     return api

@@ -97,8 +97,10 @@ class ControlPlane:
         cache: CacheStore | None = None,
         semantic_index: SemanticIndex | None = None,
         plans: Plans | None = None,
+        pooled_provider: str | None = None,
     ) -> None:
         self.store = store
+        self.pooled_provider = pooled_provider  # the pooled lane's provider (None: the gateway has none)
         self._cache = cache
         self._semantic_index = semantic_index
         self.plans = plans or Plans.load()
@@ -109,6 +111,9 @@ class ControlPlane:
         self._now = clock
         self._on_committed = on_committed
 
+    def now(self) -> datetime:
+        return self._now()
+
     # --- projects -------------------------------------------------------------------------------------
 
     async def create_project(self, name: str, *, actor: str) -> CreatedProject:
@@ -117,7 +122,7 @@ class ControlPlane:
         project = Project(id=new_id("proj"), name=name, created_at=now, updated_at=now)
         _, wrapped = self.vault.new_data_key(project.id)
         material = ProjectKeyMaterial(project.id, wrapped.blob, wrapped.master_key_id)
-        async with self._mutation() as tx:
+        async with self.mutation() as tx:
             await tx.projects.insert(project, material)
             created = await self._insert_api_key(tx, project.id, "default", None, now)
             grant = self.plans.get(None).grant_micro_usd
@@ -126,7 +131,7 @@ class ControlPlane:
                     project.id, "grant", grant, now, note=f"{self.plans.get(None).title} plan"
                 )
                 await tx.credits.record([entry], now)
-            await self._changed(
+            await self.changed(
                 tx,
                 NewAuditEvent(actor, "project.create", project.id, api_key_id=created.key.id, at=now),
             )
@@ -138,42 +143,42 @@ class ControlPlane:
 
     async def get_project(self, project_id: str) -> Project:
         async with self.store.transaction() as tx:
-            return await self._project(tx, project_id)
+            return await self.project_in(tx, project_id)
 
     async def rename_project(self, project_id: str, name: str, *, actor: str) -> Project:
         name = clean_name(name)
         now = self._now()
-        async with self._mutation() as tx:
-            old = await self._project(tx, project_id)
+        async with self.mutation() as tx:
+            old = await self.project_in(tx, project_id)
             renamed = await tx.projects.rename(project_id, name, now)
             assert renamed is not None
             detail = {"old_name": old.name, "new_name": name}
-            await self._changed(tx, NewAuditEvent(actor, "project.rename", project_id, detail=detail, at=now))
+            await self.changed(tx, NewAuditEvent(actor, "project.rename", project_id, detail=detail, at=now))
         return renamed
 
     async def delete_project(self, project_id: str, *, actor: str) -> None:
-        async with self._mutation() as tx:
-            project = await self._project(tx, project_id)
+        async with self.mutation() as tx:
+            project = await self.project_in(tx, project_id)
             await tx.projects.shred_and_delete(project_id)
             detail = {"name": project.name, "data_key": "shredded"}
-            await self._changed(tx, NewAuditEvent(actor, "project.delete", project_id, detail=detail))
+            await self.changed(tx, NewAuditEvent(actor, "project.delete", project_id, detail=detail))
 
     # --- response cache ---------------------------------------------------------------------------------
 
     async def cache_settings(self, project_id: str) -> CacheSettings:
         async with self.store.transaction() as tx:
-            await self._project(tx, project_id)
+            await self.project_in(tx, project_id)
             return await tx.cache_settings.get(project_id)
 
     async def set_cache_settings(
         self, project_id: str, settings: CacheSettings, *, actor: str
     ) -> CacheSettings:
         now = self._now()
-        async with self._mutation() as tx:
-            await self._project(tx, project_id)
+        async with self.mutation() as tx:
+            await self.project_in(tx, project_id)
             await tx.cache_settings.put(project_id, settings, now)
             detail = asdict(settings)
-            await self._changed(
+            await self.changed(
                 tx, NewAuditEvent(actor, "project.cache_settings", project_id, detail=detail, at=now)
             )
         return settings
@@ -181,7 +186,7 @@ class ControlPlane:
     async def purge_cache(self, project_id: str, *, actor: str) -> int:
         """Drop every cached answer of the project (all instances share them when the cache is in Redis)."""
         async with self.store.transaction() as tx:
-            await self._project(tx, project_id)
+            await self.project_in(tx, project_id)
         purged = await self._cache.purge(project_id) if self._cache is not None else 0
         if self._semantic_index is not None:
             try:  # the index only points at entries: left-overs could never be served once these are gone
@@ -198,7 +203,7 @@ class ControlPlane:
 
     async def billing(self, project_id: str) -> BillingSettings:
         async with self.store.transaction() as tx:
-            await self._project(tx, project_id)
+            await self.project_in(tx, project_id)
             return await tx.billing.get(project_id)
 
     async def set_billing(
@@ -216,22 +221,20 @@ class ControlPlane:
                 f"policy must be one of {', '.join(p.value for p in BillingPolicy)}", param="policy"
             )
         now = self._now()
-        async with self._mutation() as tx:
-            await self._project(tx, project_id)
+        async with self.mutation() as tx:
+            await self.project_in(tx, project_id)
             current = await tx.billing.get(project_id)
             updated = BillingSettings(plan or current.plan, policy or current.policy)
             await tx.billing.put(project_id, updated, now)
             detail = {"plan": updated.plan or self.plans.default, "policy": updated.policy}
-            await self._changed(
-                tx, NewAuditEvent(actor, "project.billing", project_id, detail=detail, at=now)
-            )
+            await self.changed(tx, NewAuditEvent(actor, "project.billing", project_id, detail=detail, at=now))
         return updated
 
     # --- platform credits ------------------------------------------------------------------------------
 
     async def credits(self, project_id: str, *, limit: int = 50) -> tuple[CreditAccount, list[CreditEntry]]:
         async with self.store.transaction() as tx:
-            await self._project(tx, project_id)
+            await self.project_in(tx, project_id)
             return await tx.credits.account(project_id), await tx.credits.entries(project_id, limit=limit)
 
     async def add_credits(
@@ -241,11 +244,11 @@ class ControlPlane:
         if kind not in ("grant", "topup", "refund") or amount_micro_usd <= 0:
             raise InvalidRequestError("credits are added as a grant, topup or refund of a positive amount")
         now = self._now()
-        async with self._mutation() as tx:
-            await self._project(tx, project_id)
+        async with self.mutation() as tx:
+            await self.project_in(tx, project_id)
             await tx.credits.record([CreditEntry(project_id, kind, amount_micro_usd, now, note=note)], now)
             detail = {"kind": kind, "amount_micro_usd": amount_micro_usd}
-            await self._changed(tx, NewAuditEvent(actor, "credits.add", project_id, detail=detail, at=now))
+            await self.changed(tx, NewAuditEvent(actor, "credits.add", project_id, detail=detail, at=now))
             return await tx.credits.account(project_id)
 
     # --- usage reports ---------------------------------------------------------------------------------
@@ -257,7 +260,7 @@ class ControlPlane:
         start = datetime.combine(first_day, time.min, UTC)
         end = datetime.combine(last_day, time.min, UTC) + timedelta(days=1)
         async with self.store.transaction() as tx:
-            await self._project(tx, project_id)
+            await self.project_in(tx, project_id)
             return await tx.requests.usage(project_id, start, end, group_by)
 
     # --- rate limits and budgets ----------------------------------------------------------------------
@@ -273,18 +276,18 @@ class ControlPlane:
     ) -> Limits | None:
         """Set, replace or (with None) remove the limits of a project or one of its keys."""
         now = self._now()
-        async with self._mutation() as tx:
+        async with self.mutation() as tx:
             scope = await self._limits_scope(tx, project_id, key_id)
             await tx.limits.put(project_id, scope, limits, now)
             detail = {"scope": scope, **(asdict(limits) if limits is not None else {"removed": True})}
             action = "project.limits" if limits is not None else "project.limits_removed"
-            await self._changed(
+            await self.changed(
                 tx, NewAuditEvent(actor, action, project_id, api_key_id=key_id, detail=detail, at=now)
             )
         return limits
 
     async def _limits_scope(self, tx: Transaction, project_id: str, key_id: str | None) -> str:
-        await self._project(tx, project_id)
+        await self.project_in(tx, project_id)
         if key_id is None:
             return PROJECT_SCOPE
         if await tx.api_keys.get(project_id, key_id) is None:
@@ -306,27 +309,27 @@ class ControlPlane:
                 )
             if expires_at <= now:
                 raise InvalidRequestError("expires_at must be in the future", param="expires_at")
-        async with self._mutation() as tx:
-            await self._project(tx, project_id)
+        async with self.mutation() as tx:
+            await self.project_in(tx, project_id)
             created = await self._insert_api_key(tx, project_id, name, expires_at, now)
             event = NewAuditEvent(actor, "api_key.create", project_id, api_key_id=created.key.id, at=now)
-            await self._changed(tx, event)
+            await self.changed(tx, event)
         return created
 
     async def list_api_keys(self, project_id: str) -> list[ProjectApiKey]:
         async with self.store.transaction() as tx:
-            await self._project(tx, project_id)
+            await self.project_in(tx, project_id)
             return await tx.api_keys.list_for_project(project_id)
 
     async def revoke_api_key(self, project_id: str, key_id: str, *, actor: str) -> None:
         now = self._now()
-        async with self._mutation() as tx:
-            await self._project(tx, project_id)
+        async with self.mutation() as tx:
+            await self.project_in(tx, project_id)
             if await tx.api_keys.get(project_id, key_id) is None:
                 raise NotFoundError(f"project {project_id} has no API key {key_id}", code="api_key_not_found")
             if await tx.api_keys.revoke(project_id, key_id, now):
                 event = NewAuditEvent(actor, "api_key.revoke", project_id, api_key_id=key_id, at=now)
-                await self._changed(tx, event)
+                await self.changed(tx, event)
 
     async def _insert_api_key(
         self, tx: Transaction, project_id: str, name: str | None, expires_at: datetime | None, now: datetime
@@ -384,7 +387,7 @@ class ControlPlane:
             )
         now = self._now()
         credential_id = new_id("cred")
-        async with self._mutation() as tx:
+        async with self.mutation() as tx:
             data_key = await self._data_key(tx, project_id)
             ciphertext = self.vault.encrypt_credential(data_key, project_id, provider, credential_id, secret)
             credential = ProviderCredential(
@@ -404,26 +407,26 @@ class ControlPlane:
             if check is not None:
                 detail["verification"] = check.outcome.value
             action = "provider_key.rotate" if old else "provider_key.set"
-            await self._changed(
+            await self.changed(
                 tx, NewAuditEvent(actor, action, project_id, provider, credential_id, detail=detail, at=now)
             )
         return credential, check
 
     async def list_provider_keys(self, project_id: str) -> list[ProviderCredential]:
         async with self.store.transaction() as tx:
-            await self._project(tx, project_id)
+            await self.project_in(tx, project_id)
             return await tx.credentials.list_for_project(project_id)
 
     async def delete_provider_key(self, project_id: str, provider: str, *, actor: str) -> None:
         self._byok_adapter(provider)
-        async with self._mutation() as tx:
-            await self._project(tx, project_id)
+        async with self.mutation() as tx:
+            await self.project_in(tx, project_id)
             old = await tx.credentials.delete(project_id, provider)
             if old is None:
                 raise NotFoundError(
                     f"project {project_id} has no {provider} key", code="provider_key_not_found"
                 )
-            await self._changed(tx, NewAuditEvent(actor, "provider_key.delete", project_id, provider, old.id))
+            await self.changed(tx, NewAuditEvent(actor, "provider_key.delete", project_id, provider, old.id))
 
     async def verify_key(
         self, provider: str, secret: Secret, fields: Mapping[str, Any] | None = None
@@ -452,7 +455,7 @@ class ControlPlane:
         self, project_id: str, *, limit: int = 50, before: tuple[datetime, str] | None = None
     ) -> list[RequestRecord]:
         async with self.store.transaction() as tx:
-            await self._project(tx, project_id)
+            await self.project_in(tx, project_id)
             return await tx.requests.list_for_project(project_id, limit=limit, before=before)
 
     # --- helpers --------------------------------------------------------------------------------------
@@ -463,7 +466,7 @@ class ControlPlane:
         except UnknownProviderError as exc:
             raise InvalidRequestError(str(exc), param="provider", code="unknown_provider") from None
 
-    async def _project(self, tx: Transaction, project_id: str) -> Project:
+    async def project_in(self, tx: Transaction, project_id: str) -> Project:
         project = await tx.projects.get(project_id)
         if project is None:
             raise NotFoundError(f"no project with id {project_id!r}", code="project_not_found")
@@ -476,7 +479,7 @@ class ControlPlane:
         return self.vault.unwrap(project_id, material.wrapped_data_key)
 
     @asynccontextmanager
-    async def _mutation(self) -> AsyncIterator[Transaction]:
+    async def mutation(self) -> AsyncIterator[Transaction]:
         """A transaction whose committed change is announced to every instance's snapshot."""
         async with self.store.transaction() as tx:
             yield tx
@@ -484,6 +487,6 @@ class ControlPlane:
         if self._on_committed is not None:
             await self._on_committed(version)
 
-    async def _changed(self, tx: Transaction, event: NewAuditEvent) -> None:
+    async def changed(self, tx: Transaction, event: NewAuditEvent) -> None:
         await tx.audit.append(event)
         await tx.state.bump(CONFIG_VERSION)

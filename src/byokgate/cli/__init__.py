@@ -1,5 +1,6 @@
 """``byokgate`` command line: serve, migrate, master keys, the demo, and the control plane against the
-configured database (``projects.py``, ``keys.py``, ``reports.py``; helpers in ``common.py``)."""
+configured database (``projects.py``, ``keys.py``, ``routes.py``, ``reports.py``; helpers in
+``common.py``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from byokgate.cli.common import actor, load_settings, run
 from byokgate.cli.keys import keys
 from byokgate.cli.projects import api_keys, projects
 from byokgate.cli.reports import audit, billing, credits, usage
+from byokgate.cli.routes import apply, routes
 from byokgate.emulators.cli import emulate
 from byokgate.logs import configure_logging
 from byokgate.store import migrate as migrations
@@ -105,5 +107,5 @@ def demo(keep_serving: bool, port: int) -> None:
     run_demo(click.echo, keep_serving=keep_serving, port=port)
 
 
-for command in (projects, api_keys, keys, audit, usage, billing, credits, emulate):
+for command in (projects, api_keys, keys, routes, apply, audit, usage, billing, credits, emulate):
     main.add_command(command)

@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from starlette.types import Receive
 
+from byokgate.domain.routes import RouteConfig
 from byokgate.errors import ApiError
 from byokgate.proxy.attempts import Action, Verdict, backoff, judge
 from byokgate.proxy.call import Call
@@ -37,17 +38,38 @@ class RetryPolicy:
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 8.0
     retry_after_max_s: float = 10.0  # a longer retry-after fails over (or is answered) at once
+    timeout_s: float | None = None  # each attempt's wait for a byte (None: the transport's own)
+    route_around_refusals: bool = False  # a content-policy refusal fails over too (a route's opt-in)
+
+    def for_route(self, route: RouteConfig) -> RetryPolicy:
+        """These defaults with what a project's route sets instead."""
+        return replace(
+            self,
+            retries=self.retries if route.retries is None else route.retries,
+            deadline_s=route.deadline_s or self.deadline_s,
+            first_token_s=route.ttft_timeout_s or self.first_token_s,
+            timeout_s=route.timeout_s or self.timeout_s,
+            route_around_refusals=route.route_around_refusals,
+        )
 
 
 class Chain:
     def __init__(self, executor: Executor, policy: RetryPolicy) -> None:
         self._executor = executor
-        self._policy = policy
+        self.policy = policy  # the gateway's defaults
 
     async def run(
-        self, call: Call, targets: Sequence[Route], exchange: Exchange, send: Responded, receive: Receive
+        self,
+        call: Call,
+        targets: Sequence[Route],
+        exchange: Exchange,
+        send: Responded,
+        receive: Receive,
+        policy: RetryPolicy | None = None,
     ) -> None:
-        policy = self._policy
+        """Answer ``call`` from the first of ``targets`` that can, per ``policy`` (the gateway's defaults,
+        or a route's)."""
+        policy = policy or self.policy
         loop = asyncio.get_running_loop()
         deadline = loop.time() + policy.deadline_s
         failures: list[tuple[Verdict, ApiError]] = []
@@ -67,6 +89,7 @@ class Chain:
                     deadline=deadline,
                     hold_stream=more,
                     first_token_by=now + first_token_s if first_token_s is not None else None,
+                    timeout_s=policy.timeout_s,
                 )
                 started = time.perf_counter()
                 try:
@@ -75,8 +98,10 @@ class Chain:
                     if send.started:
                         raise  # the answer had begun: nothing else may be sent
                     verdict = judge(error)
+                    if verdict.reason == "content_policy" and policy.route_around_refusals:
+                        verdict = replace(verdict, action=Action.FAILOVER)
                     failures.append((verdict, error))
-                    wait = self._retry_wait(verdict, retries, deadline - loop.time())
+                    wait = _retry_wait(policy, verdict, retries, deadline - loop.time())
                     action = Action.RETRY if wait is not None else verdict.action
                     if action is Action.RETRY and wait is None:
                         action = Action.FAILOVER
@@ -108,18 +133,18 @@ class Chain:
                 call.ticket = None  # a fallback's answer is not the one the cache entry is for
         _give_up(exchange, failures)
 
-    def _retry_wait(self, verdict: Verdict, retries: int, remaining_s: float) -> float | None:
-        """How long to wait before retrying the same target; None: do not retry it."""
-        policy = self._policy
-        if verdict.action is not Action.RETRY or retries >= policy.retries:
+
+def _retry_wait(policy: RetryPolicy, verdict: Verdict, retries: int, remaining_s: float) -> float | None:
+    """How long to wait before retrying the same target; None: do not retry it."""
+    if verdict.action is not Action.RETRY or retries >= policy.retries:
+        return None
+    if verdict.retry_after_s is not None:
+        if verdict.retry_after_s > policy.retry_after_max_s:
             return None
-        if verdict.retry_after_s is not None:
-            if verdict.retry_after_s > policy.retry_after_max_s:
-                return None
-            wait = verdict.retry_after_s
-        else:
-            wait = backoff(retries, policy.backoff_base_s, policy.backoff_cap_s)
-        return wait if wait < remaining_s else None
+        wait = verdict.retry_after_s
+    else:
+        wait = backoff(retries, policy.backoff_base_s, policy.backoff_cap_s)
+    return wait if wait < remaining_s else None
 
 
 def _give_up(

@@ -63,6 +63,7 @@ class AttemptBounds:
     deadline: float | None = None  # the request's deadline: the attempt ends by then
     hold_stream: bool = False
     first_token_by: float | None = None  # a held stream's first content must come by then
+    timeout_s: float | None = None  # the wait for each byte (None: the transport's own)
 
 
 UNBOUNDED = AttemptBounds()
@@ -122,7 +123,7 @@ class Executor:
             cutoff = bounds.first_token_by if held_stream else None
             try:
                 async with self._transport.open(
-                    upstream, deadline=bounds.deadline, cutoff=cutoff
+                    upstream, timeout_s=bounds.timeout_s, deadline=bounds.deadline, cutoff=cutoff
                 ) as response:
                     exchange.upstream_request_id = _first(response, adapter.request_id_headers)
                     if response.status >= 400:

@@ -19,6 +19,7 @@ from byokgate.domain.entities import (
     CreditAccount,
     Limits,
 )
+from byokgate.domain.routes import RouteTable
 from byokgate.store.database import Store
 from byokgate.store.state import CONFIG_VERSION
 
@@ -50,6 +51,7 @@ class Snapshot:
     limits: Mapping[tuple[str, str], Limits] = field(default_factory=dict)  # (project id, scope) -> limits
     billing: Mapping[str, BillingSettings] = field(default_factory=dict)  # projects that left the defaults
     credits: Mapping[str, CreditAccount] = field(default_factory=dict)  # project id -> credit totals
+    routes: Mapping[str, RouteTable] = field(default_factory=dict)  # projects with routes
 
     def authenticate(self, presented: str, now: datetime) -> KeyEntry | None:
         """The usable project key matching ``presented``, or None. No I/O."""
@@ -74,6 +76,9 @@ class Snapshot:
 
     def credits_of(self, project_id: str) -> CreditAccount:
         return self.credits.get(project_id, _NO_CREDITS)
+
+    def routes_of(self, project_id: str) -> RouteTable | None:
+        return self.routes.get(project_id)
 
     def billing_of(self, project_id: str) -> BillingSettings:
         return self.billing.get(project_id, DEFAULT_BILLING)
@@ -104,6 +109,7 @@ async def load_snapshot(store: Store) -> Snapshot:
         limits = await tx.limits.all()
         billing = await tx.billing.all()
         credits = await tx.credits.all_accounts()
+        routes = await tx.routes.all()
     api_keys = {
         key_hash: KeyEntry(key.id, key.project_id, key.expires_at)
         for key_hash, key in keys
@@ -128,4 +134,5 @@ async def load_snapshot(store: Store) -> Snapshot:
         limits=MappingProxyType(limits),
         billing=MappingProxyType(billing),
         credits=MappingProxyType(credits),
+        routes=MappingProxyType({pid: RouteTable(listed) for pid, listed in routes.items()}),
     )

@@ -17,6 +17,7 @@ from byokgate.store.engine import create_engine
 from byokgate.store.limits import LimitsRepository
 from byokgate.store.projects import ProjectRepository
 from byokgate.store.requests import RequestLogRepository
+from byokgate.store.routes import RouteRepository
 from byokgate.store.state import StateRepository
 
 
@@ -33,6 +34,7 @@ class Transaction:
         self.limits = LimitsRepository(conn)
         self.billing = BillingRepository(conn)
         self.credits = CreditRepository(conn)
+        self.routes = RouteRepository(conn)
 
 
 class Store:

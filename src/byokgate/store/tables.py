@@ -134,6 +134,16 @@ project_limits = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# A project's routes (domain/routes.py): the route as its JSON form, which the admin API validated.
+project_routes = Table(
+    "project_routes",
+    metadata,
+    Column("project_id", ID, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(256), primary_key=True),
+    Column("config", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 project_api_keys = Table(
     "project_api_keys",
     metadata,
