@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -21,6 +23,8 @@ from byokgate.cache.vectors import MemoryIndex, SemanticIndex
 from byokgate.domain.entities import RequestRecord
 from byokgate.domain.secret import Secret
 from byokgate.errors import NotFoundError
+from byokgate.health.breakers import Breakers, BreakerSettings
+from byokgate.health.keys import KeyHealth
 from byokgate.limits.counters import Counters, MemoryCounters
 from byokgate.limits.gate import LimitGate
 from byokgate.masterkey import resolve_keyring
@@ -46,6 +50,9 @@ from byokgate.telemetry.writer import BatchWriter
 from byokgate.transport import Transport
 from byokgate.vault import Vault
 
+if TYPE_CHECKING:
+    from byokgate.health.shared import SharedHealth
+
 log = logging.getLogger(__name__)
 
 FLIGHT_WAIT_S = 60.0  # how long an identical cache miss waits for the first one before going itself
@@ -67,6 +74,7 @@ class Components:
     semantic_index: SemanticIndex
     counters: Counters
     plans: Plans
+    shared_health: SharedHealth | None = None  # breakers and key cooldowns shared through Redis
 
     async def find_request(self, request_id: str) -> RequestRecord | None:
         """A logged request by id (for ``GET /v1/generations/{id}``; not on the proxy path)."""
@@ -78,8 +86,22 @@ class Components:
         await self.snapshot.start()
         await self.bus.listen(self.snapshot.on_change)
         await self.writer.start()
+        if self.settings.redis_url:
+            from byokgate.health.shared import SharedHealth  # only Redis deployments import the client
+
+            # Instances of one deployment share its database: its URL names their shared state.
+            deployment = hashlib.sha256(self.settings.resolved_database_url.encode()).hexdigest()[:12]
+            self.shared_health = SharedHealth(
+                self.settings.redis_url,
+                self.control.breakers,
+                self.control.key_health,
+                prefix=f"{deployment}:",
+            )
+            await self.shared_health.start()
 
     async def aclose(self) -> None:
+        if self.shared_health is not None:
+            await self.shared_health.aclose()
         await self.writer.aclose()  # flushes what is still queued
         await self.bus.aclose()
         await self.snapshot.aclose()
@@ -134,6 +156,16 @@ def build_components(settings: Settings) -> Components:
         semantic_index = MemoryIndex(settings.semantic_index_bytes)
         counters = MemoryCounters()
     plans = Plans.load(settings.plans_file)
+    health = KeyHealth(settings.key_selection)
+    breakers = Breakers(
+        BreakerSettings(
+            failures=settings.breaker_failures,
+            failure_rate=settings.breaker_failure_rate,
+            min_requests=settings.breaker_min_requests,
+            window_s=settings.breaker_window_s,
+            cool_s=settings.breaker_cool_s,
+        )
+    )
     control = ControlPlane(
         store,
         vault,
@@ -145,6 +177,8 @@ def build_components(settings: Settings) -> Components:
         semantic_index=semantic_index,
         plans=plans,
         pooled_provider=providers.pooled.provider if providers.pooled is not None else None,
+        key_health=health,
+        breakers=breakers,
     )
     return Components(
         settings=settings,
@@ -155,7 +189,7 @@ def build_components(settings: Settings) -> Components:
         control=control,
         bus=bus,
         snapshot=SnapshotHolder(store, poll_interval_s=settings.snapshot_poll_interval_s),
-        credentials=CredentialOpener(vault),
+        credentials=CredentialOpener(vault, health=health),
         writer=BatchWriter(store),
         cache=cache,
         semantic_index=semantic_index,
@@ -274,6 +308,7 @@ def build_data_plane(components: Components) -> DataPlane:
         base_urls=setup.base_urls,
         pooled=setup.pooled,
         gate=gate,
+        breakers=components.control.breakers,
     )
     retry = RetryPolicy(
         retries=settings.retries,
@@ -286,7 +321,7 @@ def build_data_plane(components: Components) -> DataPlane:
         snapshot=components.snapshot,
         policy=policy,
         metering=metering,
-        chain=Chain(executor, retry),
+        chain=Chain(executor, retry, components.control.breakers),
         coster=coster,
         gate=gate,
     )

@@ -121,6 +121,14 @@ class Settings(BaseSettings):
         default=600.0, gt=0, le=86400, description="a request's whole chain of attempts, backoffs included"
     )
     retry_backoff_s: float = Field(default=0.5, ge=0, le=60, description="first retry's backoff ceiling")
+    breaker_failures: int = Field(default=5, ge=1, le=1000, description="consecutive failures that open it")
+    breaker_failure_rate: float = Field(default=0.5, gt=0, le=1, description="or this share of the window's")
+    breaker_min_requests: int = Field(default=20, ge=1, le=100_000, description="attempts the rate needs")
+    breaker_window_s: float = Field(default=60.0, gt=0, le=3600, description="the failure rate's window")
+    breaker_cool_s: float = Field(default=10.0, gt=0, le=3600, description="open this long, then one probe")
+    key_selection: Literal["round_robin", "least_in_flight"] = Field(
+        default="round_robin", description="how a project's pool of keys for a provider shares requests"
+    )
     retry_after_max_s: float = Field(
         default=10.0, ge=0, le=600, description="longest upstream retry-after waited for (else fail over)"
     )

@@ -2,15 +2,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, insert, inspect, text
 
 from byokgate.store import migrate
 from byokgate.store.database import Store
-from byokgate.store.tables import metadata
+from byokgate.store.tables import metadata, projects, provider_credentials
 from tests.support import services
 
 
@@ -67,3 +69,36 @@ async def test_concurrent_migrators_do_not_collide(empty_database: str) -> None:
 def test_the_fast_path_head_constant_matches_alembic() -> None:
     # upgrade() skips Alembic when the database is stamped HEAD_REVISION: a new migration must move it.
     assert migrate.head_revision() == migrate.HEAD_REVISION
+
+
+async def test_todays_keys_become_the_default_key_of_their_pool_and_back(empty_database: str) -> None:
+    store = Store.from_url(empty_database)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    try:
+        await migrate.upgrade(store.engine, "0011")
+        async with store.engine.begin() as conn:  # rows as 0011 had them: only its columns
+            project = {"id": "proj_1", "name": "p", "wrapped_data_key": b"w", "master_key_id": "k1"}
+            await conn.execute(insert(projects).values(**project, created_at=now, updated_at=now))
+            for cid, provider in (("cred_1", "openai"), ("cred_2", "groq")):
+                row = {"id": cid, "project_id": "proj_1", "provider": provider, "masked": "sk-..."}
+                await conn.execute(
+                    insert(provider_credentials).values(
+                        **row, ciphertext=b"cipher-" + cid.encode(), created_at=now, updated_at=now
+                    )
+                )
+        await migrate.upgrade(store.engine)
+        async with store.transaction() as tx:
+            keys = await tx.credentials.list_for_project("proj_1")
+            assert [(k.id, k.provider, k.name, k.weight, k.state) for k in keys] == [
+                ("cred_2", "groq", "default", 1, "active"),
+                ("cred_1", "openai", "default", 1, "active"),
+            ]
+            assert keys[1].ciphertext == b"cipher-cred_1"  # nothing lost
+            second = replace(keys[1], id="cred_3", name="backup", ciphertext=b"cipher-cred_3")
+            await tx.credentials.replace(second)
+        await migrate.downgrade(store.engine, "0011")  # back to one key per provider: the default stays
+        async with store.engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT id FROM provider_credentials ORDER BY id"))).all()
+            assert [row.id for row in rows] == ["cred_1", "cred_2"]
+    finally:
+        await store.close()

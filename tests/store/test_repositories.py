@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -96,7 +97,7 @@ async def test_api_key_hash_is_unique(store: Store) -> None:
             await tx.api_keys.insert(duplicate, "b" * 64)
 
 
-async def test_credential_replace_is_one_per_provider(store: Store) -> None:
+async def test_credential_replace_is_one_per_provider_and_name(store: Store) -> None:
     await _project(store)
     async with store.transaction() as tx:
         assert await tx.credentials.replace(_credential("cred_1")) is None
@@ -104,14 +105,23 @@ async def test_credential_replace_is_one_per_provider(store: Store) -> None:
         assert old is not None
         assert old.id == "cred_1"
         await tx.credentials.replace(_credential("cred_3", "groq"))
+        await tx.credentials.replace(replace(_credential("cred_4", "groq"), name="backup", weight=3))
     async with store.transaction() as tx:
         listed = await tx.credentials.list_for_project("proj_1")
-        assert [(c.provider, c.id) for c in listed] == [("groq", "cred_3"), ("openai", "cred_2")]
-        assert listed[1].ciphertext == b"\x01ciphercred_2"
-        deleted = await tx.credentials.delete("proj_1", "groq")
-        assert deleted is not None
-        assert deleted.id == "cred_3"
-        assert await tx.credentials.delete("proj_1", "groq") is None
+        assert [(c.provider, c.name, c.id) for c in listed] == [
+            ("groq", "backup", "cred_4"),
+            ("groq", "default", "cred_3"),
+            ("openai", "default", "cred_2"),
+        ]
+        assert listed[0].weight == 3
+        assert listed[2].ciphertext == b"\x01ciphercred_2"
+        await tx.credentials.update(replace(listed[0], weight=5, state="disabled"))
+        updated = await tx.credentials.get("proj_1", "groq", "backup")
+        assert updated is not None
+        assert (updated.weight, updated.state) == (5, "disabled")
+        assert [c.id for c in await tx.credentials.delete("proj_1", "groq", "backup")] == ["cred_4"]
+        assert [c.id for c in await tx.credentials.delete("proj_1", "groq")] == ["cred_3"]
+        assert await tx.credentials.delete("proj_1", "groq") == []
 
 
 async def test_failed_transaction_changes_nothing(store: Store) -> None:

@@ -13,8 +13,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from byokgate.admin.health_api import add_health_endpoints
+from byokgate.admin.key_api import add_key_endpoints
 from byokgate.admin.middleware import BodySizeLimit
-from byokgate.admin.params import ProjectId, Provider
+from byokgate.admin.params import ProjectId
 from byokgate.admin.route_api import add_route_endpoints
 from byokgate.admin.routes import RouteAdmin
 from byokgate.admin.schemas import (
@@ -39,13 +41,9 @@ from byokgate.admin.schemas import (
     ProjectList,
     ProjectOut,
     ProjectUpdate,
-    ProviderKeyList,
-    ProviderKeyOut,
-    ProviderKeySet,
     RequestList,
     RequestOut,
     UsageReport,
-    Verification,
 )
 from byokgate.admin.services import ControlPlane
 from byokgate.admin.usage import as_csv, grouping, period, with_usd
@@ -201,39 +199,6 @@ def build_admin_api(control: ControlPlane, admin_token: Secret, max_body_bytes: 
         await control.revoke_api_key(project_id, key_id, actor=ACTOR)
         return Response(status_code=204)
 
-    @router.put("/projects/{project_id}/provider-keys/{provider}", response_model=ProviderKeyOut)
-    async def set_provider_key(
-        project_id: ProjectId,
-        provider: Provider,
-        body: ProviderKeySet,
-        verify: Annotated[bool, Query(description="Check the key against the provider first")] = False,
-    ) -> ProviderKeyOut:
-        credential, check = await control.set_provider_key(
-            project_id,
-            provider,
-            Secret(body.api_key.get_secret_value()),
-            actor=ACTOR,
-            verify=verify,
-            fields=body.fields,
-        )
-        verification = (
-            Verification(outcome=check.outcome.value, http_status=check.http_status, detail=check.detail)
-            if check
-            else None
-        )
-        return ProviderKeyOut.of(credential, verification)
-
-    @router.get("/projects/{project_id}/provider-keys", response_model=ProviderKeyList)
-    async def list_provider_keys(project_id: ProjectId) -> ProviderKeyList:
-        return ProviderKeyList(
-            data=[ProviderKeyOut.of(c) for c in await control.list_provider_keys(project_id)]
-        )
-
-    @router.delete("/projects/{project_id}/provider-keys/{provider}", status_code=204)
-    async def delete_provider_key(project_id: ProjectId, provider: Provider) -> Response:
-        await control.delete_provider_key(project_id, provider, actor=ACTOR)
-        return Response(status_code=204)
-
     @router.get("/projects/{project_id}/cache", response_model=CacheSettingsOut)
     async def get_cache_settings(project_id: ProjectId) -> CacheSettingsOut:
         return CacheSettingsOut.of(await control.cache_settings(project_id))
@@ -365,6 +330,8 @@ def build_admin_api(control: ControlPlane, admin_token: Secret, max_body_bytes: 
             next_before=f"{page[-1].created_at.isoformat()}|{page[-1].id}" if more else None,
         )
 
+    add_key_endpoints(router, control, ACTOR)
+    add_health_endpoints(router, control.breakers)
     add_route_endpoints(router, RouteAdmin(control), ACTOR)
     api.include_router(router)
     api.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -20,6 +20,7 @@ from byokgate.domain.entities import (
     ProviderCredential,
     RequestRecord,
 )
+from byokgate.health.keys import Cooldown
 from byokgate.pricing.cost import usd
 
 # At least one non-space character and no C0/C1 control characters (the same rule as services.clean_name).
@@ -52,6 +53,26 @@ class ProviderKeySet(StrictBody):
         description="Non-secret fields the provider's keys carry (e.g. Azure OpenAI: endpoint, api_version, "
         "deployments); a missing or malformed one is a 400 naming it",
     )
+    weight: StrictInt = Field(default=1, ge=0, le=1000, description="The key's share of its pool's requests")
+    state: Literal["active", "disabled"] = Field(default="active", description="disabled: kept, never used")
+
+
+class ProviderKeyPatch(StrictBody):
+    weight: StrictInt | None = Field(default=None, ge=0, le=1000)
+    state: Literal["active", "disabled"] | None = Field(
+        default=None, description="active also lifts a cooldown the key is under"
+    )
+
+
+class CooldownOut(BaseModel):
+    reason: str = Field(description="429 (until its retry-after) or 401/403 (until the key is replaced)")
+    since: datetime
+    until: datetime | None = Field(description="None: until the key is replaced or set active again")
+
+    @classmethod
+    def of(cls, cooldown: Cooldown) -> CooldownOut:
+        until = None if cooldown.until is None else datetime.fromtimestamp(cooldown.until, UTC)
+        return cls(reason=cooldown.reason, since=datetime.fromtimestamp(cooldown.since, UTC), until=until)
 
 
 class ProjectOut(BaseModel):
@@ -292,10 +313,21 @@ class ProviderKeyOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     fields: dict[str, Any] = Field(default_factory=dict, description="The key's non-secret fields")
+    name: str = Field(description="Its name in the project's pool of keys for the provider")
+    weight: int
+    state: str
+    cooldown: CooldownOut | None = Field(default=None, description="Set while the data plane skips the key")
+    breaker: str = Field(default="closed", description="The key's circuit breaker: closed, open or half_open")
     verification: Verification | None = None
 
     @classmethod
-    def of(cls, credential: ProviderCredential, verification: Verification | None = None) -> ProviderKeyOut:
+    def of(
+        cls,
+        credential: ProviderCredential,
+        verification: Verification | None = None,
+        cooldown: Cooldown | None = None,
+        breaker: str = "closed",
+    ) -> ProviderKeyOut:
         return cls(
             provider=credential.provider,
             credential_id=credential.id,
@@ -303,6 +335,11 @@ class ProviderKeyOut(BaseModel):
             created_at=credential.created_at,
             updated_at=credential.updated_at,
             fields=dict(credential.fields),
+            name=credential.name,
+            weight=credential.weight,
+            state=credential.state,
+            cooldown=None if cooldown is None else CooldownOut.of(cooldown),
+            breaker=breaker,
             verification=verification,
         )
 

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
+from byokgate.admin.provider_keys import ProviderKeyCases
 from byokgate.apikeys import display_prefix, generate_project_key, hash_project_key
 from byokgate.billing.plans import BillingPolicy, Plans
 from byokgate.cache.store import CacheStore
@@ -29,19 +29,17 @@ from byokgate.domain.entities import (
     Project,
     ProjectApiKey,
     ProjectKeyMaterial,
-    ProviderCredential,
     RequestRecord,
 )
 from byokgate.domain.ids import new_id
 from byokgate.domain.secret import Secret
-from byokgate.domain.upstream import KeyCheckOutcome
 from byokgate.errors import InvalidRequestError, NotFoundError
-from byokgate.providers.base import Endpoint, ProviderAdapter
-from byokgate.providers.keyformat import KeyFieldError, KeyFormatError, check_fields, check_key, mask_key
-from byokgate.providers.registry import ProviderRegistry, UnknownProviderError
+from byokgate.health.breakers import Breakers
+from byokgate.health.keys import KeyHealth
+from byokgate.providers.registry import ProviderRegistry
 from byokgate.store.database import Store, Transaction
 from byokgate.store.state import CONFIG_VERSION
-from byokgate.transport import Transport, UpstreamUnreachableError
+from byokgate.transport import Transport
 from byokgate.vault import Vault
 
 MAX_NAME_LENGTH = 200
@@ -61,13 +59,6 @@ class CreatedProject:
     api_key: CreatedApiKey
 
 
-@dataclass(frozen=True, slots=True)
-class KeyCheck:
-    outcome: KeyCheckOutcome
-    http_status: int | None
-    detail: str
-
-
 def _forbidden(char: str) -> bool:
     code = ord(char)
     return code < 0x20 or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF
@@ -84,7 +75,7 @@ def clean_name(name: str, what: str = "name") -> str:
     return cleaned
 
 
-class ControlPlane:
+class ControlPlane(ProviderKeyCases):
     def __init__(
         self,
         store: Store,
@@ -98,9 +89,13 @@ class ControlPlane:
         semantic_index: SemanticIndex | None = None,
         plans: Plans | None = None,
         pooled_provider: str | None = None,
+        key_health: KeyHealth | None = None,
+        breakers: Breakers | None = None,
     ) -> None:
         self.store = store
         self.pooled_provider = pooled_provider  # the pooled lane's provider (None: the gateway has none)
+        self.key_health = key_health or KeyHealth()  # the data plane's key cooldowns (shown with the keys)
+        self.breakers = breakers or Breakers()  # the data plane's circuit breakers (shown in the admin API)
         self._cache = cache
         self._semantic_index = semantic_index
         self.plans = plans or Plans.load()
@@ -348,99 +343,6 @@ class ControlPlane:
         await tx.api_keys.insert(key, hash_project_key(plaintext.reveal()))
         return CreatedApiKey(key, plaintext)
 
-    # --- provider keys ---------------------------------------------------------------------------------
-
-    async def set_provider_key(
-        self,
-        project_id: str,
-        provider: str,
-        secret: Secret,
-        *,
-        actor: str,
-        verify: bool = False,
-        fields: Mapping[str, Any] | None = None,
-    ) -> tuple[ProviderCredential, KeyCheck | None]:
-        """Store (or replace) a project's key for ``provider``, with the non-secret ``fields`` its keys
-        carry (an endpoint, an API version, deployments); ``verify`` checks it with the provider first."""
-        adapter = self._byok_adapter(provider)
-        try:
-            check_key(adapter, secret, self.registry)
-        except KeyFormatError as exc:
-            raise InvalidRequestError(str(exc), param="api_key", code="invalid_key_format") from None
-        try:
-            checked = check_fields(adapter, fields)
-        except KeyFieldError as exc:
-            raise InvalidRequestError(
-                str(exc), param=f"fields.{exc.field}", code="invalid_key_field"
-            ) from None
-        await self.get_project(project_id)  # 404 before any upstream call
-        check = await self.verify_key(provider, secret, checked) if verify else None
-        if check is not None and check.outcome is KeyCheckOutcome.INVALID:
-            async with self.store.transaction() as tx:
-                await tx.audit.append(
-                    NewAuditEvent(actor, "provider_key.verify", project_id, provider, outcome="invalid")
-                )
-            raise InvalidRequestError(
-                f"{adapter.title} rejected this key ({check.detail}); nothing was stored",
-                param="api_key",
-                code="provider_key_rejected",
-            )
-        now = self._now()
-        credential_id = new_id("cred")
-        async with self.mutation() as tx:
-            data_key = await self._data_key(tx, project_id)
-            ciphertext = self.vault.encrypt_credential(data_key, project_id, provider, credential_id, secret)
-            credential = ProviderCredential(
-                id=credential_id,
-                project_id=project_id,
-                provider=provider,
-                masked=mask_key(adapter, secret),
-                ciphertext=ciphertext,
-                created_at=now,
-                updated_at=now,
-                fields=checked,
-            )
-            old = await tx.credentials.replace(credential)
-            detail: dict[str, object] = {"masked": credential.masked}
-            if old is not None:
-                detail["replaced_credential_id"] = old.id
-            if check is not None:
-                detail["verification"] = check.outcome.value
-            action = "provider_key.rotate" if old else "provider_key.set"
-            await self.changed(
-                tx, NewAuditEvent(actor, action, project_id, provider, credential_id, detail=detail, at=now)
-            )
-        return credential, check
-
-    async def list_provider_keys(self, project_id: str) -> list[ProviderCredential]:
-        async with self.store.transaction() as tx:
-            await self.project_in(tx, project_id)
-            return await tx.credentials.list_for_project(project_id)
-
-    async def delete_provider_key(self, project_id: str, provider: str, *, actor: str) -> None:
-        self._byok_adapter(provider)
-        async with self.mutation() as tx:
-            await self.project_in(tx, project_id)
-            old = await tx.credentials.delete(project_id, provider)
-            if old is None:
-                raise NotFoundError(
-                    f"project {project_id} has no {provider} key", code="provider_key_not_found"
-                )
-            await self.changed(tx, NewAuditEvent(actor, "provider_key.delete", project_id, provider, old.id))
-
-    async def verify_key(
-        self, provider: str, secret: Secret, fields: Mapping[str, Any] | None = None
-    ) -> KeyCheck:
-        adapter = self._byok_adapter(provider)
-        endpoint = Endpoint(self._base_urls[provider], dict(fields or {}))
-        request = adapter.models_request(endpoint, secret)
-        try:
-            response = await self._transport.send(request, timeout_s=15.0)
-        except UpstreamUnreachableError as exc:
-            return KeyCheck(KeyCheckOutcome.UNREACHABLE, None, str(exc))
-        outcome = adapter.key_check_outcome(response.status, response.body)
-        return KeyCheck(outcome, response.status, f"{adapter.title} answered HTTP {response.status}")
-
     # --- audit ----------------------------------------------------------------------------------------
 
     async def audit_log(
@@ -460,23 +362,11 @@ class ControlPlane:
 
     # --- helpers --------------------------------------------------------------------------------------
 
-    def _byok_adapter(self, provider: str) -> ProviderAdapter:
-        try:
-            return self.registry.byok(provider)
-        except UnknownProviderError as exc:
-            raise InvalidRequestError(str(exc), param="provider", code="unknown_provider") from None
-
     async def project_in(self, tx: Transaction, project_id: str) -> Project:
         project = await tx.projects.get(project_id)
         if project is None:
             raise NotFoundError(f"no project with id {project_id!r}", code="project_not_found")
         return project
-
-    async def _data_key(self, tx: Transaction, project_id: str) -> bytes:
-        material = await tx.projects.key_material(project_id)
-        if material is None:
-            raise NotFoundError(f"no project with id {project_id!r}", code="project_not_found")
-        return self.vault.unwrap(project_id, material.wrapped_data_key)
 
     @asynccontextmanager
     async def mutation(self) -> AsyncIterator[Transaction]:

@@ -114,6 +114,9 @@ class ProjectApiKey:
         return self.expires_at is None or self.expires_at > now
 
 
+DEFAULT_KEY_NAME = "default"  # the name of a pool's key when none is given (and of every pre-pool key)
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderCredential:
     """A stored provider key: the masked view plus its ciphertext (never the plaintext)."""
@@ -126,6 +129,9 @@ class ProviderCredential:
     created_at: datetime
     updated_at: datetime
     fields: Mapping[str, Any] = field(default_factory=dict)  # non-secret (an endpoint, deployments)
+    name: str = DEFAULT_KEY_NAME  # its name in the project's pool of keys for the provider
+    weight: int = 1  # its share of the pool's requests
+    state: str = "active"  # or "disabled": kept, never used
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,8 +22,10 @@ from byokgate.limits.gate import RateLimitedError
 from byokgate.providers.base import CONTEXT_LENGTH_EXCEEDED, POLICY_CODES
 from byokgate.proxy.errors import (
     BadGatewayError,
+    CircuitOpenError,
     FirstTokenTimeoutError,
     GatewayTimeoutError,
+    KeysCoolingError,
     UpstreamApiError,
 )
 
@@ -58,6 +60,10 @@ def judge(error: ApiError) -> Verdict:
         return Verdict(Action.FAILOVER, "timeout", 20)
     if isinstance(error, BadGatewayError):  # reset, refused, unreadable, a stream broken before content
         return Verdict(Action.RETRY, "reset" if error.code == "upstream_unreachable" else "bad_response", 25)
+    if isinstance(error, CircuitOpenError):
+        return Verdict(Action.FAILOVER, "circuit_open", 15)
+    if isinstance(error, KeysCoolingError):  # every key of the project's pool is cooling: another target
+        return Verdict(Action.FAILOVER, "cooling", 45, retry_after(error.headers))
     if isinstance(error, RateLimitedError):  # the gateway's own limits hold for every target alike
         return Verdict(Action.TERMINAL, "rate_limited", 95)
     if isinstance(error, InsufficientCreditsError):  # pooled target the credits do not cover: skip it

@@ -20,9 +20,10 @@ from starlette.types import Receive
 
 from byokgate.domain.routes import RouteConfig
 from byokgate.errors import ApiError
+from byokgate.health.breakers import Breakers
 from byokgate.proxy.attempts import Action, Verdict, backoff, judge
 from byokgate.proxy.call import Call
-from byokgate.proxy.errors import DeadlineExceededError
+from byokgate.proxy.errors import CircuitOpenError, DeadlineExceededError
 from byokgate.proxy.exchange import Attempt, Exchange, Responded, disconnected
 from byokgate.proxy.executor import AttemptBounds, Executor
 from byokgate.routing.policy import Route
@@ -54,9 +55,10 @@ class RetryPolicy:
 
 
 class Chain:
-    def __init__(self, executor: Executor, policy: RetryPolicy) -> None:
+    def __init__(self, executor: Executor, policy: RetryPolicy, breakers: Breakers | None = None) -> None:
         self._executor = executor
         self.policy = policy  # the gateway's defaults
+        self._breakers = breakers or Breakers()
 
     async def run(
         self,
@@ -73,12 +75,25 @@ class Chain:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + policy.deadline_s
         failures: list[tuple[Verdict, ApiError]] = []
+        breakers = self._breakers
+        if breakers.any_open:
+            targets = _unless_all_open(breakers, targets)
         last = len(targets) - 1
+        tried = 0
         for index, route in enumerate(targets):
             retries = 0
+            circuit = "provider:" + route.provider
+            if not breakers.acquire(circuit):  # open: not sent requests for now
+                hint = {"retry-after": str(max(int(breakers.retry_in(circuit) + 0.999), 1))}
+                refused = CircuitOpenError(f"{route.provider} is failing: its circuit is open.", headers=hint)
+                failures.append((_OPEN, refused))
+                skipped = Attempt(route, None, 503, "circuit_open", "skip", "circuit_open", 0.0)
+                exchange.failed_attempt(skipped, 0)
+                exchange.routing_reason = "fallback_after_circuit_open"
+                continue
             while True:
-                if failures:
-                    exchange.attempt_count += 1
+                tried += 1
+                exchange.attempt_count = tried
                 exchange.route = route
                 now = loop.time()
                 if now >= deadline:
@@ -90,7 +105,9 @@ class Chain:
                     hold_stream=more,
                     first_token_by=now + first_token_s if first_token_s is not None else None,
                     timeout_s=policy.timeout_s,
+                    strict_keys=retries == 0 and index < last,
                 )
+                exchange.rotatable = False
                 started = time.perf_counter()
                 try:
                     await self._executor.run(call, route, exchange, send, receive, bounds)
@@ -98,14 +115,28 @@ class Chain:
                     if send.started:
                         raise  # the answer had begun: nothing else may be sent
                     verdict = judge(error)
+                    _observe(breakers, circuit, exchange.credential_id, verdict.reason)
                     if verdict.reason == "content_policy" and policy.route_around_refusals:
                         verdict = replace(verdict, action=Action.FAILOVER)
                     failures.append((verdict, error))
+                    spent = (time.perf_counter() - started) * 1000
+                    if exchange.rotatable:  # the key failed and its pool has a fresh one: at once
+                        attempt = Attempt(
+                            route,
+                            exchange.credential_id,
+                            error.status,
+                            error.code,
+                            "rotate",
+                            verdict.reason,
+                            spent,
+                        )
+                        exchange.failed_attempt(attempt, spent)
+                        exchange.routing_reason = f"rotated_after_{verdict.reason}"
+                        continue
                     wait = _retry_wait(policy, verdict, retries, deadline - loop.time())
                     action = Action.RETRY if wait is not None else verdict.action
                     if action is Action.RETRY and wait is None:
                         action = Action.FAILOVER
-                    spent = (time.perf_counter() - started) * 1000
                     attempt = Attempt(
                         route, exchange.credential_id, error.status, error.code, action, verdict.reason, spent
                     )
@@ -121,6 +152,9 @@ class Chain:
                         return
                     exchange.waited_ms += wait * 1000
                     continue
+                breakers.succeeded(circuit)
+                if exchange.credential_id is not None:
+                    breakers.succeeded("key:" + exchange.credential_id)
                 if exchange.attempts is not None:
                     spent = (time.perf_counter() - started) * 1000
                     answered = Attempt(
@@ -132,6 +166,33 @@ class Chain:
                 exchange.routing_reason = f"fallback_after_{failures[-1][0].reason}"
                 call.ticket = None  # a fallback's answer is not the one the cache entry is for
         _give_up(exchange, failures)
+
+
+# What says the upstream is unwell (a breaker counts it), and what says it answered (it is alive).
+_UNWELL = frozenset({"5xx", "overloaded", "timeout", "ttft_timeout", "reset", "bad_response"})
+_ALIVE = frozenset({"429", "quota", "auth", "not_found", "context_length", "content_policy", "bad_request"})
+_OPEN = Verdict(Action.FAILOVER, "circuit_open", 15)
+
+
+def _observe(breakers: Breakers, circuit: str, credential_id: str | None, reason: str) -> None:
+    if reason in _UNWELL:
+        breakers.failed(circuit)
+        if credential_id is not None:
+            breakers.failed("key:" + credential_id)
+    elif reason in _ALIVE:
+        breakers.succeeded(circuit)
+    else:  # it never reached the upstream (a key cooling, a translation refused): no verdict on it
+        breakers.release(circuit)
+
+
+def _unless_all_open(breakers: Breakers, targets: Sequence[Route]) -> Sequence[Route]:
+    """The targets, or, when every one's breaker is open, the least recently failed alone, as a probe."""
+    circuits = ["provider:" + route.provider for route in targets]
+    if not all(breakers.blocked(circuit) for circuit in circuits):
+        return targets
+    probe = min(range(len(targets)), key=lambda index: breakers.last_failure(circuits[index]))
+    breakers.force_probe(circuits[probe])
+    return [targets[probe]]
 
 
 def _retry_wait(policy: RetryPolicy, verdict: Verdict, retries: int, remaining_s: float) -> float | None:

@@ -45,3 +45,19 @@ class DeadlineExceededError(GatewayTimeoutError):
     """The request's deadline passed before any attempt answered."""
 
     default_code = "deadline_exceeded"
+
+
+class KeysCoolingError(ApiError):
+    """Every key of the project's pool for the provider is cooling down after a rate limit."""
+
+    status = 429
+    type = "rate_limit_error"
+    default_code = "provider_keys_cooling"
+
+
+class CircuitOpenError(ApiError):
+    """The provider's circuit breaker is open: the gateway does not send it requests for now."""
+
+    status = 503
+    type = "api_error"
+    default_code = "circuit_open"

@@ -14,6 +14,7 @@ from starlette.types import Receive, Send
 from byokgate.asgi import Headers
 from byokgate.billing.credits import CreditHold
 from byokgate.domain.entities import Limits
+from byokgate.health.keys import Cooldown
 from byokgate.pricing.cost import usd
 from byokgate.routing.policy import Lane, Route
 from byokgate.snapshot.model import KeyEntry
@@ -49,6 +50,10 @@ class Exchange:
     attempt_count: int = 1
     routing_reason: str = "pinned"  # x-byokgate-routing-reason: why the answering target was chosen
     waited_ms: float = 0.0  # upstream time of earlier attempts, and the backoffs between them
+    tried_keys: set[str] = field(default_factory=set)  # the project's keys this request went with
+    pool_size: int = 1  # keys in the pool the last attempt's key came from
+    rotatable: bool = False  # the last attempt's key failed and its pool has a fresh one
+    cooled: list[tuple[str, str, Cooldown]] = field(default_factory=list)  # (provider, key, cooldown)
 
     def upstream_done(self) -> None:
         """Note the time spent waiting on upstream so far (excluded from the overhead figure)."""

@@ -25,7 +25,8 @@ from byokgate.domain.chunks import usage_event
 from byokgate.domain.secret import Secret
 from byokgate.domain.stream import TranslationError, UpstreamFormatError
 from byokgate.domain.upstream import UpstreamRequest
-from byokgate.errors import ApiError, AuthenticationError, InvalidRequestError, NotFoundError
+from byokgate.errors import ApiError, AuthenticationError, InvalidRequestError
+from byokgate.health.breakers import Breakers
 from byokgate.providers.base import Endpoint, NativeApi, ProviderAdapter, error_type_for
 from byokgate.providers.registry import ProviderRegistry
 from byokgate.providers.setup import PooledLane
@@ -39,6 +40,7 @@ from byokgate.proxy.errors import (
     UpstreamApiError,
 )
 from byokgate.proxy.exchange import Exchange, Responded, parsed_body, usage_of
+from byokgate.proxy.keys import ProjectKeys
 from byokgate.proxy.metering import Metering
 from byokgate.proxy.relay import Pricing, relay
 from byokgate.routing.policy import Lane, Route
@@ -64,6 +66,7 @@ class AttemptBounds:
     hold_stream: bool = False
     first_token_by: float | None = None  # a held stream's first content must come by then
     timeout_s: float | None = None  # the wait for each byte (None: the transport's own)
+    strict_keys: bool = False  # give up when every key of the pool cools (another target remains)
 
 
 UNBOUNDED = AttemptBounds()
@@ -88,15 +91,13 @@ class Executor:
         base_urls: Mapping[str, str],
         pooled: PooledLane | None,
         gate: CacheGate | None = None,
+        breakers: Breakers | None = None,
     ) -> None:
-        self._snapshot = snapshot
-        self._credentials = credentials
+        self._keys = ProjectKeys(snapshot, credentials, base_urls, pooled, breakers or Breakers())
         self._registry = registry
         self._transport = transport
         self._coster = coster
         self._metering = metering
-        self._base_urls = base_urls
-        self._pooled = pooled
         self._gate = gate
 
     async def run(
@@ -116,7 +117,7 @@ class Executor:
         metered = call.operation is not Operation.COUNT_TOKENS
         held = await self._metering.hold(exchange, call.body, call.operation) if metered else None
         try:
-            key, endpoint = self._credential(route, exchange)
+            key, endpoint = self._keys.open(route, exchange, strict=bounds.strict_keys)
             upstream = self._request(call, adapter, native, route, endpoint, key)
             exchange.upstream_started = time.perf_counter()
             held_stream = call.stream and bounds.hold_stream
@@ -129,7 +130,9 @@ class Executor:
                     if response.status >= 400:
                         failed = await response.read()
                         exchange.upstream_done()
-                        raise _upstream_error(adapter, route, response, failed)
+                        error = _upstream_error(adapter, route, response, failed)
+                        self._keys.failed(route, exchange, error)
+                        raise error
                     if call.stream:
                         hold = response.lift_cutoff if held_stream else None
                         await self._stream(
@@ -154,23 +157,6 @@ class Executor:
                 ) from None
         finally:
             await self._metering.settle(held, exchange)
-
-    def _credential(self, route: Route, exchange: Exchange) -> tuple[Secret, Endpoint]:
-        """The key the attempt goes with, and where it goes: the platform's on the pooled lane, the
-        project's own (with the fields stored beside it) on the BYOK lane."""
-        base_url = self._base_urls[route.provider]
-        if route.lane is Lane.POOLED:
-            if self._pooled is None:
-                raise NotFoundError(
-                    "The pooled lane is not configured on this gateway.", code="model_not_found"
-                )
-            return self._pooled.key, Endpoint(base_url)
-        assert exchange.key is not None
-        opened = self._credentials.open(self._snapshot.current, exchange.key.project_id, route.provider)
-        if opened is None:  # the key was deleted between routing and now
-            raise NotFoundError(f"This project has no {route.provider} key any more.", code="model_not_found")
-        exchange.credential_id = opened.credential_id
-        return opened.secret, Endpoint(base_url, opened.fields)
 
     def _request(
         self,

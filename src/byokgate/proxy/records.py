@@ -63,6 +63,21 @@ def record(writer: BatchWriter, exchange: Exchange) -> None:
                 key, attempt.route.provider, attempt.credential_id, exchange.request_id, outcome, detail, now
             )
             writer.audit(use)
+    for provider, credential_id, cooldown in exchange.cooled:
+        writer.audit(
+            NewAuditEvent(
+                actor=f"api_key:{key.key_id}",
+                action="provider_key.cooldown",
+                project_id=key.project_id,
+                provider=provider,
+                credential_id=credential_id,
+                api_key_id=key.key_id,
+                request_id=exchange.request_id,
+                outcome=f"cooling_after_{cooldown.reason}",
+                detail=cooldown.as_json(),
+                at=now,
+            )
+        )
     if exchange.credential_id is not None and route is not None:
         outcome = (
             "ok"

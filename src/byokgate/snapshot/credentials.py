@@ -1,13 +1,15 @@
-"""Opening provider keys on the hot path: pure CPU over the snapshot, with a short-TTL cache."""
+"""Opening provider keys on the hot path: pure CPU over the snapshot, with a short-TTL cache; which key of
+a project's pool is opened is ``health.keys.KeyHealth``'s pick."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from byokgate.domain.secret import Secret
+from byokgate.health.keys import KeyHealth
 from byokgate.snapshot.model import Snapshot
 from byokgate.vault import Vault
 
@@ -17,6 +19,7 @@ class OpenedCredential:
     credential_id: str
     secret: Secret
     fields: Mapping[str, Any]  # the key's non-secret fields (an endpoint, deployments)
+    pool_size: int = 1  # how many active keys the project holds for the provider
 
 
 class CredentialOpener:
@@ -26,21 +29,41 @@ class CredentialOpener:
     """
 
     def __init__(
-        self, vault: Vault, *, ttl_s: float = 60.0, clock: Callable[[], float] = time.monotonic
+        self,
+        vault: Vault,
+        *,
+        health: KeyHealth | None = None,
+        ttl_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._vault = vault
+        self.health = health or KeyHealth()
         self._ttl_s = ttl_s
         self._clock = clock
         self._cache: dict[str, tuple[float, Secret]] = {}
 
-    def open(self, snapshot: Snapshot, project_id: str, provider: str) -> OpenedCredential | None:
-        ref = snapshot.credential(project_id, provider)
+    def open(
+        self,
+        snapshot: Snapshot,
+        project_id: str,
+        provider: str,
+        avoid: Collection[str] = (),
+        *,
+        strict: bool = False,
+        blocked: Callable[[str], bool] | None = None,
+    ) -> OpenedCredential | None:
+        """A key of the project's pool for ``provider`` (``health.pick``: fresh first, ``avoid`` the keys
+        this request tried); None when the pool is empty or, ``strict``, has no fresh key."""
+        pool = snapshot.pool(project_id, provider)
+        if not pool:
+            return None
+        ref = self.health.pick(pool, avoid, strict=strict, blocked=blocked)
         if ref is None:
             return None
         now = self._clock()
         cached = self._cache.get(ref.credential_id)
         if cached is not None and cached[0] > now:
-            return OpenedCredential(ref.credential_id, cached[1], ref.fields)
+            return OpenedCredential(ref.credential_id, cached[1], ref.fields, len(pool))
         wrapped = snapshot.wrapped_data_keys[project_id]
         data_key = self._vault.unwrap(project_id, wrapped)
         secret = self._vault.decrypt_credential(
@@ -49,7 +72,7 @@ class CredentialOpener:
         self._cache[ref.credential_id] = (now + self._ttl_s, secret)
         if len(self._cache) > 10_000:
             self._evict(now)
-        return OpenedCredential(ref.credential_id, secret, ref.fields)
+        return OpenedCredential(ref.credential_id, secret, ref.fields, len(pool))
 
     def _evict(self, now: float) -> None:
         for credential_id in [cid for cid, (expiry, _) in self._cache.items() if expiry <= now]:

@@ -38,13 +38,15 @@ class CredentialRef:
     provider: str
     ciphertext: bytes = field(repr=False)
     fields: Mapping[str, Any] = field(default_factory=dict)  # non-secret fields stored with the key
+    name: str = "default"  # its name in the pool
+    weight: int = 1
 
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     version: int
     api_keys: Mapping[str, KeyEntry]
-    credentials: Mapping[tuple[str, str], CredentialRef]
+    credentials: Mapping[tuple[str, str], tuple[CredentialRef, ...]]  # (project, provider) -> its active keys
     wrapped_data_keys: Mapping[str, bytes]
     providers: Mapping[str, frozenset[str]]  # project id -> providers it holds keys for
     cache: Mapping[str, CacheSettings] = field(default_factory=dict)  # projects that changed the defaults
@@ -65,8 +67,9 @@ class Snapshot:
             return None
         return entry
 
-    def credential(self, project_id: str, provider: str) -> CredentialRef | None:
-        return self.credentials.get((project_id, provider))
+    def pool(self, project_id: str, provider: str) -> tuple[CredentialRef, ...]:
+        """The project's active keys for ``provider`` (empty: none)."""
+        return self.credentials.get((project_id, provider), ())
 
     def providers_of(self, project_id: str) -> frozenset[str]:
         return self.providers.get(project_id, _NONE)
@@ -115,12 +118,20 @@ async def load_snapshot(store: Store) -> Snapshot:
         for key_hash, key in keys
         if key.revoked_at is None
     }
-    refs = {
-        (c.project_id, c.provider): CredentialRef(
-            c.id, c.project_id, c.provider, c.ciphertext, MappingProxyType(dict(c.fields))
-        )
-        for c in credentials
-    }
+    pools: defaultdict[tuple[str, str], list[CredentialRef]] = defaultdict(list)
+    for c in credentials:
+        if c.state == "active":
+            ref = CredentialRef(
+                c.id,
+                c.project_id,
+                c.provider,
+                c.ciphertext,
+                MappingProxyType(dict(c.fields)),
+                c.name,
+                c.weight,
+            )
+            pools[(c.project_id, c.provider)].append(ref)
+    refs = {pool: tuple(keys) for pool, keys in pools.items()}
     providers: defaultdict[str, set[str]] = defaultdict(set)
     for project_id, provider in refs:
         providers[project_id].add(provider)

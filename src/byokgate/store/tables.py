@@ -169,7 +169,11 @@ provider_credentials = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("fields", JSON, nullable=True),  # non-secret fields the provider's keys carry (never the key)
-    UniqueConstraint("project_id", "provider"),
+    # A project's keys for one provider are a pool: each has a name, a weight and a state.
+    Column("name", String(64), nullable=False, server_default="default"),
+    Column("weight", Integer, nullable=False, server_default="1"),
+    Column("state", String(16), nullable=False, server_default="active"),  # active or disabled
+    UniqueConstraint("project_id", "provider", "name"),
 )
 
 # Append-only. No foreign key: the trail outlives the project it describes.

@@ -1,0 +1,1 @@
+"""What the data plane learns about providers and keys as requests fail: key cooldowns, circuit breakers."""
