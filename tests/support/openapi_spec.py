@@ -20,7 +20,7 @@ from typing import Any
 
 import jsonschema_rs
 import pytest
-import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the environment
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SPEC = REPO_ROOT.parent / "shared" / "reference" / "specs" / "openai-openapi.yaml"

@@ -67,11 +67,12 @@ class Breakers:
         # Shared through Redis: a probe goes only from the instance that claimed it (``grant_probe``).
         self.shared = False
         self._granted: set[str] = set()
+        self._unwell: set[str] = set()  # the names of the breakers that are not closed
 
     @property
     def any_open(self) -> bool:
         """Whether any breaker is open or half-open (the healthy fast path asks nothing else)."""
-        return any(b.state is not State.CLOSED for b in self._breakers.values())
+        return bool(self._unwell)
 
     def blocked(self, name: str) -> bool:
         """Would an attempt be refused now? (No side effect: ``acquire`` takes the probe.)"""
@@ -138,6 +139,7 @@ class Breakers:
             breaker.state, breaker.probing, breaker.opened_until = State.CLOSED, False, 0.0
             breaker.outcomes.clear()
             breaker.changed_at = now
+            self._unwell.discard(name)
             if self.publish is not None:
                 self.publish(name, None)
 
@@ -151,6 +153,7 @@ class Breakers:
         if breaker.state is State.HALF_OPEN or (breaker.state is State.CLOSED and self._tripped(breaker)):
             breaker.state, breaker.probing = State.OPEN, False
             breaker.opened_until = now + settings.cool_s
+            self._unwell.add(name)
             self._changed(name, breaker)
 
     def retry_in(self, name: str) -> float:
@@ -173,11 +176,13 @@ class Breakers:
                 breaker.consecutive = 0
                 breaker.outcomes.clear()
                 breaker.changed_at = at
+                self._unwell.discard(name)
             return
         breaker = self._breakers.setdefault(name, Breaker())
         breaker.state, breaker.opened_until, breaker.changed_at = state, opened_until, at
         breaker.last_failure = max(breaker.last_failure, last_failure)
         breaker.probing = state is State.HALF_OPEN
+        self._unwell.add(name)
         self._granted.discard(name)
 
     def changed_since(self, name: str) -> float:
@@ -186,7 +191,7 @@ class Breakers:
 
     def view(self) -> dict[str, Breaker]:
         """The breakers that are not closed (for the admin API)."""
-        return {name: b for name, b in self._breakers.items() if b.state is not State.CLOSED}
+        return {name: self._breakers[name] for name in self._unwell}
 
     def _tripped(self, breaker: Breaker) -> bool:
         settings = self.settings

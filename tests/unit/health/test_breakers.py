@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from byokgate.health.breakers import Breakers, BreakerSettings, State
 
 
@@ -104,3 +107,36 @@ def test_shared_breakers_probe_only_when_granted_and_adopt_newer_news() -> None:
     assert made.view() == {}
     made.adopt("provider:b", State.OPEN, clock.now + 5, clock.now, at=clock.now + 2)
     assert made.blocked("provider:b")
+
+
+OPERATIONS = (
+    "failed",
+    "succeeded",
+    "acquire",
+    "release",
+    "force_probe",
+    "adopt_open",
+    "adopt_closed",
+    "tick",
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(OPERATIONS), st.sampled_from(("a", "b", "c"))), max_size=60))
+def test_any_open_and_view_agree_with_the_breakers_states(steps: list[tuple[str, str]]) -> None:
+    """`any_open` (asked on every request) is kept as a set, not computed: it must never drift."""
+    clock = Clock()
+    made = breakers(clock, failures=2, cool_s=5)
+    for operation, name in steps:
+        if operation == "tick":
+            clock.now += 3
+        elif operation == "adopt_open":
+            made.adopt(name, State.OPEN, clock.now + 5, clock.now, at=clock.now + 0.5)
+        elif operation == "adopt_closed":
+            made.adopt(name, State.CLOSED, 0.0, 0.0, at=clock.now + 0.5)
+        else:
+            getattr(made, operation)(name)
+        states = {n: b.state for n, b in made._breakers.items()}
+        unwell = {n for n, state in states.items() if state is not State.CLOSED}
+        assert made.any_open == bool(unwell)
+        assert set(made.view()) == unwell
