@@ -106,6 +106,10 @@ def test_a_429_cools_the_key_and_the_request_rotates_at_once(
         client.chat.completions.create(model="gpt-4o", messages=HI)  # type: ignore[arg-type]
     assert used_keys(upstreams["openai"])[2:] == [second] * 3
     assert audited(gateway, pid, "provider_key.cooldown") == ["cooling_after_429"]
+    assert cooling["model"] == "gpt-4o"  # providers limit each model apart: the key is fresh for others
+    for _ in range(4):
+        client.chat.completions.create(model="gpt-4o-mini", messages=HI)  # type: ignore[arg-type]
+    assert first in used_keys(upstreams["openai"])[-4:]
 
 
 def test_a_refused_key_cools_until_replaced(gateway: Gateway, upstreams: dict[str, EmulatorServer]) -> None:

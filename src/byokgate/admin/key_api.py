@@ -72,7 +72,7 @@ def add_key_endpoints(router: APIRouter, control: ControlPlane, actor: str) -> N
         credential = await control.update_provider_key(
             project_id, provider, name, actor=actor, weight=body.weight, state=body.state
         )
-        return ProviderKeyOut.of(credential, cooldown=health.cooling(credential.id))
+        return ProviderKeyOut.of(credential, cooldowns=health.cooldowns(credential.id))
 
     @router.get("/projects/{project_id}/provider-keys", response_model=ProviderKeyList)
     async def list_provider_keys(project_id: ProjectId) -> ProviderKeyList:
@@ -82,7 +82,7 @@ def add_key_endpoints(router: APIRouter, control: ControlPlane, actor: str) -> N
             data=[
                 ProviderKeyOut.of(
                     c,
-                    cooldown=health.cooling(c.id),
+                    cooldowns=health.cooldowns(c.id),
                     breaker=str(b.state) if (b := open_.get("key:" + c.id)) is not None else "closed",
                 )
                 for c in keys

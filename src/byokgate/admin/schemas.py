@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -68,11 +69,13 @@ class CooldownOut(BaseModel):
     reason: str = Field(description="429 (until its retry-after) or 401/403 (until the key is replaced)")
     since: datetime
     until: datetime | None = Field(description="None: until the key is replaced or set active again")
+    model: str | None = Field(default=None, description="a 429's model (None: the key cools for every model)")
 
     @classmethod
     def of(cls, cooldown: Cooldown) -> CooldownOut:
         until = None if cooldown.until is None else datetime.fromtimestamp(cooldown.until, UTC)
-        return cls(reason=cooldown.reason, since=datetime.fromtimestamp(cooldown.since, UTC), until=until)
+        since = datetime.fromtimestamp(cooldown.since, UTC)
+        return cls(reason=cooldown.reason, since=since, until=until, model=cooldown.model)
 
 
 class ProjectOut(BaseModel):
@@ -316,7 +319,12 @@ class ProviderKeyOut(BaseModel):
     name: str = Field(description="Its name in the project's pool of keys for the provider")
     weight: int
     state: str
-    cooldown: CooldownOut | None = Field(default=None, description="Set while the data plane skips the key")
+    cooldown: CooldownOut | None = Field(
+        default=None, description="Set while the data plane skips the key (for every model, else the first)"
+    )
+    cooldowns: list[CooldownOut] = Field(
+        default_factory=list, description="Every cooldown of the key now: for every model, or for one (429)"
+    )
     breaker: str = Field(default="closed", description="The key's circuit breaker: closed, open or half_open")
     verification: Verification | None = None
 
@@ -325,7 +333,7 @@ class ProviderKeyOut(BaseModel):
         cls,
         credential: ProviderCredential,
         verification: Verification | None = None,
-        cooldown: Cooldown | None = None,
+        cooldowns: Sequence[Cooldown] = (),
         breaker: str = "closed",
     ) -> ProviderKeyOut:
         return cls(
@@ -338,7 +346,8 @@ class ProviderKeyOut(BaseModel):
             name=credential.name,
             weight=credential.weight,
             state=credential.state,
-            cooldown=None if cooldown is None else CooldownOut.of(cooldown),
+            cooldown=CooldownOut.of(cooldowns[0]) if cooldowns else None,
+            cooldowns=[CooldownOut.of(cooldown) for cooldown in cooldowns],
             breaker=breaker,
             verification=verification,
         )

@@ -1,8 +1,9 @@
 """Key pools on the hot path: which of a project's keys for a provider the next attempt takes, and which
 are cooling down.
 
-A key that got a 429 cools until its ``retry-after`` (or ``DEFAULT_COOLDOWN_S``); one the provider refused
-(401/403) cools until it is replaced (a new credential id) or an operator clears it. ``pick`` chooses
+A key that got a 429 cools for the model it was asked for (providers limit each model apart) until its
+``retry-after`` (or ``DEFAULT_COOLDOWN_S``); one the provider refused (401/403) cools for every model until
+it is replaced (a new credential id) or an operator clears it. ``pick`` chooses
 among the pool's fresh keys by smooth weighted round robin (the share of each is its weight; weight 0 only
 when nothing else is left), or by fewest attempts in flight per unit of weight
 (``BYOKGATE_KEY_SELECTION=least_in_flight``). When no fresh key is left, a strict pick gives up (the chain
@@ -37,9 +38,15 @@ class Cooldown:
     reason: str  # "429", "401", "403"
     until: float | None  # epoch seconds; None: until the key is replaced or cleared
     since: float
+    model: str | None = None  # a 429's model (the key is fresh for the others); None: every model
 
     def as_json(self) -> dict[str, object]:
-        return {"reason": self.reason, "until": self.until, "since": self.since}
+        return {"reason": self.reason, "until": self.until, "since": self.since, "model": self.model}
+
+
+def entry(credential_id: str, model: str | None = None) -> str:
+    """A cooldown's name: the key's id, and a 429's model after a space (model names have none)."""
+    return credential_id if model is None else f"{credential_id} {model}"
 
 
 class KeyHealth:
@@ -53,31 +60,51 @@ class KeyHealth:
 
     # --- cooldowns ------------------------------------------------------------------------------------
 
-    def cool(self, credential_id: str, reason: str, seconds: float | None) -> Cooldown:
+    def cool(
+        self, credential_id: str, reason: str, seconds: float | None, model: str | None = None
+    ) -> Cooldown:
+        """Cool a key: for ``model`` only (a 429), or for every model (``model`` None)."""
         now = self._clock()
-        cooldown = Cooldown(reason, None if seconds is None else now + max(seconds, 0.0), now)
-        self._cooling[credential_id] = cooldown
+        cooldown = Cooldown(reason, None if seconds is None else now + max(seconds, 0.0), now, model)
+        name = entry(credential_id, model)
+        self._cooling[name] = cooldown
         if self.on_change is not None:
-            self.on_change(credential_id, cooldown)
+            self.on_change(name, cooldown)
         return cooldown
 
-    def adopt(self, credential_id: str, cooldown: Cooldown | None) -> None:
-        """Another instance's news about a key (no echo back)."""
+    def adopt(self, name: str, cooldown: Cooldown | None) -> None:
+        """Another instance's news about a key (``entry``; no echo back)."""
         if cooldown is None:
-            self._cooling.pop(credential_id, None)
+            self._cooling.pop(name, None)
         else:
-            self._cooling[credential_id] = cooldown
+            self._cooling[name] = cooldown
 
     def clear(self, credential_id: str) -> None:
-        if self._cooling.pop(credential_id, None) is not None and self.on_change is not None:
-            self.on_change(credential_id, None)
+        """Lift every cooldown of a key (an operator set it active again)."""
+        for name in [n for n in self._cooling if n.split(" ", 1)[0] == credential_id]:
+            del self._cooling[name]
+            if self.on_change is not None:
+                self.on_change(name, None)
 
-    def cooling(self, credential_id: str) -> Cooldown | None:
-        cooldown = self._cooling.get(credential_id)
+    def cooling(self, credential_id: str, model: str | None = None) -> Cooldown | None:
+        """The key's cooldown for every model, else (given ``model``) its cooldown for that model."""
+        cooldown = self._current_cooldown(credential_id)
+        if cooldown is None and model is not None:
+            cooldown = self._current_cooldown(entry(credential_id, model))
+        return cooldown
+
+    def cooldowns(self, credential_id: str) -> list[Cooldown]:
+        """All of a key's cooldowns now, the one for every model first (for the admin API)."""
+        names = [n for n in list(self._cooling) if n.split(" ", 1)[0] == credential_id]
+        found = [c for n in sorted(names, key=len) if (c := self._current_cooldown(n)) is not None]
+        return found
+
+    def _current_cooldown(self, name: str) -> Cooldown | None:
+        cooldown = self._cooling.get(name)
         if cooldown is None:
             return None
         if cooldown.until is not None and cooldown.until <= self._clock():
-            del self._cooling[credential_id]
+            del self._cooling[name]
             return None
         return cooldown
 
@@ -90,17 +117,18 @@ class KeyHealth:
         *,
         strict: bool,
         blocked: Callable[[str], bool] | None = None,
+        model: str | None = None,
     ) -> K | None:
         """The key for the next attempt: a fresh one (not cooling, not in ``avoid``, not ``blocked`` by its
         circuit breaker); else, unless ``strict``, the usable key whose cooldown ends first (never one
-        refused until replaced)."""
+        refused until replaced). ``model``: what the attempt asks for (a 429 cools a key for one model)."""
         if len(pool) == 1 and not avoid and not self._cooling and blocked is None:  # the common case
             return pool[0]
         fresh = [
             k
             for k in pool
             if k.credential_id not in avoid
-            and self.cooling(k.credential_id) is None
+            and self.cooling(k.credential_id, model) is None
             and (blocked is None or not blocked(k.credential_id))
         ]
         weighted = [k for k in fresh if k.weight > 0] or fresh
@@ -110,7 +138,7 @@ class KeyHealth:
             return None
         ends: list[tuple[float, int, K]] = []
         for index, key in enumerate(pool):
-            cooldown = self.cooling(key.credential_id)
+            cooldown = self.cooling(key.credential_id, model)
             if cooldown is None:
                 ends.append((0.0, index, key))
             elif cooldown.until is not None:  # a key refused until replaced is never used
@@ -141,13 +169,15 @@ class KeyHealth:
         if self._in_flight[credential_id] <= 0:
             del self._in_flight[credential_id]
 
-    def has_fresh(self, pool: Sequence[PoolKey], avoid: Collection[str]) -> bool:
+    def has_fresh(self, pool: Sequence[PoolKey], avoid: Collection[str], model: str | None = None) -> bool:
         """Whether ``pick`` would find a fresh key (without moving the rotation on)."""
-        return any(k.credential_id not in avoid and self.cooling(k.credential_id) is None for k in pool)
+        return any(
+            k.credential_id not in avoid and self.cooling(k.credential_id, model) is None for k in pool
+        )
 
     def now(self) -> float:
         return self._clock()
 
     def view(self) -> dict[str, Cooldown]:
-        """Every key cooling now (for the admin API)."""
-        return {cid: c for cid in list(self._cooling) if (c := self.cooling(cid)) is not None}
+        """Every cooldown now, by name (``entry``: shared through Redis)."""
+        return {name: c for name in list(self._cooling) if (c := self._current_cooldown(name)) is not None}

@@ -134,7 +134,7 @@ class SharedHealth:
         cooling = await self._redis.hgetall(cooldowns_key)
         for raw_id, raw in cooling.items():
             data = orjson.loads(raw)
-            cooldown = Cooldown(data["reason"], data["until"], data["since"])
+            cooldown = Cooldown(data["reason"], data["until"], data["since"], data.get("model"))
             if cooldown.until is not None and cooldown.until <= now:
                 await self._redis.hdel(cooldowns_key, raw_id)
                 continue

@@ -3,9 +3,9 @@
 On the pooled lane it is the platform's key. On the BYOK lane it is one of the project's pool for the
 provider (``health.keys.KeyHealth.pick``): a fresh key, not one this request already tried; strict (another
 target remains, this is the target's first attempt) it gives up when every key is cooling, so the chain
-fails over instead of waiting. A 429 cools the key that got it until its ``retry-after``; a 401 or 403
-until the key is replaced. When the pool still has a fresh key the attempt's failure is marked
-``rotatable``: the chain tries that key at once.
+fails over instead of waiting. A 429 cools the key that got it, for the model asked for, until its
+``retry-after``; a 401 or 403 for every model until the key is replaced. When the pool still has a fresh
+key the attempt's failure is marked ``rotatable``: the chain tries that key at once.
 """
 
 from __future__ import annotations
@@ -57,13 +57,20 @@ class ProjectKeys:
         # Breakers steer a pool's traffic away from a failing key; a lone key's failures are its provider's.
         several = breakers.any_open and len(snapshot.pool(project_id, route.provider)) > 1
         blocked = self._key_blocked if several else None
+        model = route.upstream_model
         opened = self._credentials.open(
-            snapshot, project_id, route.provider, exchange.tried_keys, strict=strict, blocked=blocked
+            snapshot,
+            project_id,
+            route.provider,
+            exchange.tried_keys,
+            strict=strict,
+            blocked=blocked,
+            model=model,
         )
         if opened is None and blocked is not None:  # every fresh key's breaker is open: cooldowns decide
             blocked = None
             opened = self._credentials.open(
-                snapshot, project_id, route.provider, exchange.tried_keys, strict=strict
+                snapshot, project_id, route.provider, exchange.tried_keys, strict=strict, model=model
             )
         if opened is None:
             pool = snapshot.pool(project_id, route.provider)
@@ -71,7 +78,8 @@ class ProjectKeys:
                 raise NotFoundError(
                     f"This project has no {route.provider} key any more.", code="model_not_found"
                 )
-            cooling = [c for key in pool if (c := self._health.cooling(key.credential_id)) is not None]
+            health = self._health
+            cooling = [c for key in pool if (c := health.cooling(key.credential_id, model)) is not None]
             if cooling and all(c.until is None for c in cooling):
                 raise AuthenticationError(
                     f"Every {route.provider} key of this project was refused by the provider and waits to be "
@@ -102,9 +110,8 @@ class ProjectKeys:
         status = error.status if isinstance(error, UpstreamApiError | AuthenticationError) else 0
         if status == 429:
             seconds = retry_after(error.headers)
-            cooldown = self._health.cool(
-                credential_id, "429", DEFAULT_COOLDOWN_S if seconds is None else seconds
-            )
+            wait = DEFAULT_COOLDOWN_S if seconds is None else seconds
+            cooldown = self._health.cool(credential_id, "429", wait, route.upstream_model)
         elif status in (401, 403):
             cooldown = self._health.cool(credential_id, str(status), None)
         else:
@@ -112,4 +119,4 @@ class ProjectKeys:
         exchange.cooled.append((route.provider, credential_id, cooldown))
         if exchange.pool_size > 1:
             pool = self._snapshot.current.pool(exchange.key.project_id, route.provider)
-            exchange.rotatable = self._health.has_fresh(pool, exchange.tried_keys)
+            exchange.rotatable = self._health.has_fresh(pool, exchange.tried_keys, route.upstream_model)

@@ -51,13 +51,15 @@ class CredentialOpener:
         *,
         strict: bool = False,
         blocked: Callable[[str], bool] | None = None,
+        model: str | None = None,
     ) -> OpenedCredential | None:
-        """A key of the project's pool for ``provider`` (``health.pick``: fresh first, ``avoid`` the keys
-        this request tried); None when the pool is empty or, ``strict``, has no fresh key."""
+        """A key of the project's pool for ``provider`` (``health.pick``: fresh first, for ``model``,
+        ``avoid`` the keys this request tried); None when the pool is empty or, ``strict``, has no fresh
+        key."""
         pool = snapshot.pool(project_id, provider)
         if not pool:
             return None
-        ref = self.health.pick(pool, avoid, strict=strict, blocked=blocked)
+        ref = self.health.pick(pool, avoid, strict=strict, blocked=blocked, model=model)
         if ref is None:
             return None
         now = self._clock()

@@ -82,3 +82,21 @@ def test_avoided_and_blocked_keys_are_not_fresh() -> None:
     assert health.has_fresh(pool, {"a", "c"})
     health.cool("b", "429", 5)
     assert not health.has_fresh(pool, {"a", "c"})
+
+
+def test_a_429_cools_the_key_for_its_model_only_and_a_refusal_for_every_model() -> None:
+    clock = Clock()
+    health = KeyHealth(clock=clock)
+    pool = [Key("a")]
+    health.cool("a", "429", 30, model="gpt-4o")
+    assert health.pick(pool, strict=True, model="gpt-4o") is None  # providers limit each model apart
+    assert health.pick(pool, strict=True, model="gpt-4o-mini") == Key("a")
+    assert not health.has_fresh(pool, (), "gpt-4o")
+    assert health.has_fresh(pool, (), "gpt-4o-mini")
+    assert [c.model for c in health.cooldowns("a")] == ["gpt-4o"]
+    health.cool("a", "401", None)
+    assert health.pick(pool, strict=False, model="gpt-4o-mini") is None
+    assert [c.model for c in health.cooldowns("a")] == [None, "gpt-4o"]  # the one for every model first
+    health.clear("a")  # an operator set it active: every cooldown of the key is lifted
+    assert health.cooldowns("a") == []
+    assert health.pick(pool, strict=True, model="gpt-4o") == Key("a")
