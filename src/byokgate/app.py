@@ -38,7 +38,9 @@ from byokgate.proxy.embedder import Embedder, ProviderEmbedder
 from byokgate.proxy.executor import Executor
 from byokgate.proxy.metering import Metering
 from byokgate.proxy.pipeline import Pipeline
+from byokgate.proxy.planner import Planner
 from byokgate.proxy.semantic import SemanticCache
+from byokgate.routing.auto import AutoCatalog
 from byokgate.routing.policy import RoutingPolicy
 from byokgate.settings import Settings
 from byokgate.snapshot.changes import ChangeBus, LocalChangeBus
@@ -316,13 +318,14 @@ def build_data_plane(components: Components) -> DataPlane:
         first_token_s=settings.ttft_timeout_s,
         backoff_base_s=settings.retry_backoff_s,
         retry_after_max_s=settings.retry_after_max_s,
+        continue_streams=settings.continue_streams,
     )
+    auto = AutoCatalog.load()
     pipeline = Pipeline(
         snapshot=components.snapshot,
-        policy=policy,
+        planner=Planner(policy=policy, metering=metering, coster=coster, retry=retry, auto=auto),
         metering=metering,
-        chain=Chain(executor, retry, components.control.breakers),
-        coster=coster,
+        chain=Chain(executor, retry, components.control.breakers, windows=auto.window),
         gate=gate,
     )
     return DataPlane(

@@ -132,6 +132,10 @@ class Settings(BaseSettings):
     retry_after_max_s: float = Field(
         default=10.0, ge=0, le=600, description="longest upstream retry-after waited for (else fail over)"
     )
+    continue_streams: bool = Field(
+        default=False,
+        description="a fallback taking an assistant prefill carries on a stream broken mid-answer",
+    )
 
     admin_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_request_bytes: int = Field(default=32 * 1024 * 1024, ge=1024, description="data-plane body cap")

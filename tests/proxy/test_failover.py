@@ -16,6 +16,7 @@ import anthropic
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from byokgate.emulators import EmulatorServer, Fault
 from byokgate.settings import Settings
@@ -24,7 +25,7 @@ from tests.support.providers import CASES, ProviderCase
 
 pytestmark = pytest.mark.usefixtures("chat_upstreams")
 
-HI = [{"role": "user", "content": "Say hello."}]
+HI: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Say hello."}]
 CLAUDE = "claude-3-5-sonnet-20241022"
 GEMINI = "gemini-2.5-flash"
 
@@ -88,7 +89,7 @@ ROWS = [
         Fault("context_length"),
         1,
         "anthropic",
-        "fallback_after_context_length",
+        "context_escalation",
     ),
     Row("content policy: terminal", Fault("content_filter"), 1, None, "content_policy_violation"),
 ]
@@ -103,14 +104,14 @@ def test_each_row_of_the_table(
     extra: dict[str, Any] = {"models": [CLAUDE]}
     if row.answered_by is None:
         with pytest.raises(openai.APIStatusError) as caught:
-            client.chat.completions.create(model="gpt-4o", messages=HI, extra_body=extra)  # type: ignore[arg-type]
+            client.chat.completions.create(model="gpt-4o", messages=HI, extra_body=extra)
         assert caught.value.body["code"] == row.reason  # type: ignore[index]
         assert caught.value.response.headers["x-should-retry"] == "false"
         assert chats(fallback) == 0  # never routed around
     else:
         raw = client.chat.completions.with_raw_response.create(
             model="gpt-4o",
-            messages=HI,  # type: ignore[arg-type]
+            messages=HI,
             extra_body=extra,
         )
         answer = raw.parse()
@@ -129,7 +130,7 @@ def test_the_routing_options_never_reach_a_provider(
     client: openai.OpenAI, chat_upstreams: dict[str, EmulatorServer]
 ) -> None:
     extra = {"models": [CLAUDE], "provider": {"order": ["OpenAI"], "allow_fallbacks": True}}
-    raw = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=HI, extra_body=extra)  # type: ignore[arg-type]
+    raw = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=HI, extra_body=extra)
     assert raw.headers["x-byokgate-routing-reason"] == "pinned"
     assert raw.headers["x-byokgate-attempts"] == "1"
     sent = chat_upstreams["openai"].emulator.requests[-1]
@@ -143,7 +144,7 @@ def test_a_retry_after_is_waited_for(
 ) -> None:
     primary = chat_upstreams["openai"]
     primary.emulator.arm(Fault("429", retry_after_s=1))
-    raw = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=HI)  # type: ignore[arg-type]
+    raw = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=HI)
     assert raw.headers["x-byokgate-routing-reason"] == "retried_after_429"
     first, second = primary.emulator.requests[-2:]
     assert second.received_at - first.received_at >= 0.95  # the provider asked for a second
@@ -155,7 +156,7 @@ def test_fallback_to_gemini_streams_the_translated_answer(
     chat_upstreams["openai"].emulator.arm(Fault("503", count=None))
     with client.chat.completions.with_streaming_response.create(
         model="gpt-4o",
-        messages=HI,  # type: ignore[arg-type]
+        messages=HI,
         stream=True,
         stream_options={"include_usage": True},
         extra_body={"models": [GEMINI]},
@@ -175,7 +176,7 @@ def test_a_stream_that_fails_before_its_first_token_is_retried_unseen(
 ) -> None:
     primary = chat_upstreams["openai"]
     primary.emulator.arm(Fault("disconnect_mid_stream", after_chunks=1))  # the role chunk, then a cut
-    chunks = list(client.chat.completions.create(model="gpt-4o", messages=HI, stream=True))  # type: ignore[arg-type]
+    chunks = list(client.chat.completions.create(model="gpt-4o", messages=HI, stream=True))
     assert chunks[-1].choices[0].finish_reason == "stop"
     assert chats(primary) == 2
 
@@ -186,7 +187,7 @@ def test_a_slow_first_token_fails_over_to_the_next_target(
     chat_upstreams["openai"].emulator.arm(Fault("slow_first_token", delay_ms=5000, count=None))
     with client.chat.completions.with_streaming_response.create(
         model="gpt-4o",
-        messages=HI,  # type: ignore[arg-type]
+        messages=HI,
         stream=True,
         extra_body={"models": [CLAUDE]},
     ) as response:
@@ -203,7 +204,7 @@ def test_a_stream_cut_after_its_first_token_ends_in_a_clean_error(
     with (
         client.chat.completions.create(
             model="gpt-4o",
-            messages=HI,  # type: ignore[arg-type]
+            messages=HI,
             stream=True,
             extra_body={"models": [CLAUDE]},
         ) as stream,
@@ -211,6 +212,28 @@ def test_a_stream_cut_after_its_first_token_ends_in_a_clean_error(
     ):
         list(stream)
     assert chats(chat_upstreams["anthropic"]) == 0  # the client had the start of an answer: no fallback
+
+
+def test_the_request_deadline_ends_the_chain(
+    settings: Settings, chat_upstreams: dict[str, EmulatorServer]
+) -> None:
+    """A silent primary, an upstream timeout far away, a fallback ready: the request's deadline cuts the
+    attempt and ends the chain with its own error, and no further attempt starts."""
+    limits = {"upstream_timeout_s": 30.0, "request_deadline_s": 1.0}
+    for gateway in chat_gateway_for(settings, chat_upstreams, **limits):
+        _, key = gateway.project("deadline", openai=CHAT_KEYS["openai"], anthropic=CHAT_KEYS["anthropic"])
+        chat_upstreams["openai"].emulator.arm(Fault("no_response", delay_ms=5000, count=None))
+        started = time.monotonic()
+        with pytest.raises(openai.APIStatusError) as caught:
+            gateway.client(key).chat.completions.create(
+                model="gpt-4o", messages=HI, extra_body={"models": [CLAUDE]}
+            )
+        assert time.monotonic() - started >= 1.0  # the deadline was waited for, not guessed
+        assert caught.value.status_code == 504
+        assert caught.value.code == "deadline_exceeded"
+        assert caught.value.response.headers["x-should-retry"] == "true"  # a 5xx (docs/routing.md)
+        assert chats(chat_upstreams["openai"]) == 1
+        assert chats(chat_upstreams["anthropic"]) == 0
 
 
 def test_the_most_actionable_error_wins_and_lists_the_attempts(
@@ -224,7 +247,7 @@ def test_the_most_actionable_error_wins_and_lists_the_attempts(
     with pytest.raises(openai.AuthenticationError) as caught:
         gateway.client(key).chat.completions.create(
             model="gpt-4o",
-            messages=HI,  # type: ignore[arg-type]
+            messages=HI,
             extra_body={"models": [CLAUDE]},
         )
     assert caught.value.response.headers["x-should-retry"] == "false"
@@ -244,7 +267,7 @@ def test_the_request_record_and_the_audit_log_list_every_attempt(
     chat_upstreams["openai"].emulator.arm(Fault("503", count=None))
     raw = client.chat.completions.with_raw_response.create(
         model="gpt-4o",
-        messages=HI,  # type: ignore[arg-type]
+        messages=HI,
         extra_body={"models": [CLAUDE]},
     )
     request_id = raw.headers["x-byokgate-request-id"]
@@ -318,7 +341,7 @@ def test_bad_routing_options_are_a_400_naming_the_field(client: openai.OpenAI) -
         ({"provider": {"sort": "vibes"}}, "provider.sort"),
     ):
         with pytest.raises(openai.BadRequestError) as caught:
-            client.chat.completions.create(model="gpt-4o", messages=HI, extra_body=extra)  # type: ignore[arg-type]
+            client.chat.completions.create(model="gpt-4o", messages=HI, extra_body=extra)
         assert caught.value.body["param"] == param  # type: ignore[index]
 
 
@@ -328,7 +351,7 @@ def test_provider_preferences_filter_the_plan(
     # ``ignore`` takes OpenAI out: the fallback answers at once, the primary is never called.
     raw = client.chat.completions.with_raw_response.create(
         model="gpt-4o",
-        messages=HI,  # type: ignore[arg-type]
+        messages=HI,
         extra_body={"models": [CLAUDE], "provider": {"ignore": ["openai"]}},
     )
     assert raw.headers["x-byokgate-provider"] == "anthropic"
@@ -336,7 +359,7 @@ def test_provider_preferences_filter_the_plan(
     with pytest.raises(openai.NotFoundError) as caught:
         client.chat.completions.create(
             model="gpt-4o",
-            messages=HI,  # type: ignore[arg-type]
+            messages=HI,
             extra_body={"provider": {"only": ["anthropic"]}},
         )
     assert caught.value.body["code"] == "no_allowed_provider"  # type: ignore[index]
@@ -352,14 +375,16 @@ def every_provider(gateway: Gateway) -> openai.OpenAI:
 def test_each_providers_context_window_error_fails_over(
     every_provider: openai.OpenAI, chat_upstreams: dict[str, EmulatorServer], case: ProviderCase
 ) -> None:
-    fallback = "gpt-4o" if case.name != "openai" else CLAUDE
+    # A fallback with a larger window, or one the gateway does not know (one known to be no larger would be
+    # skipped: none the catalog knows is larger than Gemini's 1M).
+    fallback = GEMINI if case.name != "gemini" else "mistral-large-latest"
     chat_upstreams[case.name].emulator.arm(Fault("context_length"))
     raw = every_provider.chat.completions.with_raw_response.create(
         model=case.chat_model,
-        messages=HI,  # type: ignore[arg-type]
+        messages=HI,
         extra_body={"models": [fallback]},
     )
-    assert raw.headers["x-byokgate-routing-reason"] == "fallback_after_context_length"
+    assert raw.headers["x-byokgate-routing-reason"] == "context_escalation"
     assert raw.headers["x-byokgate-routed-model"] == fallback
     assert chats(chat_upstreams[case.name]) == 1  # not retried on the same window
 

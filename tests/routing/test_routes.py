@@ -33,8 +33,10 @@ def test_a_route_reads_back_as_it_was_written() -> None:
         "ttft_timeout_s": 4.5,
         "deadline_s": 60,
         "route_around_refusals": True,
+        "continue_streams": True,
     }
     route = route_from(body)
+    assert route.continue_streams
     assert route.pattern
     assert route.targets[1] == RouteTarget("openrouter", "anthropic/claude-*", "pooled", 0.0)
     assert route_from(route.as_json()) == route
@@ -71,6 +73,7 @@ def test_a_route_reads_back_as_it_was_written() -> None:
         ({"name": "fast", **FAST, "ttft_timeout_s": 0}, "ttft_timeout_s"),
         ({"name": "fast", **FAST, "deadline_s": "60"}, "deadline_s"),
         ({"name": "fast", **FAST, "route_around_refusals": "yes"}, "route_around_refusals"),
+        ({"name": "fast", **FAST, "continue_streams": 1}, "continue_streams"),
         ({"name": "fast", **FAST, "strategy": "loadbalance"}, "strategy"),
         ({"name": "fast", "targets": [{"provider": "groq", "model": "m"}] * 9}, "targets"),
     ],

@@ -21,7 +21,8 @@ MAX_TARGETS = 8
 _NAME = re.compile(r"[A-Za-z0-9._:/@+*-]{1,256}")
 _LANES = ("byok", "pooled")
 _SETTINGS = ("retries", "timeout_s", "ttft_timeout_s", "deadline_s")
-_KNOWN = frozenset({"name", "targets", *_SETTINGS, "route_around_refusals"})
+_FLAGS = ("route_around_refusals", "continue_streams")  # opt-ins, false unless set
+_KNOWN = frozenset({"name", "targets", *_SETTINGS, *_FLAGS})
 _TARGET_KNOWN = frozenset({"provider", "model", "lane", "weight"})
 
 
@@ -57,6 +58,7 @@ class RouteConfig:
     ttft_timeout_s: float | None = None  # a stream's first content, while another target remains
     deadline_s: float | None = None  # the whole chain (None: BYOKGATE_REQUEST_DEADLINE_S)
     route_around_refusals: bool = False  # opt-in: a content-policy refusal fails over too
+    continue_streams: bool = False  # opt-in: a fallback taking a prefill carries a broken stream on
 
     @property
     def pattern(self) -> bool:
@@ -68,8 +70,9 @@ class RouteConfig:
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
-        if self.route_around_refusals:
-            out["route_around_refusals"] = True
+        for flag in _FLAGS:
+            if getattr(self, flag):
+                out[flag] = True
         return out
 
 
@@ -100,10 +103,17 @@ def route_from(value: object, name: str | None = None) -> RouteConfig:
     ):
         raise RouteError("retries", "an integer from 0 to 10")
     limits = {field: _seconds(value.get(field), field) for field in _SETTINGS[1:]}
-    around = value.get("route_around_refusals", False)
-    if not isinstance(around, bool):
-        raise RouteError("route_around_refusals", "must be a boolean")
-    return RouteConfig(name, parsed, retries, **limits, route_around_refusals=around)
+    around, carry_on = (_flag(value, flag) for flag in _FLAGS)
+    return RouteConfig(
+        name, parsed, retries, **limits, route_around_refusals=around, continue_streams=carry_on
+    )
+
+
+def _flag(value: dict[str, Any], flag: str) -> bool:
+    set_to = value.get(flag, False)
+    if not isinstance(set_to, bool):
+        raise RouteError(flag, "must be a boolean")
+    return set_to
 
 
 def _target(value: object, where: str, pattern: bool) -> RouteTarget:

@@ -33,6 +33,12 @@ class Capabilities:
     json_mode: bool = False  # ``response_format`` json_object / json_schema
     stream_usage: bool = True  # a stream carries its usage when asked (``stream_options.include_usage``)
     prefill: bool = False  # the answer continues a final assistant message
+    prefill_marker: str | None = None  # a field the prefill message must carry as true (Mistral: "prefix")
+    no_prefill: re.Pattern[str] | None = None  # its models that refuse a prefill all the same
+
+    def prefills(self, model: str) -> bool:
+        """Whether ``model`` continues a final assistant message."""
+        return self.prefill and (self.no_prefill is None or self.no_prefill.search(model) is None)
 
 
 @dataclass(frozen=True, slots=True)

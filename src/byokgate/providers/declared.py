@@ -20,6 +20,15 @@ from byokgate.providers.openai_compat import OpenAICompatible
 _HEADER = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
+def _regex(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+    return value
+
+
 class DeclaredCapabilities(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -30,6 +39,13 @@ class DeclaredCapabilities(BaseModel):
     json_mode: bool = False
     stream_usage: bool = True
     prefill: bool = False
+    prefill_marker: str | None = Field(default=None, pattern=r"^[a-z_]{1,32}$")
+    no_prefill_pattern: str | None = Field(default=None, description="its models that refuse a prefill")
+
+    @field_validator("no_prefill_pattern")
+    @classmethod
+    def _no_prefill(cls, value: str | None) -> str | None:
+        return _regex(value)
 
 
 class Declaration(BaseModel):
@@ -69,12 +85,7 @@ class Declaration(BaseModel):
     @field_validator("model_pattern")
     @classmethod
     def _pattern(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from None
-        return value
+        return _regex(value)
 
     @model_validator(mode="after")
     def _serves_something(self) -> Declaration:
@@ -94,7 +105,9 @@ class DeclaredProvider(OpenAICompatible):
         self.default_base_url = declaration.base_url
         self.auth = Auth(declaration.auth_header, declaration.auth_scheme)
         self.key_prefixes = tuple(sorted(declaration.key_prefixes, key=len, reverse=True))
-        self.capabilities = Capabilities(**declaration.capabilities.model_dump())
+        declared = declaration.capabilities.model_dump()
+        never = declared.pop("no_prefill_pattern")
+        self.capabilities = Capabilities(**declared, no_prefill=re.compile(never) if never else None)
         pattern = declaration.model_pattern
         self.catalog = ModelCatalog(
             models=tuple(declaration.models),

@@ -14,7 +14,8 @@ class DeepSeekProvider(OpenAICompatible):
     title = "DeepSeek"
     default_base_url = "https://api.deepseek.com"
     key_prefixes = ("sk-",)  # + 32 hex; OpenAI's older keys share the prefix, which then tells nothing
-    capabilities = Capabilities(vision=True, json_mode=True, prefill=True)
+    # Chat prefix completion is a beta served at another base URL (``/beta``): not declared here.
+    capabilities = Capabilities(vision=True, json_mode=True)
     catalog = ModelCatalog(
         models=("deepseek-flash", "deepseek-v4-pro", "deepseek-v4-flash"),
         pattern=re.compile(r"^deepseek-(?!r1-distill-)"),  # Groq serves the R1 distills

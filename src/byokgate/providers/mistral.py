@@ -12,7 +12,9 @@ class MistralProvider(OpenAICompatible):
     name = "mistral"
     title = "Mistral AI"
     default_base_url = "https://api.mistral.ai/v1"
-    capabilities = Capabilities(embeddings=True, vision=True, json_mode=True, prefill=True)
+    capabilities = Capabilities(
+        embeddings=True, vision=True, json_mode=True, prefill=True, prefill_marker="prefix"
+    )
     passed_headers = ("retry-after", "x-ratelimit-", "mistral-correlation-id")
     request_id_headers = ("mistral-correlation-id", "x-kong-request-id")
     catalog = ModelCatalog(

@@ -18,6 +18,7 @@ from starlette.types import Send
 from byokgate.domain.stream import EventStream
 from byokgate.domain.upstream import NativeCall
 from byokgate.errors import ApiError, InvalidRequestError
+from byokgate.proxy.continuation import Transcript
 from byokgate.routing.policy import Route
 from byokgate.routing.preferences import (
     PreferenceError,
@@ -58,6 +59,11 @@ class Door(Protocol):
 
     def error_event(self, message: str) -> bytes:
         """The event that ends a broken stream, in the door's format."""
+        ...
+
+    def transcript(self) -> Transcript | None:
+        """A reader of the answer's text from its events, when a broken stream of the door's format can
+        be carried on by a fallback (``continuation.py``); None when it cannot."""
         ...
 
     async def send_error(self, send: Send, error: ApiError, exchange: Exchange) -> None:

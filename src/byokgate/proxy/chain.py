@@ -5,15 +5,16 @@ the request's deadline.
 the same target after a backoff (full jitter, or the provider's ``retry-after`` when it is short enough to
 wait for), failed over to the next target, or answered at once. A stream is held from the client until its
 first content while another attempt may follow, so that a failure before then is one more attempt, not a
-broken answer; once it has reached the client it is never retried. When every attempt fails, the most
-actionable error is answered, listing the attempts.
+broken answer; once it has reached the client it is never retried, but with ``continue_streams`` a
+fallback that accepts an assistant prefill may carry it on (``continuation.py``). When every attempt
+fails, the most actionable error is answered, listing the attempts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from starlette.types import Receive
@@ -26,7 +27,8 @@ from byokgate.proxy.call import Call
 from byokgate.proxy.errors import CircuitOpenError, DeadlineExceededError
 from byokgate.proxy.exchange import Attempt, Exchange, Responded, disconnected
 from byokgate.proxy.executor import AttemptBounds, Executor
-from byokgate.routing.policy import Route
+from byokgate.proxy.relay import end_broken
+from byokgate.routing.policy import Lane, Route
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,7 @@ class RetryPolicy:
     retry_after_max_s: float = 10.0  # a longer retry-after fails over (or is answered) at once
     timeout_s: float | None = None  # each attempt's wait for a byte (None: the transport's own)
     route_around_refusals: bool = False  # a content-policy refusal fails over too (a route's opt-in)
+    continue_streams: bool = False  # a stream broken after reaching the client is carried on by a fallback
 
     def for_route(self, route: RouteConfig) -> RetryPolicy:
         """These defaults with what a project's route sets instead."""
@@ -51,14 +54,22 @@ class RetryPolicy:
             first_token_s=route.ttft_timeout_s or self.first_token_s,
             timeout_s=route.timeout_s or self.timeout_s,
             route_around_refusals=route.route_around_refusals,
+            continue_streams=self.continue_streams or route.continue_streams,
         )
 
 
 class Chain:
-    def __init__(self, executor: Executor, policy: RetryPolicy, breakers: Breakers | None = None) -> None:
+    def __init__(
+        self,
+        executor: Executor,
+        policy: RetryPolicy,
+        breakers: Breakers | None = None,
+        windows: Callable[[Route], int | None] | None = None,
+    ) -> None:
         self._executor = executor
         self.policy = policy  # the gateway's defaults
         self._breakers = breakers or Breakers()
+        self._windows = windows  # a target's context window, when known (context-length escalation)
 
     async def run(
         self,
@@ -80,12 +91,24 @@ class Chain:
             targets = _unless_all_open(breakers, targets)
         last = len(targets) - 1
         tried = 0
+        outgrown: int | None = None  # a context window the request did not fit: none no larger is tried
         for index, route in enumerate(targets):
             retries = 0
-            circuit = "provider:" + route.provider
+            if outgrown is not None and self._windows is not None:
+                window = self._windows(route)
+                if window is not None and window <= outgrown:
+                    skipped = Attempt(
+                        route, None, 400, "context_length_exceeded", "skip", "context_length", 0.0
+                    )
+                    exchange.failed_attempt(skipped, 0)
+                    continue
+            circuit = circuit_of(route)
             if not breakers.acquire(circuit):  # open: not sent requests for now
                 hint = {"retry-after": str(max(int(breakers.retry_in(circuit) + 0.999), 1))}
-                refused = CircuitOpenError(f"{route.provider} is failing: its circuit is open.", headers=hint)
+                failing = (
+                    route.provider if route.lane is Lane.BYOK else f"{route.upstream_model} (pooled lane)"
+                )
+                refused = CircuitOpenError(f"{failing} is failing: its circuit is open.", headers=hint)
                 failures.append((_OPEN, refused))
                 skipped = Attempt(route, None, 503, "circuit_open", "skip", "circuit_open", 0.0)
                 exchange.failed_attempt(skipped, 0)
@@ -106,6 +129,7 @@ class Chain:
                     first_token_by=now + first_token_s if first_token_s is not None else None,
                     timeout_s=policy.timeout_s,
                     strict_keys=retries == 0 and index < last,
+                    continuable=policy.continue_streams and self._carried(call, targets[index + 1 :]),
                 )
                 exchange.rotatable = False
                 started = time.perf_counter()
@@ -115,6 +139,9 @@ class Chain:
                     if send.started:
                         raise  # the answer had begun: nothing else may be sent
                     verdict = judge(error)
+                    if verdict.reason in _TIMEOUTS and loop.time() >= deadline - _SLACK_S:
+                        error = DeadlineExceededError(_deadline_message(policy))  # the deadline cut it
+                        verdict = _DEADLINE  # no verdict on the upstream (it may just be slower)
                     _observe(breakers, circuit, exchange.credential_id, verdict.reason)
                     if verdict.reason == "content_policy" and policy.route_around_refusals:
                         verdict = replace(verdict, action=Action.FAILOVER)
@@ -144,6 +171,8 @@ class Chain:
                     if verdict.action is Action.TERMINAL:
                         return _give_up(exchange, failures)
                     if wait is None:
+                        if verdict.reason == "context_length" and self._windows is not None:
+                            outgrown = max(outgrown or 0, self._windows(route) or 0) or outgrown
                         break  # on to the next target
                     retries += 1
                     exchange.routing_reason = f"retried_after_{verdict.reason}"
@@ -152,6 +181,11 @@ class Chain:
                         return
                     exchange.waited_ms += wait * 1000
                     continue
+                if exchange.broken is not None:  # after reaching the client: the fallbacks carry it on
+                    _observe(breakers, circuit, exchange.credential_id, "bad_response")
+                    spent = (time.perf_counter() - started) * 1000
+                    rest = targets[index + 1 :]
+                    return await self._carry_on(call, rest, exchange, send, receive, policy, deadline, spent)
                 breakers.succeeded(circuit)
                 if exchange.credential_id is not None:
                     breakers.succeeded("key:" + exchange.credential_id)
@@ -163,15 +197,110 @@ class Chain:
                     exchange.attempts.append(answered)
                 return
             if index < last:
-                exchange.routing_reason = f"fallback_after_{failures[-1][0].reason}"
+                reason = failures[-1][0].reason
+                escalated = reason == "context_length"
+                exchange.routing_reason = "context_escalation" if escalated else f"fallback_after_{reason}"
                 call.ticket = None  # a fallback's answer is not the one the cache entry is for
         _give_up(exchange, failures)
+
+    def _carried(self, call: Call, rest: Sequence[Route]) -> bool:
+        """Could one of ``rest`` carry on ``call``'s stream if it broke after reaching the client?"""
+        return call.stream and any(self._executor.carries_on(call, route) for route in rest)
+
+    async def _carry_on(
+        self,
+        call: Call,
+        rest: Sequence[Route],
+        exchange: Exchange,
+        send: Responded,
+        receive: Receive,
+        policy: RetryPolicy,
+        deadline: float,
+        spent: float,
+    ) -> None:
+        """Carry a broken stream on, on the first of ``rest`` that takes a prefill and continues it; when
+        none does, end it with its own error (a continuation's failure is never the one the client sees)."""
+        broken = exchange.broken
+        assert broken is not None
+        assert exchange.route is not None
+        loop = asyncio.get_running_loop()
+        breakers = self._breakers
+        remaining = [route for route in rest if self._executor.carries_on(call, route)]
+        while True:  # an attempt broke after reaching the client
+            exchange.broken = None
+            failed = Attempt(
+                exchange.route, exchange.credential_id, 502, _BROKE, "continue", "stream_break", spent
+            )
+            exchange.failed_attempt(failed, spent)
+            again = False
+            while remaining and not again and loop.time() < deadline:
+                route = remaining.pop(0)
+                circuit = circuit_of(route)
+                if not breakers.acquire(circuit):
+                    continue
+                exchange.attempt_count += 1
+                exchange.route = route
+                first_token_s = policy.first_token_s
+                bounds = AttemptBounds(
+                    deadline=deadline,
+                    first_token_by=loop.time() + first_token_s if first_token_s is not None else None,
+                    timeout_s=policy.timeout_s,
+                    continuable=bool(remaining),
+                    carries_on=broken.transcript,
+                )
+                started = time.perf_counter()
+                try:
+                    await self._executor.run(call, route, exchange, send, receive, bounds)
+                except ApiError as error:  # before its first content: the client saw nothing of it
+                    verdict = judge(error)
+                    _observe(breakers, circuit, exchange.credential_id, verdict.reason)
+                    spent = (time.perf_counter() - started) * 1000
+                    attempt = Attempt(
+                        route,
+                        exchange.credential_id,
+                        error.status,
+                        error.code,
+                        "failover",
+                        verdict.reason,
+                        spent,
+                    )
+                    exchange.failed_attempt(attempt, spent)
+                    continue
+                spent = (time.perf_counter() - started) * 1000
+                if exchange.broken is not None:  # it broke too, after carrying on: the rest may go on
+                    _observe(breakers, circuit, exchange.credential_id, "bad_response")
+                    broken, again = exchange.broken, True
+                    continue
+                breakers.succeeded(circuit)
+                exchange.routing_reason = "continued_after_stream_break"  # the record's (the head is sent)
+                if exchange.attempts is not None:
+                    answered = Attempt(
+                        route, exchange.credential_id, exchange.status, None, "answered", None, spent
+                    )
+                    exchange.attempts.append(answered)
+                return
+            if not again:
+                exchange.status, exchange.error_code = 502, _BROKE
+                await end_broken(send, call.door.error_event, broken.message)
+                return
 
 
 # What says the upstream is unwell (a breaker counts it), and what says it answered (it is alive).
 _UNWELL = frozenset({"5xx", "overloaded", "timeout", "ttft_timeout", "reset", "bad_response"})
 _ALIVE = frozenset({"429", "quota", "auth", "not_found", "context_length", "content_policy", "bad_request"})
 _OPEN = Verdict(Action.FAILOVER, "circuit_open", 15)
+_BROKE = "upstream_stream_error"
+_TIMEOUTS = frozenset({"timeout", "ttft_timeout"})
+_DEADLINE = Verdict(Action.FAILOVER, "deadline", 21)  # says more than the timeouts it ended (20)
+_SLACK_S = 0.001  # a timer may fire this much before its time
+
+
+def circuit_of(route: Route) -> str:
+    """A target's breaker: its provider's; on the pooled lane, whose one provider stands for many
+    upstreams (a model's outage is not the lane's), its model's."""
+    if route.lane is Lane.POOLED:
+        return "pooled:" + route.upstream_model
+    return "provider:" + route.provider
 
 
 def _observe(breakers: Breakers, circuit: str, credential_id: str | None, reason: str) -> None:
@@ -187,7 +316,7 @@ def _observe(breakers: Breakers, circuit: str, credential_id: str | None, reason
 
 def _unless_all_open(breakers: Breakers, targets: Sequence[Route]) -> Sequence[Route]:
     """The targets, or, when every one's breaker is open, the least recently failed alone, as a probe."""
-    circuits = ["provider:" + route.provider for route in targets]
+    circuits = [circuit_of(route) for route in targets]
     if not all(breakers.blocked(circuit) for circuit in circuits):
         return targets
     probe = min(range(len(targets)), key=lambda index: breakers.last_failure(circuits[index]))

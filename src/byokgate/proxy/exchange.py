@@ -16,6 +16,7 @@ from byokgate.billing.credits import CreditHold
 from byokgate.domain.entities import Limits
 from byokgate.health.keys import Cooldown
 from byokgate.pricing.cost import usd
+from byokgate.proxy.continuation import Broken
 from byokgate.routing.policy import Lane, Route
 from byokgate.snapshot.model import KeyEntry
 
@@ -54,6 +55,7 @@ class Exchange:
     pool_size: int = 1  # keys in the pool the last attempt's key came from
     rotatable: bool = False  # the last attempt's key failed and its pool has a fresh one
     cooled: list[tuple[str, str, Cooldown]] = field(default_factory=list)  # (provider, key, cooldown)
+    broken: Broken | None = None  # the stream broke after reaching the client, left open to carry on
 
     def upstream_done(self) -> None:
         """Note the time spent waiting on upstream so far (excluded from the overhead figure)."""

@@ -32,6 +32,7 @@ from byokgate.providers.registry import ProviderRegistry
 from byokgate.providers.setup import PooledLane
 from byokgate.proxy.cached import CacheGate
 from byokgate.proxy.call import Call, Operation
+from byokgate.proxy.continuation import Broken, Transcript
 from byokgate.proxy.costs import Coster
 from byokgate.proxy.errors import (
     BadGatewayError,
@@ -67,6 +68,8 @@ class AttemptBounds:
     first_token_by: float | None = None  # a held stream's first content must come by then
     timeout_s: float | None = None  # the wait for each byte (None: the transport's own)
     strict_keys: bool = False  # give up when every key of the pool cools (another target remains)
+    continuable: bool = False  # a stream broken after its first content is left open for a continuation
+    carries_on: Transcript | None = None  # a continuation: the answer so far, prefilled, relayed after it
 
 
 UNBOUNDED = AttemptBounds()
@@ -100,6 +103,17 @@ class Executor:
         self._metering = metering
         self._gate = gate
 
+    def carries_on(self, call: Call, route: Route) -> bool:
+        """Could ``route`` carry on ``call``'s broken stream: the door's answers can be written down, and
+        the provider continues an assistant prefill (through the canonical format: not a native door)."""
+        adapter = self._registry.get(route.provider)
+        return (
+            adapter is not None
+            and adapter.capabilities.prefills(route.upstream_model)
+            and call.door.api not in adapter.native_apis
+            and call.door.transcript() is not None
+        )
+
     async def run(
         self,
         call: Call,
@@ -118,9 +132,10 @@ class Executor:
         held = await self._metering.hold(exchange, call.body, call.operation) if metered else None
         try:
             key, endpoint = self._keys.open(route, exchange, strict=bounds.strict_keys)
-            upstream = self._request(call, adapter, native, route, endpoint, key)
+            prefill = bounds.carries_on.text if bounds.carries_on is not None else None
+            upstream = self._request(call, adapter, native, route, endpoint, key, prefill)
             exchange.upstream_started = time.perf_counter()
-            held_stream = call.stream and bounds.hold_stream
+            held_stream = call.stream and (bounds.hold_stream or bounds.carries_on is not None)
             cutoff = bounds.first_token_by if held_stream else None
             try:
                 async with self._transport.open(
@@ -136,7 +151,7 @@ class Executor:
                     if call.stream:
                         hold = response.lift_cutoff if held_stream else None
                         await self._stream(
-                            call, adapter, native, route, response, exchange, send, receive, hold
+                            call, adapter, native, route, response, exchange, send, receive, hold, bounds
                         )
                     else:
                         await self._answer(call, adapter, native, route, response, exchange, send)
@@ -166,6 +181,7 @@ class Executor:
         route: Route,
         endpoint: Endpoint,
         key: Secret,
+        prefill: str | None = None,
     ) -> UpstreamRequest:
         try:
             if call.operation is Operation.EMBEDDINGS:
@@ -177,6 +193,8 @@ class Executor:
                 return native.native_request(call.door.api, endpoint, key, call.body, call.native)
             payload = call.canonical()
             payload["model"] = route.upstream_model
+            if prefill is not None:  # a continuation: the answer so far, for the model to carry on
+                payload = {**payload, "messages": [*payload["messages"], _prefill(adapter, prefill)]}
             if call.stream and adapter.capabilities.stream_usage and not call.include_usage:
                 # The cost needs the usage: ask for it always (the relay drops it for a client that did not).
                 options = payload.get("stream_options")
@@ -238,6 +256,7 @@ class Executor:
         send: Responded,
         receive: Receive,
         hold: Callable[[], None] | None,
+        bounds: AttemptBounds,
     ) -> None:
         exchange.upstream_done()  # time to headers
         if native is not None:
@@ -248,6 +267,9 @@ class Executor:
         recording = CacheGate.recording(call.ticket, call.replay)
         pricing = Pricing(self._coster, route) if call.cost_in_stream else None
         headers: Headers = [*_passed(response, adapter), *exchange.gateway_headers()]
+        transcript = bounds.carries_on
+        if transcript is None and bounds.continuable:
+            transcript = call.door.transcript()
         relayed = await relay(
             send,
             receive,
@@ -258,8 +280,12 @@ class Executor:
             pricing=pricing,
             record=recording,
             hold=hold,
+            transcript=transcript,
+            started=bounds.carries_on is not None,
         )
         exchange.status, exchange.error_code = relayed.status, relayed.error_code
+        if relayed.broken is not None and transcript is not None:
+            exchange.broken = Broken(relayed.broken, transcript)
         tally = events.tally
         if tally.dropped:
             log.warning(
@@ -281,6 +307,15 @@ class Executor:
             pending = self._gate.store_recorded(call.ticket, recording, tail)
             if pending is not None:
                 await pending
+
+
+def _prefill(adapter: ProviderAdapter, text: str) -> dict[str, object]:
+    """The assistant message a continuation ends with (no trailing whitespace: Anthropic refuses it)."""
+    message: dict[str, object] = {"role": "assistant", "content": text.rstrip()}
+    marker = adapter.capabilities.prefill_marker
+    if marker is not None:
+        message[marker] = True
+    return message
 
 
 def _first(response: UpstreamStream, names: tuple[str, ...]) -> str | None:

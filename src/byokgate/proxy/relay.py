@@ -2,6 +2,8 @@
 cost spliced into the usage chunk, a client that leaves cancelling the upstream request, and a stream that
 breaks or ends early closed with the door's error event. While another attempt may follow, the stream is
 held until its first content: until then a failure is the attempt's, and the client has seen nothing.
+With a transcript (``continuation.py``) a stream that breaks after its first content may be left open for
+a fallback to carry on, and a continuation is relayed into a response already begun.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from byokgate.asgi import SSE_HEADERS, Headers
 from byokgate.cache.recording import StreamRecord
 from byokgate.domain.sse import END, data_of, frame_json
 from byokgate.domain.stream import EventStream
+from byokgate.proxy.continuation import Transcript
 from byokgate.proxy.costs import Coster
 from byokgate.proxy.errors import BadGatewayError
 from byokgate.proxy.exchange import Responded, disconnected
@@ -34,6 +37,7 @@ class Relayed:
     error_code: str | None = None
     cost_micro: int | None = None
     costed: dict[str, Any] | None = None  # the usage ``cost_micro`` was computed from
+    broken: str | None = None  # the stream broke and was left open for a continuation: why
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +59,15 @@ async def relay(
     pricing: Pricing | None = None,
     record: StreamRecord | None = None,
     hold: Callable[[], None] | None = None,
+    transcript: Transcript | None = None,
+    started: bool = False,
 ) -> Relayed:
     """Relay a stream; ``pricing``: the client asked for the usage chunk (it gets the cost); ``record``: a
     streamed cache miss, which keeps what the client is sent; ``hold``: another attempt may follow, so
     nothing is sent until the first content has come (then ``hold`` is called), and a stream that fails
-    before it raises the attempt's error instead (the client has seen nothing of it)."""
+    before it raises the attempt's error instead (the client has seen nothing of it); ``transcript``: what
+    is sent is written down, and a break after content the transcript can carry on leaves the response
+    open (``Relayed.broken``); ``started``: the response has begun (a continuation: no head)."""
     relayed = Relayed()
     # Watch for the client leaving while this task forwards; a disconnect cancels the forwarding,
     # which closes the upstream response and so cancels the upstream request.
@@ -80,8 +88,10 @@ async def relay(
         if hold is not None:
             first, ended = await _first_content(iterator, events)
             hold()
-        await send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *headers]})
-        await _forward(send, iterator, (first, ended), events, error_event, pricing, record, relayed)
+        if not started:
+            await send({"type": "http.response.start", "status": 200, "headers": [*SSE_HEADERS, *headers]})
+        ends = _Ends(error_event, transcript)
+        await _forward(send, iterator, (first, ended), events, ends, pricing, record, relayed)
     except asyncio.CancelledError:
         if not watcher.done() or watcher.cancelled():
             raise  # cancelled from outside (shutdown), not by the client leaving
@@ -120,7 +130,7 @@ async def _forward(
     chunks: AsyncIterator[bytes],
     start: tuple[list[bytes], bool],
     events: EventStream,
-    error_event: Callable[[str], bytes],
+    ends: _Ends,
     pricing: Pricing | None,
     record: StreamRecord | None,
     relayed: Relayed,
@@ -138,6 +148,8 @@ async def _forward(
                 body = out[0] if len(out) == 1 else b"".join(out)
                 if record is not None:
                     record.add(body)
+                if ends.transcript is not None:
+                    ends.transcript.add(out)
                 await send({"type": "http.response.body", "body": body, "more_body": True})
             if ended or tally.error is not None:
                 break
@@ -149,22 +161,37 @@ async def _forward(
                 out = events.feed(chunk)
     except UpstreamUnreachableError as exc:
         tally.error = {"message": str(exc)}
-        await send(
-            {
-                "type": "http.response.body",
-                "body": error_event(f"Upstream stream broke: {exc}"),
-                "more_body": True,
-            }
-        )
+        if ends.broke(f"Upstream stream broke: {exc}", relayed):
+            return
+        await end_broken(send, ends.error_event, f"Upstream stream broke: {exc}")
+        return
     if not tally.done and tally.error is None:
         tally.error = {"message": "stream ended without its end marker"}
-        await send(
-            {
-                "type": "http.response.body",
-                "body": error_event("The upstream stream ended early."),
-                "more_body": True,
-            }
-        )
+        if ends.broke("The upstream stream ended early.", relayed):
+            return
+        await end_broken(send, ends.error_event, "The upstream stream ended early.")
+        return
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+@dataclass(frozen=True, slots=True)
+class _Ends:
+    """How a broken stream ends: with the door's error event, or left open for a continuation."""
+
+    error_event: Callable[[str], bytes]
+    transcript: Transcript | None
+
+    def broke(self, message: str, relayed: Relayed) -> bool:
+        """Leave the response open for a continuation (True), when the transcript can carry it on."""
+        if self.transcript is None or not self.transcript.continuable:
+            return False
+        relayed.broken = message
+        return True
+
+
+async def end_broken(send: Responded, error_event: Callable[[str], bytes], message: str) -> None:
+    """End a stream the client has begun to receive with the door's error event (the SDK raises it)."""
+    await send({"type": "http.response.body", "body": error_event(message), "more_body": True})
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 

@@ -47,7 +47,13 @@ class AnthropicProvider:
     key_fields: ClassVar[tuple[KeyField, ...]] = ()
     accepts_byok: ClassVar[bool] = True
     pools: ClassVar[bool] = False
-    capabilities: ClassVar[Capabilities] = Capabilities(vision=True, json_mode=True, prefill=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        vision=True,
+        json_mode=True,
+        prefill=True,
+        # From Claude 4.6 on (claude-opus-4-6, claude-sonnet-5, ...) a final assistant message is refused.
+        no_prefill=re.compile(r"^claude-[a-z]+-(?:4-[6-9]|[5-9])(?:-|$)"),
+    )
     passed_headers: ClassVar[tuple[str, ...]] = ("retry-after", "anthropic-ratelimit-", "request-id")
     request_id_headers: ClassVar[tuple[str, ...]] = ("request-id",)
     priced_as: ClassVar[str | None] = None

@@ -20,6 +20,7 @@ from byokgate.errors import ApiError, InvalidRequestError
 from byokgate.proxy.auth import authenticate
 from byokgate.proxy.cached import Replay
 from byokgate.proxy.call import Call, Operation, check_model_name, routing_options
+from byokgate.proxy.continuation import ChunkTranscript, Transcript
 from byokgate.proxy.exchange import Exchange, Responded, usage_of
 from byokgate.proxy.pipeline import Pipeline
 from byokgate.routing.policy import Route
@@ -100,6 +101,9 @@ class ChatDoor:
 
     def error_event(self, message: str) -> bytes:
         return error_event(message)
+
+    def transcript(self) -> Transcript | None:
+        return ChunkTranscript()
 
     async def send_error(self, send: Send, error: ApiError, exchange: Exchange) -> None:
         await send_error(send, error, exchange.gateway_headers())

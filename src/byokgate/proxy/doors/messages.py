@@ -23,6 +23,7 @@ from byokgate.errors import ApiError, InvalidRequestError, advice_headers
 from byokgate.proxy.auth import authenticate
 from byokgate.proxy.cached import Replay
 from byokgate.proxy.call import Call, Operation, check_model_name, routing_options
+from byokgate.proxy.continuation import Transcript
 from byokgate.proxy.doors.messages_egress import MessageStream, to_message
 from byokgate.proxy.doors.messages_ingress import to_chat_payload
 from byokgate.proxy.exchange import Exchange, Responded
@@ -119,6 +120,9 @@ class MessagesDoor:
 
     def error_event(self, message: str) -> bytes:
         return error_event(message)
+
+    def transcript(self) -> Transcript | None:
+        return None  # Anthropic's events are not carried on by a fallback (yet): a break ends the stream
 
     async def send_error(self, send: Send, error: ApiError, exchange: Exchange) -> None:
         rendered = error_body(error.status, error.message, exchange.request_id)
