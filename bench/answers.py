@@ -7,9 +7,9 @@ import json
 import time
 from collections.abc import Callable
 
-from bench.config import BenchError
-from bench.http_client import http_exchange
-from bench.targets import Target
+from bench.config import BenchError, log
+from bench.http_client import call_json, http_exchange
+from bench.targets import FALLBACK_PROVIDER, Emulator, Target
 from bench.workload import CLAUDE_MODEL
 
 
@@ -58,7 +58,8 @@ def verify_chat(target: Target) -> None:
     `data: [DONE]`. Anthropic format: a text block, and a stream with a `text_delta` whose last event is
     `message_stop` (Anthropic streams have no `[DONE]`). A Claude target must answer for a Claude model, any
     other target for another model (so that a Messages request for gpt-4o-mini is not served by Claude).
-    A cache target's answers must both say `x-byokgate-cache: <expected>` (HIT, MISS or BYPASS).
+    A cache target's answers must both say `x-byokgate-cache: <expected>` (HIT, MISS or BYPASS). A target
+    with fallback models must be answered by its first target at the first attempt (`check_primary`).
     """
     status, headers, raw = http_exchange(
         target.url, method="POST", headers=target.headers, body=target.body(False)
@@ -66,6 +67,7 @@ def verify_chat(target: Target) -> None:
     if status != 200:
         raise BenchError(f"{target.name}: {target.api} answer HTTP {status}: {raw[:300]!r}")
     check_cache_header(target, "answer", headers)
+    check_primary(target, "answer", headers)
     try:
         answer = json.loads(raw)
         if target.api == "anthropic":
@@ -86,6 +88,7 @@ def verify_chat(target: Target) -> None:
     if status != 200:
         raise BenchError(f"{target.name}: streaming HTTP {status}: {raw[:300]!r}")
     check_cache_header(target, "stream", headers)
+    check_primary(target, "stream", headers)
     data = sse_data(raw)
     has_content = any(CONTENT_DELTA[target.api]("data: " + payload) for payload in data)
     if target.api == "anthropic":
@@ -108,6 +111,60 @@ def check_cache_header(target: Target, what: str, headers: dict[str, str]) -> No
     got = headers.get("x-byokgate-cache")
     if got != target.expect_cache:
         raise BenchError(f"{target.name}: {what} says x-byokgate-cache: {got}, not {target.expect_cache}")
+
+
+def check_primary(target: Target, what: str, headers: dict[str, str]) -> None:
+    """A target with fallbacks, with no fault armed: answered by the plan's first target, at the first
+    attempt (`x-byokgate-routing-reason: pinned`, `x-byokgate-attempts: 1`)."""
+    if not target.fallbacks:
+        return
+    reason, attempts = headers.get("x-byokgate-routing-reason"), headers.get("x-byokgate-attempts")
+    if reason != "pinned" or attempts != "1":
+        raise BenchError(
+            f"{target.name}: {what} not from the first target at once "
+            f"(x-byokgate-routing-reason: {reason}, x-byokgate-attempts: {attempts})"
+        )
+
+
+def armed_faults(emulator: Emulator) -> list[object]:
+    """The faults armed on an emulator (`GET /_emulator/faults`)."""
+    armed = call_json(f"{emulator.control_url}/faults", "GET", {})["armed"]
+    return list(armed) if isinstance(armed, list) else [armed]
+
+
+def verify_fallback(target: Target, primary: Emulator, retries: int = 2) -> None:
+    """That the gateway really planned a second target for a target with fallbacks: with the primary's
+    emulator answering 503 to the first attempt and every retry (`1 + retries`, armed through its control
+    API), a plain and a streamed request must both be answered by the fallback's provider, after a
+    fallback. Then no fault may remain armed on the primary (the measurement must see none)."""
+    faults = f"{primary.control_url}/faults"
+    call_json(faults, "DELETE", {})
+    try:
+        for stream in (False, True):
+            call_json(faults, "POST", {}, {"kind": "503", "count": 1 + retries})
+            status, headers, raw = http_exchange(
+                target.url, method="POST", headers=target.headers, body=target.body(stream)
+            )
+            provider = headers.get("x-byokgate-provider")
+            reason, attempts = headers.get("x-byokgate-routing-reason"), headers.get("x-byokgate-attempts")
+            what = "stream" if stream else "answer"
+            left = armed_faults(primary)
+            if status != 200 or provider != FALLBACK_PROVIDER or not str(reason).startswith("fallback_"):
+                raise BenchError(
+                    f"{target.name}: with the first target failing, the {what} was HTTP {status} from "
+                    f"{provider} (x-byokgate-routing-reason: {reason}, x-byokgate-attempts: {attempts}), "
+                    f"not a fallback to {FALLBACK_PROVIDER}: {raw[:300]!r}"
+                )
+            if left:
+                raise BenchError(f"{target.name}: {len(left)} fault(s) left unused on the primary: {left}")
+            log(
+                f"{target.name}: with 503 x{1 + retries} armed on the primary, the {what} came from "
+                f"{provider} (x-byokgate-routing-reason: {reason}, x-byokgate-attempts: {attempts})"
+            )
+    finally:
+        call_json(faults, "DELETE", {})
+    if armed_faults(primary):
+        raise BenchError(f"{target.name}: faults still armed on the primary after clearing them")
 
 
 def prime_cache(target: Target) -> None:

@@ -2,8 +2,8 @@
 
 .venv/bin/python bench/failover.py [--profile fast|full] [--only S01,S08] [--controls direct,reference]
     [--fob-dir /tmp/failoverbench] [--fob-python /tmp/fob-venv/bin/python] [--upstream-timeout 30]
-    [--setting BYOKGATE_NAME=value ...] [--no-fallback] [--src PATH] [--label TEXT] [--results DIR]
-    [--keep-temp]
+    [--setting BYOKGATE_NAME=value ...] [--prefill] [--no-fallback] [--src PATH] [--label TEXT]
+    [--results DIR] [--keep-temp]
 
 failoverbench (github.com/failoverbench/failoverbench) is an external tool, run from its own checkout and
 venv: its *wall* is a fake OpenAI-compatible provider whose model name picks the fault (`fb-ok` answers,
@@ -132,6 +132,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="another setting for the gateway (repeatable), e.g. a retry budget once there is one",
     )
     parser.add_argument(
+        "--prefill",
+        action="store_true",
+        help="declare what the wall says of its models: they continue an assistant prefill, but for "
+        "fb-ok-noprefill (capabilities.prefill, no_prefill_pattern); with BYOKGATE_CONTINUE_STREAMS=true a "
+        "cut stream may then be carried on",
+    )
+    parser.add_argument(
         "--no-fallback",
         action="store_true",
         help="declare no fallback (no `models` in the body; fail-over checks become n/a)",
@@ -228,13 +235,15 @@ def start_gateway(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     admin_token = secrets.token_urlsafe(32)
-    declared = {
+    declared: dict[str, Any] = {
         "name": PROVIDER,
         "title": "failoverbench wall",
         "base_url": f"{wall_base}/v1",
         "model_pattern": "^fb-",
         "auth_scheme": "Bearer ",
     }
+    if args.prefill:
+        declared["capabilities"] = {"prefill": True, "no_prefill_pattern": "noprefill"}
     env = {k: v for k, v in os.environ.items() if not k.startswith("BYOKGATE_")}
     env.update(
         BYOKGATE_DATA_DIR=str(data_dir),
@@ -287,7 +296,8 @@ def system_description(args: argparse.Namespace, gateway: WallGateway, version: 
     notes = (
         f"byokgate `serve` at {version}, fresh SQLite database, response cache off (the default). The wall "
         f"is an operator-declared OpenAI-compatible provider `{PROVIDER}` (BYOKGATE_PROVIDERS: base_url = "
-        f"the wall's /v1, model_pattern ^fb-); one project with a key for it. Baseline: upstream timeout "
+        f"the wall's /v1, model_pattern ^fb-{', capabilities.prefill' if args.prefill else ''}); one "
+        f"project with a key for it. Baseline: upstream timeout "
         f"{args.upstream_timeout:g} s (BYOKGATE_UPSTREAM_TIMEOUT_S: first byte and each next byte; the "
         f"default is 60 s){settings}; retries as the gateway does them by default; {fallback}."
     )

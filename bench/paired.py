@@ -1,12 +1,15 @@
-"""What a cache miss costs over no cache at all, measured in pairs so that the machine's drift cancels out.
+"""Two targets of one byokgate process, measured in pairs so that the machine's drift cancels out.
 
-.venv/bin/python bench/paired.py [--rounds 6] [--duration 5] [--concurrency 16] [--modes json,stream]
+.venv/bin/python bench/paired.py [--pair cache-miss,cache-off] [--rounds 6] [--duration 5] [--concurrency 16]
+    [--modes json,stream] [--src PATH]
 
-One emulator and one byokgate process serve two projects: ``cache-miss`` (cache on, every prompt new, so every
-request is a lookup, an upstream call and a store) and ``cache-off`` (the same requests, cache disabled). The
-two are measured alternately in ABBA order within the same gateway process, round after round, and the
-medians are compared. Separate runs of ``bench/run.py`` swing by about 10% from one minute to the next on a
-shared VM, more than the 5% this comparison is about; pairing removes most of that.
+One gateway process serves both targets of ``--pair`` (A,B), each measured alternately in ABBA order, round
+after round, and the medians of the rounds' ratios A / B - 1 are compared. The default pair is what a cache
+miss costs over no cache at all: ``cache-miss`` (cache on, every prompt new, so every request is a lookup, an
+upstream call and a store) and ``cache-off`` (the same requests, cache disabled). ``byokgate-fallback``
+against ``byokgate`` is what a plan of two targets (a fallback model in ``models``) costs when the first
+answers. Separate runs of ``bench/run.py`` swing by about 10% from one minute to the next on a shared VM, more
+than the few percent these comparisons are about; pairing removes most of that.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import secrets
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,18 +29,52 @@ from pathlib import Path
 if not __package__:  # run as a script, `python bench/paired.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.answers import verify_chat
+from bench.answers import armed_faults, prime_cache, verify_chat, verify_fallback
 from bench.config import CLIENT_CPU, MODES, BenchError, log
 from bench.processes import Services, cpu_seconds, exit_on_signals
-from bench.targets import Target, start_byokgate, start_emulator
+from bench.targets import FALLBACK_PROVIDER, Emulator, Gateway, Target, start_byokgate, start_emulator
 from bench.wrk import measure, run_wrk, write_lua
 
 PAIR = ("cache-miss", "cache-off")
+# The targets one gateway process can serve side by side, and the emulators each needs: the upstream of its
+# requests first, then any fallback's (the project must hold that provider's key for the fallback to be
+# planned). cache-hit-redis is left out: it needs a gateway of its own.
+UPSTREAMS: dict[str, tuple[str, ...]] = {
+    "byokgate": ("openai",),
+    "byokgate-fallback": ("openai", FALLBACK_PROVIDER),
+    "byokgate-anthropic": ("anthropic",),
+    "byokgate-messages": ("anthropic",),
+    "byokgate-messages-openai": ("openai",),
+    "cache-hit-memory": ("openai",),
+    "cache-miss": ("openai",),
+    "cache-off": ("openai",),
+}
+BUSY_LOW = 90  # % of a run the gateway spent on its CPU, below which the run was disturbed
+
+
+def source_tree(text: str) -> Path:
+    path = Path(text).resolve()
+    if not (path / "byokgate" / "__init__.py").is_file():
+        raise argparse.ArgumentTypeError(f"{path} has no byokgate/__init__.py (pass the tree's src/)")
+    return path
+
+
+def pair_of(text: str) -> tuple[str, str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if len(names) != 2 or names[0] == names[1] or any(name not in UPSTREAMS for name in names):
+        raise argparse.ArgumentTypeError(f"two different targets from {', '.join(UPSTREAMS)}")
+    return names[0], names[1]
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--pair",
+        type=pair_of,
+        default=PAIR,
+        help=f"A,B: the two targets, ratios A / B - 1 (default {','.join(PAIR)})",
     )
     parser.add_argument("--rounds", type=int, default=6, help="ABBA rounds per mode (default 6)")
     parser.add_argument("--duration", type=int, default=5, help="whole seconds per wrk run (default 5)")
@@ -47,6 +85,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--cache-bytes", type=int, default=None, help="BYOKGATE_CACHE_MEMORY_BYTES (default: the gateway's)"
+    )
+    parser.add_argument(
+        "--src",
+        type=source_tree,
+        default=None,
+        help="run the gateway and the emulators from this src/ (default: the venv's byokgate)",
     )
     return parser.parse_args(argv)
 
@@ -165,11 +209,53 @@ class PairStats:
         )
 
 
-def compare(targets: dict[str, Target], args: argparse.Namespace, workdir: Path, mode: str) -> list[str]:
-    pair = {name: targets[name] for name in PAIR}
+def compare(
+    targets: dict[str, Target], args: argparse.Namespace, workdir: Path, mode: str
+) -> tuple[str, list[float]]:
+    """One mode's table row, and how busy the gateway was in each run (its CPU time / run time, in %)."""
+    a, b = args.pair
+    pair = {name: targets[name] for name in args.pair}
     rounds = alternate(pair, mode, args.concurrency, args.duration, args.rounds, workdir, args.warmup)
-    stats = PairStats.of(rounds["cache-miss"], rounds["cache-off"])
-    return [f"| {mode} | {args.concurrency} | {stats.cells()} |"]
+    stats = PairStats.of(rounds[a], rounds[b])
+    busy = [rps * cpu / 1e4 for side in rounds.values() for rps, cpu in zip(side.rps, side.cpu, strict=True)]
+    row = f"| {mode} | {args.concurrency} | {stats.cells()} | {stats.cpu_low:+.0f} .. {stats.cpu_high:+.0f} |"
+    return row, busy
+
+
+def start_emulators(
+    services: Services, workdir: Path, providers: set[str], src: Path | None
+) -> dict[str, Emulator]:
+    emulators: dict[str, Emulator] = {}
+    for provider in ("openai", "anthropic"):
+        if provider in providers:
+            key = "sk-bench-" + secrets.token_urlsafe(24)
+            if provider == "anthropic":
+                key = "sk-ant-api03-" + secrets.token_hex(40)  # the real format
+            emulators[provider] = start_emulator(services, workdir, provider, key, src)
+    return emulators
+
+
+def settled_counts(gateway: Gateway, wait_s: float = 1.0, tries: int = 20) -> dict[str, int]:
+    """The gateway's requests per provider once its request log has caught up (two equal readings)."""
+    last = gateway.requests_by_provider()
+    for _ in range(tries):
+        time.sleep(wait_s)
+        counts = gateway.requests_by_provider()
+        if counts == last:
+            return counts
+        last = counts
+    raise BenchError(f"the request log did not settle in {wait_s * tries:.0f} s: {last}")
+
+
+def check_targets(targets: dict[str, Target], emulators: dict[str, Emulator]) -> None:
+    """Each target's answers; for a target with fallbacks, first that the gateway plans the fallback."""
+    for target in targets.values():
+        if target.fallbacks:
+            primary = next(e for e in emulators.values() if e.service is target.upstream)
+            verify_fallback(target, primary)
+    for target in targets.values():
+        verify_chat(target)
+        prime_cache(target)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -181,33 +267,66 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.sched_setaffinity(0, {CLIENT_CPU})  # the harness stays off the gateway's core
     workdir = Path(tempfile.mkdtemp(prefix="byokgate-paired-"))
     services = Services()
+    a, b = args.pair
     rows: list[str] = []
+    busy: list[float] = []
+    logged_rounds: dict[str, int] = {}  # the request log's new requests per answering provider
+    fell_back: dict[str, int] = {}  # those answered by a provider no target sends to (a fallback)
     try:
         with exit_on_signals():
             try:
-                key = "sk-bench-" + secrets.token_urlsafe(24)
-                emulators = {"openai": start_emulator(services, workdir, "openai", key)}
+                providers = {provider for name in args.pair for provider in UPSTREAMS[name]}
+                emulators = start_emulators(services, workdir, providers, args.src)
                 settings = {}
                 if args.cache_bytes is not None:
                     settings["BYOKGATE_CACHE_MEMORY_BYTES"] = str(args.cache_bytes)
-                gateway = start_byokgate(services, workdir, "cache-miss", emulators, settings=settings)
-                targets = {name: gateway.target(name, emulators) for name in PAIR}
-                for target in targets.values():
-                    verify_chat(target)
+                gateway = start_byokgate(services, workdir, a, emulators, settings=settings, src=args.src)
+                targets = {name: gateway.target(name, emulators) for name in args.pair}
+                check_targets(targets, emulators)
+                spare = [
+                    p
+                    for p, e in emulators.items()
+                    if all(e.service is not t.upstream for t in targets.values())
+                ]
+                before = settled_counts(gateway) if spare else {}
                 for mode in modes:
-                    rows += compare(targets, args, workdir, mode)
+                    row, mode_busy = compare(targets, args, workdir, mode)
+                    rows.append(row)
+                    busy += mode_busy
+                after = settled_counts(gateway) if spare else {}
+                logged_rounds = {p: after.get(p, 0) - before.get(p, 0) for p in after}
+                fell_back = {p: logged_rounds.get(p, 0) for p in spare}
+                for provider, emulator in emulators.items():
+                    if armed_faults(emulator):
+                        raise BenchError(f"the {provider} emulator has faults armed after the rounds")
             finally:
                 services.stop_all()
     except BenchError as exc:
         log(f"error: {exc}")
         return 1
+    tree = f" running {args.src}" if args.src is not None else ""
     print(
-        f"{args.rounds} ABBA rounds of {args.duration} s per target and mode, one gateway process:\n\n"
-        "| mode | c | miss req/s | off req/s | miss vs off (median of rounds) | 95% interval of that median "
-        "| range of rounds | miss CPU µs/req | off CPU µs/req | CPU Δ µs/req (median of rounds) |\n"
-        "|---|---:|---:|---:|---:|---|---|---:|---:|---:|"
+        f"{args.rounds} ABBA rounds of {args.duration} s per target and mode, one gateway process{tree} "
+        f"(A = {a}, B = {b}):\n\n"
+        f"| mode | c | {a} req/s | {b} req/s | {a} vs {b} (median of rounds) | 95% interval of that median "
+        f"| range of rounds | {a} CPU µs/req | {b} CPU µs/req | CPU Δ µs/req (median of rounds) "
+        "| 95% interval of CPU Δ |\n"
+        "|---|---:|---:|---:|---:|---|---|---:|---:|---:|---|"
     )
     print("\n".join(rows))
+    low = sum(share < BUSY_LOW for share in busy)
+    print(
+        f"\nThe gateway was busy a median {statistics.median(busy):.0f}% of its runs (CPU time / run time), "
+        f"under {BUSY_LOW}% in {low} of {len(busy)} runs."
+    )
+    if fell_back:
+        logged = ", ".join(f"{provider} {count:,}" for provider, count in logged_rounds.items())
+        flag = " ⚠ the comparison includes fallback answers" if any(fell_back.values()) else ""
+        print(
+            f"Requests in the gateway's request log during the rounds (warm-ups included), by answering "
+            f"provider: {logged}; by {', '.join(fell_back)} (no target's upstream): "
+            f"{sum(fell_back.values())}.{flag}"
+        )
     return 0
 
 

@@ -13,7 +13,7 @@ import os
 import secrets
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench.config import (
@@ -42,6 +42,11 @@ from bench.workload import (
 )
 
 CACHE_TTL_S = 3600
+# byokgate-fallback: the `byokgate` request with this fallback model in its `models` field; the gateway plans
+# it as a second target, served by this emulator (the bench project holds its key), used only if the first
+# fails.
+FALLBACK_MODEL = CLAUDE_MODEL
+FALLBACK_PROVIDER = "anthropic"
 
 
 @dataclass
@@ -55,6 +60,7 @@ class Target:
     startup_note: str = ""
     api: str = "openai"  # the request format: "openai" (chat completions) or "anthropic" (Messages)
     model: str = MODEL
+    fallbacks: tuple[str, ...] = ()  # OpenRouter's `models` field: byokgate's fallbacks after `model`
     unique: bool = False  # every request a different prompt (cache-miss, cache-off)
     expect_cache: str | None = None  # the x-byokgate-cache every answer must carry (cache targets)
     redis_url: str | None = None  # the Redis behind the gateway, whose CPU is measured too
@@ -69,7 +75,7 @@ class Target:
         max_tokens = CLAUDE_MAX_TOKENS if self.model == CLAUDE_MODEL or self.api == "anthropic" else None
         if prompt is None:
             prompt = unique_prompt() if self.unique else PROMPT
-        return request_body(stream, self.model, max_tokens, prompt)
+        return request_body(stream, self.model, max_tokens, prompt, self.fallbacks)
 
 
 # `byokgate <args>` from a given source tree (`PYTHONPATH=<src>`): as the venv's console script does, after
@@ -115,6 +121,11 @@ class Emulator:
     key: str
     startup_s: float
 
+    @property
+    def control_url(self) -> str:
+        """The root of its control API (`/_emulator/`: faults, health), outside any provider path."""
+        return self.base_url.removesuffix("/v1") + "/_emulator"
+
 
 def start_emulator(
     services: Services, workdir: Path, provider: str, key: str, src: Path | None = None
@@ -145,6 +156,7 @@ class Gateway:
     admin_token: str
     redis_url: str | None = None  # BYOKGATE_REDIS_URL: cache entries in Redis, not in memory
     package: Path | None = None  # the byokgate package directory it runs, when started from a given tree
+    project_id: str = ""  # the project of `api_key`
     # cache enabled (True) or disabled (False) -> (project id, project key)
     cache_projects: dict[bool, tuple[str, str]] = field(default_factory=dict)
 
@@ -165,6 +177,10 @@ class Gateway:
             target.expect_cache = CACHE_EXPECT[name]
             target.redis_url = self.redis_url
             return target
+        if name == "byokgate-fallback":  # `byokgate` with a fallback model: a plan of two targets
+            if FALLBACK_PROVIDER not in emulators:
+                raise BenchError(f"{name} needs the {FALLBACK_PROVIDER} emulator (the project's second key)")
+            return replace(self.target("byokgate", emulators), name=name, fallbacks=(FALLBACK_MODEL,))
         if name == "byokgate":
             url, api, model, provider = f"{self.base}/v1/chat/completions", "openai", MODEL, "openai"
         elif name == "byokgate-anthropic":
@@ -172,10 +188,19 @@ class Gateway:
             provider = "anthropic"
         elif name == "byokgate-messages-openai":  # Messages in, translated to an OpenAI chat completion
             url, api, model, provider = f"{self.base}/v1/messages", "anthropic", MODEL, "openai"
-        else:  # byokgate-messages
+        elif name == "byokgate-messages":
             url, api, model, provider = f"{self.base}/v1/messages", "anthropic", CLAUDE_MODEL, "anthropic"
+        else:
+            raise BenchError(f"no byokgate target {name!r}")
         upstream = emulators[provider].service
         return Target(name, url, self.api_key, self.service, upstream, self.startup_s, note, api, model)
+
+    def requests_by_provider(self) -> dict[str, int]:
+        """The project's requests so far, per answering provider, from its usage report (the request log,
+        written in batches: recent requests may not be in it yet)."""
+        admin_url, admin = self.admin
+        report = call_json(f"{admin_url}/projects/{self.project_id}/usage?group_by=provider", "GET", admin)
+        return {str(row["provider"]): int(row["requests"]) for row in report["data"]}
 
     def cache_project(self, enabled: bool, emulator: Emulator) -> tuple[str, str]:
         """A project with the OpenAI emulator's key and its response cache on (or explicitly off), once the
@@ -277,7 +302,7 @@ def start_byokgate(
         call_json(stored, "PUT", admin, {"api_key": emulator.key})
 
     # The data plane serves from a snapshot that is refreshed in the background: wait until the new keys work.
-    gateway = Gateway(service, base, api_key, startup, admin_token, redis_url, package)
+    gateway = Gateway(service, base, api_key, startup, admin_token, redis_url, package, project_id)
     ready = time.perf_counter()
     for provider in emulators:
         probe = gateway.target("byokgate" if provider == "openai" else "byokgate-anthropic", emulators)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 MODEL = "gpt-4o-mini"
@@ -20,14 +21,21 @@ _unique_ids = itertools.count(1)
 
 
 def request_body(
-    stream: bool, model: str = MODEL, max_tokens: int | None = None, prompt: str = PROMPT
+    stream: bool,
+    model: str = MODEL,
+    max_tokens: int | None = None,
+    prompt: str = PROMPT,
+    fallbacks: Sequence[str] = (),
 ) -> bytes:
     """A chat body; OpenAI chat completions and Anthropic Messages share these fields.
 
     `max_tokens` is sent to Claude only: Messages requires it, and byokgate maps an OpenAI request's
     `max_tokens` to it, so every Claude target asks the Anthropic emulator for the same thing.
+    `fallbacks`: OpenRouter's `models` field, the models byokgate tries after `model` if it fails.
     """
     body: dict[str, Any] = {"model": model}
+    if fallbacks:
+        body["models"] = list(fallbacks)
     if max_tokens is not None:
         body["max_tokens"] = max_tokens
     body["messages"] = [{"role": "user", "content": prompt}]
