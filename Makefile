@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format demo clean
+.PHONY: run test lint format demo clean clients
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,18 @@ demo: $(VENV)/.installed-demo
 	$(BIN)/byokgate demo
 
 ## test: install the test dependencies, lint, type-check and run the whole suite (SQLite + PostgreSQL + Redis)
-test: $(VENV)/.installed-test lint
+test: $(VENV)/.installed-test clients/.installed lint
 	$(BIN)/python scripts/with_test_services.py $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## clients: the real clients the end-to-end tests drive (Claude Code, from npm; its native binary is put in
+## place by its own install script, which npm 11 does not run unasked)
+clients: clients/.installed
+
+clients/.installed: clients/package.json clients/package-lock.json
+	cd clients && npm ci --no-audit --no-fund --loglevel=error
+	cd clients && node node_modules/@anthropic-ai/claude-code/install.cjs
+	clients/node_modules/.bin/claude --version
+	touch $@
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests scripts bench

@@ -13,7 +13,8 @@ Choices where the reference is silent or unverified:
 - the key comes from `x-api-key` or `Authorization: Bearer`; `x-api-key` wins when both are sent;
   messages: `x-api-key header is required`, `invalid x-api-key`, `Invalid bearer token`;
 - the key is checked before `anthropic-version` (`anthropic-version: header is required` when absent);
-  only `2023-06-01` and `2026-10-21` are valid versions; `anthropic-beta` is accepted and ignored;
+  only `2023-06-01` and `2026-10-21` are valid versions; `anthropic-beta` enables the body fields of the
+  betas it names (`anthropic_validation.BETA_FIELDS`: `context_management`, `mcp_servers`), else ignored;
 - the response `model` is the resolved snapshot id (`claude-sonnet-4-5` -> `claude-sonnet-4-5-20250929`);
 - a malformed JSON body is a 400 `invalid_request_error`; an unknown path or method a 404 `Not Found`;
 - headers and error bodies: see `anthropic_profile`.
@@ -180,10 +181,12 @@ class AnthropicEmulator(Emulator):
 
     def _validated(self, call: _Call, endpoint: Endpoint) -> MessagesRequest:
         body = call.record.body
+        beta = call.record.headers.get("anthropic-beta") or ""
+        betas = [name.strip() for name in beta.split(",") if name.strip()]
         if isinstance(body, dict):
-            known = allowed_fields(endpoint, call.version)
+            known = allowed_fields(endpoint, call.version, betas)
             call.record.unknown_fields = tuple(key for key in body if key not in known)
-        return validate(body, call.version, endpoint)
+        return validate(body, call.version, endpoint, betas)
 
     async def _send_json(
         self, call: _Call, body: Any, send: asgi.Send, headers: Headers | None = None

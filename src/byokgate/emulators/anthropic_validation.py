@@ -13,6 +13,7 @@ third-party report quoted by the reference). Choices where the reference is sile
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -61,6 +62,12 @@ CREATE_FIELDS = COUNT_FIELDS | {
     "output_format",  # accepted "for a transition period" (third-party report, unverified)
 }
 SAMPLING = ("temperature", "top_p", "top_k")
+# Body fields a beta adds (named in `anthropic-beta`): without it they are unknown fields, as for the API.
+BETA_FIELDS: dict[str, frozenset[str]] = {
+    "context-management-2025-06-27": frozenset({"context_management"}),  # Claude Code sends it
+    "mcp-client-2025-04-04": frozenset({"mcp_servers"}),
+}
+CONTEXT_EDITS = ("clear_tool_uses_20250919", "clear_thinking_20251015")
 MAX_MESSAGES = 100_000
 MAX_BREAKPOINTS = 4
 
@@ -233,6 +240,16 @@ def _options(body: dict[str, Any]) -> None:
     cache_control(body.get("cache_control"), "cache_control")
 
 
+def _context_management(value: Any) -> None:
+    edits = as_dict(value, "context_management").get("edits", [])
+    for index, edit in enumerate(as_list(edits, "context_management.edits")):
+        tag(
+            as_dict(edit, f"context_management.edits.{index}"),
+            f"context_management.edits.{index}",
+            CONTEXT_EDITS,
+        )
+
+
 def _stop_sequences(value: Any) -> list[str]:
     sequences = [
         as_str(item, f"stop_sequences.{i}") for i, item in enumerate(as_list(value, "stop_sequences"))
@@ -242,18 +259,23 @@ def _stop_sequences(value: Any) -> list[str]:
     return sequences
 
 
-def allowed_fields(endpoint: Endpoint, version: str) -> frozenset[str]:
-    """The top-level body fields an endpoint accepts under an API version."""
+def allowed_fields(endpoint: Endpoint, version: str, betas: Collection[str] = ()) -> frozenset[str]:
+    """The top-level body fields an endpoint accepts under an API version and the request's betas."""
     if endpoint == "count_tokens":
-        return COUNT_FIELDS
-    return CREATE_FIELDS if version == VERSION_2026 else CREATE_FIELDS | set(SAMPLING)
+        known = COUNT_FIELDS
+    else:
+        known = CREATE_FIELDS if version == VERSION_2026 else CREATE_FIELDS | set(SAMPLING)
+    added = [BETA_FIELDS[beta] for beta in betas if beta in BETA_FIELDS]
+    return known.union(*added) if added else known
 
 
-def validate(body: Any, version: str, endpoint: Endpoint) -> MessagesRequest:
+def validate(body: Any, version: str, endpoint: Endpoint, betas: Collection[str] = ()) -> MessagesRequest:
     """Check a request body; raise `ApiError` (400, or 404 for an unknown model) like the real API."""
     body = as_dict(body, "body")
     required = ("model", "messages") if endpoint == "count_tokens" else ("model", "max_tokens", "messages")
-    fields(body, "", allowed_fields(endpoint, version), required)
+    fields(body, "", allowed_fields(endpoint, version, betas), required)
+    if "context_management" in body:
+        _context_management(body["context_management"])
     model_id = as_str(body["model"], "model")
     max_tokens = as_int(body["max_tokens"], "max_tokens", ge=0) if endpoint == "messages" else None
     messages = _messages(body["messages"], version)

@@ -121,6 +121,32 @@ def test_2026_rejects_sampling_parameters_even_at_defaults(server: EmulatorServe
         assert error_of(response) == (400, "invalid_request_error", f"{name}: Extra inputs are not permitted")
 
 
+def test_a_beta_named_in_anthropic_beta_enables_its_body_fields(server: EmulatorServer) -> None:
+    """Claude Code sends `context_management` with `anthropic-beta: context-management-2025-06-27`."""
+    edits = {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]}
+    plain = post(server, body_with(context_management=edits))
+    assert error_of(plain) == (
+        400,
+        "invalid_request_error",
+        "context_management: Extra inputs are not permitted",
+    )
+    betas = "claude-code-20250219, context-management-2025-06-27"
+    with sdk(server) as client:
+        message = client.messages.create(
+            model=MODEL,
+            max_tokens=64,
+            messages=HELLO,
+            extra_headers={"anthropic-beta": betas},
+            extra_body={"context_management": edits},
+        )
+    assert message.content
+    wrong = {"edits": [{"type": "forget_everything"}]}
+    headers = {"x-api-key": KEY, "anthropic-version": "2023-06-01", "anthropic-beta": betas}
+    refused = post(server, body_with(context_management=wrong), headers=headers)
+    assert error_of(refused)[:2] == (400, "invalid_request_error")
+    assert "context_management.edits.0" in error_of(refused)[2]
+
+
 def test_2023_accepts_sampling_parameters(server: EmulatorServer) -> None:
     with sdk(server, version=OLD) as client:
         message = client.messages.create(
