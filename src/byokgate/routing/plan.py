@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from byokgate.routing.policy import Route, RoutingError, RoutingPolicy
+from byokgate.routing.policy import Lane, Route, RoutingError, RoutingPolicy
 from byokgate.routing.preferences import ProviderPreferences
 
 Refusal = RoutingError | Exception
@@ -24,7 +24,7 @@ def plan_targets(
     project_providers: frozenset[str],
     billing: str,
     preferences: ProviderPreferences | None = None,
-    refuse: Callable[[Route], Exception | None] | None = None,
+    refuse: Callable[[Route], Exception | None] | None = None,  # asked of pooled-lane targets only
     price: Callable[[Route], int | None] | None = None,
 ) -> tuple[list[Route], Refusal | None]:
     """The targets, in order, and the first refusal met on the way (the answer when there is no target)."""
@@ -49,7 +49,7 @@ def plan_targets(
                 )
                 continue
         for route in routes:
-            refused = refuse(route) if refuse is not None else None
+            refused = refuse(route) if refuse is not None and route.lane is Lane.POOLED else None
             if refused is not None:
                 first = first or refused
             elif route not in targets:

@@ -50,13 +50,15 @@ def fallback_models(value: object, model: str) -> tuple[str, ...]:
     """``models`` as fallbacks after ``model`` (which it may list too), without repeats."""
     if value is None:
         return ()
-    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+    if not isinstance(value, list):
         raise PreferenceError("'models' must be an array of model names", "models")
     if len(value) > MAX_FALLBACKS + 1:
         raise PreferenceError(f"'models' takes at most {MAX_FALLBACKS + 1} model names", "models")
     seen = {model}
     fallbacks: list[str] = []
-    for index, name in enumerate(value):
+    for index, name in enumerate(value):  # one pass: this runs on every request that names fallbacks
+        if not isinstance(name, str):
+            raise PreferenceError("'models' must be an array of model names", "models")
         if not _NAME.fullmatch(name):
             raise PreferenceError(f"'models[{index}]' is not a model name", f"models[{index}]")
         if name not in seen:
