@@ -1,5 +1,6 @@
-"""Circuit breakers on the request path: a failing provider is skipped while its breaker is open, probed
-once when it cools, closed by the probe's success; across two instances sharing Redis."""
+"""Circuit breakers on the request path: a failing model (or an unreachable provider) is skipped while its
+breaker is open, probed once when it cools, closed by the probe's success; across two instances sharing
+Redis."""
 
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ def chats(upstream: EmulatorServer) -> int:
 
 
 def breakers(gateway: Gateway) -> dict[str, str]:
-    """The provider breakers that are not closed (the project key's opens and closes beside them)."""
+    """The provider and model breakers not closed (the project key's opens and closes beside them)."""
     listed = gateway.admin.get("/breakers").json()["data"]
-    return {b["name"]: b["state"] for b in listed if b["kind"] == "provider"}
+    return {b["name"]: b["state"] for b in listed if b["kind"] in ("provider", "model")}
 
 
 def eventually(check: Any, what: str) -> None:
@@ -67,7 +68,7 @@ def test_an_open_breaker_skips_the_provider_then_one_probe_closes_it(
     primary.emulator.arm(Fault("503", count=None))
     for _ in range(2):
         assert ask(client, **FALLBACK).headers["x-byokgate-provider"] == "anthropic"
-    assert breakers(gateway) == {"provider:openai": "open"}
+    assert breakers(gateway) == {"model:openai/gpt-4o": "open"}
     skipped = ask(client, **FALLBACK)
     assert skipped.headers["x-byokgate-routing-reason"] == "fallback_after_circuit_open"
     assert chats(primary) == 2  # not sent while open
@@ -88,10 +89,40 @@ def test_a_request_with_nowhere_else_to_go_probes_rather_than_being_refused(
     for _ in range(2):
         with pytest.raises(openai.InternalServerError):
             client.chat.completions.create(model="gpt-4o", messages=HI)  # type: ignore[arg-type]
-    assert breakers(gateway) == {"provider:openai": "open"}
+    assert breakers(gateway) == {"model:openai/gpt-4o": "open"}
     answer = ask(client)  # every target open: the least recently failed is probed
     assert answer.headers["x-byokgate-provider"] == "openai"
     assert breakers(gateway) == {}
+
+
+def test_one_models_outage_leaves_the_providers_other_models_served(
+    gateway: Gateway, chat_upstreams: dict[str, EmulatorServer]
+) -> None:
+    """As `models: ["gpt-4o", "gpt-4o-mini"]`: the provider answers, but not for one model."""
+    client = project(gateway)
+    primary = chat_upstreams["openai"]
+    primary.emulator.arm(Fault("503", count=None, model="gpt-4o"))
+    for _ in range(3):
+        answer = ask(client, models=["gpt-4o-mini"])
+        assert answer.headers["x-byokgate-routed-model"] == "gpt-4o-mini"
+    assert breakers(gateway) == {"model:openai/gpt-4o": "open"}
+    assert answer.headers["x-byokgate-routing-reason"] == "fallback_after_circuit_open"
+    assert sum(1 for r in primary.emulator.requests if r.body.get("model") == "gpt-4o") == 2  # then skipped
+
+
+def test_an_unreachable_provider_opens_the_providers_breaker(
+    gateway: Gateway, chat_upstreams: dict[str, EmulatorServer]
+) -> None:
+    client = project(gateway)
+    primary = chat_upstreams["openai"]
+    primary.emulator.arm(Fault("reset", count=None))
+    for _ in range(2):
+        assert ask(client, **FALLBACK).headers["x-byokgate-provider"] == "anthropic"
+    assert breakers(gateway) == {"provider:openai": "open"}
+    before = chats(primary)
+    skipped = ask(client, models=["gpt-4o-mini", *FALLBACK["models"]])  # every model of the provider
+    assert skipped.headers["x-byokgate-provider"] == "anthropic"
+    assert chats(primary) == before
 
 
 @pytest.mark.redis
@@ -110,26 +141,32 @@ def test_two_instances_share_the_breaker_and_only_one_probes(
         primary.emulator.arm(Fault("503", count=None))
         for _ in range(2):
             ask(clients[0], **FALLBACK)
-        eventually(lambda: breakers(two) == {"provider:openai": "open"}, "the second instance sees it open")
+        eventually(
+            lambda: breakers(two) == {"model:openai/gpt-4o": "open"}, "the second instance sees it open"
+        )
         before = chats(primary)
         assert (
             ask(clients[1], **FALLBACK).headers["x-byokgate-routing-reason"] == "fallback_after_circuit_open"
         )
         assert chats(primary) == before
         time.sleep(3)  # the cool-down: one instance claims the probe
-        for turn in range(200):
+        turn, until = 0, time.monotonic() + 15
+        while chats(primary) == before:
+            assert time.monotonic() < until, "the primary was never probed"
             ask(clients[turn % 2], **FALLBACK)
-            if chats(primary) > before:
-                break
+            turn += 1
+            time.sleep(0.02)
         assert chats(primary) == before + 1  # the probe (it failed: open again)
         for turn in range(6):
             ask(clients[turn % 2], **FALLBACK)
         assert chats(primary) == before + 1  # no second probe, from either instance
         primary.emulator.clear_faults()
         time.sleep(3)
-        for turn in range(200):
-            if ask(clients[turn % 2], **FALLBACK).headers["x-byokgate-provider"] == "openai":
-                break
+        turn, until = 0, time.monotonic() + 15  # an instance claims the probe at its next poll (0.5 s)
+        while ask(clients[turn % 2], **FALLBACK).headers["x-byokgate-provider"] != "openai":
+            assert time.monotonic() < until, "the primary was never probed again"
+            turn += 1
+            time.sleep(0.02)
         eventually(lambda: breakers(one) == {} and breakers(two) == {}, "both instances see it closed")
 
 

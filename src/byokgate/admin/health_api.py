@@ -14,7 +14,8 @@ def add_health_endpoints(router: APIRouter, breakers: Breakers) -> None:
     @router.get("/breakers")
     async def list_breakers() -> dict[str, Any]:
         """Circuit breakers open or half-open on this instance (shared through Redis when configured):
-        ``provider:<name>`` per provider, ``key:<credential id>`` per project key."""
+        ``provider:<name>`` per provider (unreachable), ``model:<provider>/<model>`` per model (failing
+        answers), ``key:<credential id>`` per project key."""
         data = []
         for name, breaker in sorted(breakers.view().items()):
             kind, _, subject = name.partition(":")

@@ -24,11 +24,12 @@ from byokgate.errors import ApiError
 from byokgate.health.breakers import Breakers
 from byokgate.proxy.attempts import Action, Verdict, backoff, judge
 from byokgate.proxy.call import Call
+from byokgate.proxy.circuits import Circuits
 from byokgate.proxy.errors import CircuitOpenError, DeadlineExceededError
 from byokgate.proxy.exchange import Attempt, Exchange, Responded, disconnected
 from byokgate.proxy.executor import AttemptBounds, Executor
 from byokgate.proxy.relay import end_broken
-from byokgate.routing.policy import Lane, Route
+from byokgate.routing.policy import Route
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ class Chain:
     ) -> None:
         self._executor = executor
         self.policy = policy  # the gateway's defaults
-        self._breakers = breakers or Breakers()
+        self._circuits = Circuits(breakers or Breakers())
         self._windows = windows  # a target's context window, when known (context-length escalation)
 
     async def run(
@@ -86,9 +87,9 @@ class Chain:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + policy.deadline_s
         failures: list[tuple[Verdict, ApiError]] = []
-        breakers = self._breakers
-        if breakers.any_open:
-            targets = _unless_all_open(breakers, targets)
+        circuits = self._circuits
+        if circuits.breakers.any_open:
+            targets = circuits.unless_all_open(targets)
         last = len(targets) - 1
         tried = 0
         outgrown: int | None = None  # a context window the request did not fit: none no larger is tried
@@ -102,12 +103,10 @@ class Chain:
                     )
                     exchange.failed_attempt(skipped, 0)
                     continue
-            circuit = circuit_of(route)
-            if not breakers.acquire(circuit):  # open: not sent requests for now
-                hint = {"retry-after": str(max(int(breakers.retry_in(circuit) + 0.999), 1))}
-                failing = (
-                    route.provider if route.lane is Lane.BYOK else f"{route.upstream_model} (pooled lane)"
-                )
+            refusing = circuits.admit(route)
+            if refusing is not None:  # open: not sent requests for now
+                hint = {"retry-after": str(circuits.retry_in(refusing))}
+                failing = route.provider if refusing.startswith("provider:") else route.upstream_model
                 refused = CircuitOpenError(f"{failing} is failing: its circuit is open.", headers=hint)
                 failures.append((_OPEN, refused))
                 skipped = Attempt(route, None, 503, "circuit_open", "skip", "circuit_open", 0.0)
@@ -142,7 +141,7 @@ class Chain:
                     if verdict.reason in _TIMEOUTS and loop.time() >= deadline - _SLACK_S:
                         error = DeadlineExceededError(_deadline_message(policy))  # the deadline cut it
                         verdict = _DEADLINE  # no verdict on the upstream (it may just be slower)
-                    _observe(breakers, circuit, exchange.credential_id, verdict.reason)
+                    circuits.observe(route, exchange.credential_id, verdict.reason)
                     if verdict.reason == "content_policy" and policy.route_around_refusals:
                         verdict = replace(verdict, action=Action.FAILOVER)
                     failures.append((verdict, error))
@@ -182,13 +181,11 @@ class Chain:
                     exchange.waited_ms += wait * 1000
                     continue
                 if exchange.broken is not None:  # after reaching the client: the fallbacks carry it on
-                    _observe(breakers, circuit, exchange.credential_id, "bad_response")
+                    circuits.observe(route, exchange.credential_id, "bad_response")
                     spent = (time.perf_counter() - started) * 1000
                     rest = targets[index + 1 :]
                     return await self._carry_on(call, rest, exchange, send, receive, policy, deadline, spent)
-                breakers.succeeded(circuit)
-                if exchange.credential_id is not None:
-                    breakers.succeeded("key:" + exchange.credential_id)
+                circuits.answered(route, exchange.credential_id)
                 if exchange.attempts is not None:
                     spent = (time.perf_counter() - started) * 1000
                     answered = Attempt(
@@ -224,7 +221,7 @@ class Chain:
         assert broken is not None
         assert exchange.route is not None
         loop = asyncio.get_running_loop()
-        breakers = self._breakers
+        circuits = self._circuits
         remaining = [route for route in rest if self._executor.carries_on(call, route)]
         while True:  # an attempt broke after reaching the client
             exchange.broken = None
@@ -235,8 +232,7 @@ class Chain:
             again = False
             while remaining and not again and loop.time() < deadline:
                 route = remaining.pop(0)
-                circuit = circuit_of(route)
-                if not breakers.acquire(circuit):
+                if circuits.admit(route) is not None:
                     continue
                 exchange.attempt_count += 1
                 exchange.route = route
@@ -253,7 +249,7 @@ class Chain:
                     await self._executor.run(call, route, exchange, send, receive, bounds)
                 except ApiError as error:  # before its first content: the client saw nothing of it
                     verdict = judge(error)
-                    _observe(breakers, circuit, exchange.credential_id, verdict.reason)
+                    circuits.observe(route, exchange.credential_id, verdict.reason)
                     spent = (time.perf_counter() - started) * 1000
                     attempt = Attempt(
                         route,
@@ -268,10 +264,10 @@ class Chain:
                     continue
                 spent = (time.perf_counter() - started) * 1000
                 if exchange.broken is not None:  # it broke too, after carrying on: the rest may go on
-                    _observe(breakers, circuit, exchange.credential_id, "bad_response")
+                    circuits.observe(route, exchange.credential_id, "bad_response")
                     broken, again = exchange.broken, True
                     continue
-                breakers.succeeded(circuit)
+                circuits.answered(route, exchange.credential_id)
                 exchange.routing_reason = "continued_after_stream_break"  # the record's (the head is sent)
                 if exchange.attempts is not None:
                     answered = Attempt(
@@ -285,43 +281,11 @@ class Chain:
                 return
 
 
-# What says the upstream is unwell (a breaker counts it), and what says it answered (it is alive).
-_UNWELL = frozenset({"5xx", "overloaded", "timeout", "ttft_timeout", "reset", "bad_response"})
-_ALIVE = frozenset({"429", "quota", "auth", "not_found", "context_length", "content_policy", "bad_request"})
 _OPEN = Verdict(Action.FAILOVER, "circuit_open", 15)
 _BROKE = "upstream_stream_error"
 _TIMEOUTS = frozenset({"timeout", "ttft_timeout"})
 _DEADLINE = Verdict(Action.FAILOVER, "deadline", 21)  # says more than the timeouts it ended (20)
 _SLACK_S = 0.001  # a timer may fire this much before its time
-
-
-def circuit_of(route: Route) -> str:
-    """A target's breaker: its provider's; on the pooled lane, whose one provider stands for many
-    upstreams (a model's outage is not the lane's), its model's."""
-    if route.lane is Lane.POOLED:
-        return "pooled:" + route.upstream_model
-    return "provider:" + route.provider
-
-
-def _observe(breakers: Breakers, circuit: str, credential_id: str | None, reason: str) -> None:
-    if reason in _UNWELL:
-        breakers.failed(circuit)
-        if credential_id is not None:
-            breakers.failed("key:" + credential_id)
-    elif reason in _ALIVE:
-        breakers.succeeded(circuit)
-    else:  # it never reached the upstream (a key cooling, a translation refused): no verdict on it
-        breakers.release(circuit)
-
-
-def _unless_all_open(breakers: Breakers, targets: Sequence[Route]) -> Sequence[Route]:
-    """The targets, or, when every one's breaker is open, the least recently failed alone, as a probe."""
-    circuits = [circuit_of(route) for route in targets]
-    if not all(breakers.blocked(circuit) for circuit in circuits):
-        return targets
-    probe = min(range(len(targets)), key=lambda index: breakers.last_failure(circuits[index]))
-    breakers.force_probe(circuits[probe])
-    return [targets[probe]]
 
 
 def _retry_wait(policy: RetryPolicy, verdict: Verdict, retries: int, remaining_s: float) -> float | None:
