@@ -88,7 +88,8 @@ class Chain:
         deadline = loop.time() + policy.deadline_s
         failures: list[tuple[Verdict, ApiError]] = []
         circuits = self._circuits
-        if circuits.breakers.any_open:
+        breakers = circuits.breakers
+        if breakers.any_open:
             targets = circuits.unless_all_open(targets)
         last = len(targets) - 1
         tried = 0
@@ -103,7 +104,7 @@ class Chain:
                     )
                     exchange.failed_attempt(skipped, 0)
                     continue
-            refusing = circuits.admit(route)
+            refusing = circuits.admit(route) if breakers.any_open else None
             if refusing is not None:  # open: not sent requests for now
                 hint = {"retry-after": str(circuits.retry_in(refusing))}
                 failing = route.provider if refusing.startswith("provider:") else route.upstream_model

@@ -222,7 +222,7 @@ request_log = Table(
     Column("cost_micro_usd", BigInteger, nullable=True),
     Column("cost_saved_micro_usd", BigInteger, nullable=True),
     Column("charged_micro_usd", BigInteger, nullable=True),
-    Column("attempts", JSON, nullable=True),  # more than one attempt: each one's outcome
+    Column("attempts", JSON(none_as_null=True), nullable=True),  # more than one attempt: each one's outcome
     Index("ix_request_log_project_id_created_at", "project_id", "created_at"),
 )
 
