@@ -60,15 +60,23 @@ def ask(client: openai.OpenAI, **extra: Any) -> Any:
     return client.chat.completions.with_raw_response.create(model="gpt-4o", messages=HI, extra_body=extra)  # type: ignore[arg-type]
 
 
+def opened(
+    gateway: Gateway, upstreams: dict[str, EmulatorServer], fault: Fault, breaker: str
+) -> tuple[openai.OpenAI, EmulatorServer]:
+    """The primary failing with ``fault`` until ``breaker`` opens (two failures), the fallback answering."""
+    client = project(gateway)
+    primary = upstreams["openai"]
+    primary.emulator.arm(fault)
+    for _ in range(2):
+        assert ask(client, **FALLBACK).headers["x-byokgate-provider"] == "anthropic"
+    assert breakers(gateway) == {breaker: "open"}
+    return client, primary
+
+
 def test_an_open_breaker_skips_the_provider_then_one_probe_closes_it(
     gateway: Gateway, chat_upstreams: dict[str, EmulatorServer]
 ) -> None:
-    client = project(gateway)
-    primary = chat_upstreams["openai"]
-    primary.emulator.arm(Fault("503", count=None))
-    for _ in range(2):
-        assert ask(client, **FALLBACK).headers["x-byokgate-provider"] == "anthropic"
-    assert breakers(gateway) == {"model:openai/gpt-4o": "open"}
+    client, primary = opened(gateway, chat_upstreams, Fault("503", count=None), "model:openai/gpt-4o")
     skipped = ask(client, **FALLBACK)
     assert skipped.headers["x-byokgate-routing-reason"] == "fallback_after_circuit_open"
     assert chats(primary) == 2  # not sent while open
@@ -113,12 +121,7 @@ def test_one_models_outage_leaves_the_providers_other_models_served(
 def test_an_unreachable_provider_opens_the_providers_breaker(
     gateway: Gateway, chat_upstreams: dict[str, EmulatorServer]
 ) -> None:
-    client = project(gateway)
-    primary = chat_upstreams["openai"]
-    primary.emulator.arm(Fault("reset", count=None))
-    for _ in range(2):
-        assert ask(client, **FALLBACK).headers["x-byokgate-provider"] == "anthropic"
-    assert breakers(gateway) == {"provider:openai": "open"}
+    client, primary = opened(gateway, chat_upstreams, Fault("reset", count=None), "provider:openai")
     before = chats(primary)
     skipped = ask(client, models=["gpt-4o-mini", *FALLBACK["models"]])  # every model of the provider
     assert skipped.headers["x-byokgate-provider"] == "anthropic"

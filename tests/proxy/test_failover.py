@@ -182,19 +182,24 @@ def test_a_stream_that_fails_before_its_first_token_is_retried_unseen(
 
 
 def test_a_slow_first_token_fails_over_to_the_next_target(
-    client: openai.OpenAI, chat_upstreams: dict[str, EmulatorServer]
+    settings: Settings, chat_upstreams: dict[str, EmulatorServer]
 ) -> None:
-    chat_upstreams["openai"].emulator.arm(Fault("slow_first_token", delay_ms=5000, count=None))
-    with client.chat.completions.with_streaming_response.create(
-        model="gpt-4o",
-        messages=HI,
-        stream=True,
-        extra_body={"models": [CLAUDE]},
-    ) as response:
-        assert response.headers["x-byokgate-routing-reason"] == "fallback_after_ttft_timeout"
-        chunks = list(response.parse())
-    assert chunks[-1].choices[0].finish_reason == "stop"
-    assert chats(chat_upstreams["openai"]) == 1  # a first-token timeout is not retried on the same target
+    # The first-token limit well inside the upstream timeout (which also bounds connecting): under a
+    # loaded CI the two 1 s limits of the module's gateway could be told apart by scheduling alone.
+    limits = {"upstream_timeout_s": 10.0, "ttft_timeout_s": 0.5}
+    for gateway in chat_gateway_for(settings, chat_upstreams, **limits):
+        _, key = gateway.project("ttft", openai=CHAT_KEYS["openai"], anthropic=CHAT_KEYS["anthropic"])
+        chat_upstreams["openai"].emulator.arm(Fault("slow_first_token", delay_ms=5000, count=None))
+        with gateway.client(key).chat.completions.with_streaming_response.create(
+            model="gpt-4o",
+            messages=HI,
+            stream=True,
+            extra_body={"models": [CLAUDE]},
+        ) as response:
+            assert response.headers["x-byokgate-routing-reason"] == "fallback_after_ttft_timeout"
+            chunks = list(response.parse())
+        assert chunks[-1].choices[0].finish_reason == "stop"
+        assert chats(chat_upstreams["openai"]) == 1  # a first-token timeout is not retried on the same target
 
 
 def test_a_stream_cut_after_its_first_token_ends_in_a_clean_error(
