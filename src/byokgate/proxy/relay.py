@@ -174,7 +174,7 @@ async def _forward(
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # made for every stream: a frozen one costs ~0.5 µs more
 class _Ends:
     """How a broken stream ends: with the door's error event, or left open for a continuation."""
 
