@@ -48,6 +48,7 @@ from byokgate.snapshot.credentials import CredentialOpener
 from byokgate.snapshot.holder import SnapshotHolder
 from byokgate.store import migrate
 from byokgate.store.database import Store
+from byokgate.telemetry.journal import Journal
 from byokgate.telemetry.writer import BatchWriter
 from byokgate.transport import Transport
 from byokgate.vault import Vault
@@ -85,9 +86,9 @@ class Components:
 
     async def start(self) -> None:
         """Start the background work of a serving instance (the CLI never calls this)."""
+        await self.writer.start()  # first: what a crash left in the journal is stored before balances load
         await self.snapshot.start()
         await self.bus.listen(self.snapshot.on_change)
-        await self.writer.start()
         if self.settings.redis_url:
             from byokgate.health.shared import SharedHealth  # only Redis deployments import the client
 
@@ -124,6 +125,14 @@ def provider_setup(settings: Settings) -> ProviderSetup:
         pooled_key=Secret(pooled_key.get_secret_value()) if pooled_key else None,
         platform_keys={name: Secret(key.get_secret_value()) for name, key in settings.platform_keys.items()},
     )
+
+
+def batch_writer(settings: Settings, store: Store) -> BatchWriter:
+    journal = None
+    if settings.journal:
+        directory = settings.journal_dir or settings.data_dir / "journal"
+        journal = Journal(directory, fsync_s=settings.journal_fsync_s)
+    return BatchWriter(store, journal=journal, flush_interval_s=settings.writer_flush_interval_s)
 
 
 def build_components(settings: Settings) -> Components:
@@ -192,7 +201,7 @@ def build_components(settings: Settings) -> Components:
         bus=bus,
         snapshot=SnapshotHolder(store, poll_interval_s=settings.snapshot_poll_interval_s),
         credentials=CredentialOpener(vault, health=health),
-        writer=BatchWriter(store),
+        writer=batch_writer(settings, store),
         cache=cache,
         semantic_index=semantic_index,
         counters=counters,

@@ -64,6 +64,22 @@ class Settings(BaseSettings):
     )
     admin_token: SecretStr | None = None
 
+    journal: bool = Field(
+        default=True, description="journal records and charges on local disk before answers end (crash-safe)"
+    )
+    journal_dir: Path | None = Field(
+        default=None, description="the journal's folder; default data_dir/journal"
+    )
+    journal_fsync_s: float | None = Field(
+        default=1.0,
+        ge=0,
+        le=3600,
+        description="fsync the journal this often (power loss); None: the kernel's",
+    )
+    writer_flush_interval_s: float = Field(
+        default=1.0, gt=0, le=3600, description="the batch writer stores what is queued this often"
+    )
+
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: str = "info"

@@ -100,7 +100,11 @@ class DataPlane:
                 )
                 await door.send_error(responded, internal, exchange)
         finally:
-            record(self._writer, exchange)
+            try:
+                record(self._writer, exchange)
+                self._writer.commit()  # on disk before the client sees the end of its answer
+            finally:
+                await responded.finish()
 
     async def _models(self, scope: Scope, send: Send, exchange: Exchange) -> None:
         snapshot = self._snapshot.current

@@ -152,16 +152,31 @@ class Attempt:
 
 
 class Responded:
-    """Wraps ``send`` to know whether the response has started (then errors can no longer be sent)."""
+    """Wraps ``send`` to know whether the response has started (then errors can no longer be sent), and
+    holds back the message that ends the response until ``finish``: the data plane first makes the request's
+    record and charge durable, so that nothing a client has been answered can be lost by a crash."""
+
+    __slots__ = ("_last", "_send", "started")
 
     def __init__(self, send: Send) -> None:
         self._send = send
         self.started = False
+        self._last: Any = None
 
     async def __call__(self, message: Any) -> None:
-        if message["type"] == "http.response.start":
+        kind = message["type"]
+        if kind == "http.response.start":
             self.started = True
+        elif kind == "http.response.body" and not message.get("more_body", False):
+            self._last = message
+            return
         await self._send(message)
+
+    async def finish(self) -> None:
+        """Send the message that ends the response (if one was sent)."""
+        if self._last is not None:
+            message, self._last = self._last, None
+            await self._send(message)
 
 
 async def disconnected(receive: Receive) -> None:

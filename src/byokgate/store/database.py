@@ -14,6 +14,7 @@ from byokgate.store.cache_settings import CacheSettingsRepository
 from byokgate.store.credentials import CredentialRepository
 from byokgate.store.credits import CreditRepository
 from byokgate.store.engine import create_engine
+from byokgate.store.journal import JournalRepository
 from byokgate.store.limits import LimitsRepository
 from byokgate.store.projects import ProjectRepository
 from byokgate.store.requests import RequestLogRepository
@@ -35,6 +36,7 @@ class Transaction:
         self.billing = BillingRepository(conn)
         self.credits = CreditRepository(conn)
         self.routes = RouteRepository(conn)
+        self.journal = JournalRepository(conn)
 
 
 class Store:

@@ -233,3 +233,12 @@ gateway_state = Table(
     Column("name", String(64), primary_key=True),
     Column("value", BigInteger, nullable=False),
 )
+
+# The batch writer's journal segments whose entries are in the database (written in the same transaction as
+# the entries): a segment found here after a crash is removed, not replayed. Rows older than a week go.
+journal_segments = Table(
+    "journal_segments",
+    metadata,
+    Column("name", String(96), primary_key=True),
+    Column("stored_at", UTCDateTime(), nullable=False),
+)

@@ -1,7 +1,14 @@
 """A batching writer: the hot path hands records over without waiting; a background task stores them.
 
-Last-used times are coalesced per key (only the newest matters); audit events go through a bounded queue,
-and when it is full the newest event is dropped and counted rather than slowing requests down.
+Everything handed over is also appended to the local journal (``journal.py``) and written to it when the
+data plane commits, just before the last bytes of an answer go out: a crash loses nothing a client was
+told about. The writer seals the journal's open segment when it takes a batch and stores each sealed
+segment in one transaction with the segment's name; the file goes once that has committed, and segments a
+crash left behind are replayed on start, exactly once.
+
+Last-used times are coalesced per key (only the newest matters); records and audit events are bounded, and
+when the backlog is full the newest is dropped and counted rather than slowing requests down. Charges are
+never dropped: money is not telemetry.
 """
 
 from __future__ import annotations
@@ -12,65 +19,91 @@ import functools
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from byokgate.domain.entities import CreditEntry, NewAuditEvent, RequestRecord
 from byokgate.store.database import Store, Transaction
 from byokgate.tasks import cancel_and_wait
+from byokgate.telemetry.journal import Entries, Journal, encode
 
 log = logging.getLogger(__name__)
+
+_KEEP_SEGMENT_NAMES = timedelta(days=7)  # how long the names of stored segments are kept
+Write = Callable[[Transaction], Awaitable[None]]
 
 
 class BatchWriter:
     def __init__(
-        self, store: Store, *, flush_interval_s: float = 1.0, max_pending: int = 10_000, batch_size: int = 500
+        self,
+        store: Store,
+        *,
+        journal: Journal | None = None,
+        flush_interval_s: float = 1.0,
+        max_pending: int = 10_000,
+        batch_size: int = 500,
     ) -> None:
         self._store = store
+        self._journal = journal
         self._flush_interval_s = flush_interval_s
         self._max_pending = max_pending
         self._batch_size = batch_size
-        self._events: deque[NewAuditEvent] = deque()
-        self._records: deque[RequestRecord] = deque()
-        self._credits: deque[CreditEntry] = deque()
-        self._last_used: dict[str, datetime] = {}
+        self._queued = Entries()  # handed over since the last seal
+        self._sealed: deque[tuple[str | None, Entries]] = deque()  # taken for the database, in order
+        self._backlog = 0  # records and audit events not stored yet (what max_pending bounds)
         self._wake = asyncio.Event()
         self._flush_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self.dropped = 0
         self.written = 0
+        self.replayed = 0  # entries stored from segments a crash left behind
 
     def key_used(self, key_id: str, when: datetime) -> None:
-        previous = self._last_used.get(key_id)
-        if previous is None or when > previous:
-            self._last_used[key_id] = when
+        self._queued.key_used(key_id, when)
+        if self._journal is not None:
+            self._journal.append(encode("u", (key_id, when)))
 
     def audit(self, event: NewAuditEvent) -> None:
-        if len(self._events) >= self._max_pending:
+        if self._backlog >= self._max_pending:
             self.dropped += 1
             return
-        self._events.append(event)
-        if len(self._events) >= self._batch_size:
+        self._backlog += 1
+        self._queued.events.append(event)
+        if self._journal is not None:
+            self._journal.append(encode("a", event))
+        if len(self._queued.events) >= self._batch_size:
             self._wake.set()
 
     def request(self, record: RequestRecord) -> None:
-        if len(self._records) >= self._max_pending:
+        if self._backlog >= self._max_pending:
             self.dropped += 1
             return
-        self._records.append(record)
-        if len(self._records) >= self._batch_size:
+        self._backlog += 1
+        self._queued.records.append(record)
+        if self._journal is not None:
+            self._journal.append(encode("r", record))
+        if len(self._queued.records) >= self._batch_size:
             self._wake.set()
 
     def credit(self, entry: CreditEntry) -> None:
-        """A ledger entry (a charge). Never dropped for a full queue: money is not telemetry."""
-        self._credits.append(entry)
-        if len(self._credits) >= self._batch_size:
+        """A ledger entry (a charge). Never dropped for a full backlog."""
+        self._queued.credits.append(entry)
+        if self._journal is not None:
+            self._journal.append(encode("c", entry))
+        if len(self._queued.credits) >= self._batch_size:
             self._wake.set()
 
+    def commit(self) -> None:
+        """Make what was handed over so far survive a crash of the process (one write to the journal)."""
+        if self._journal is not None:
+            self._journal.commit()
+
     def queued_request(self, request_id: str) -> RequestRecord | None:
-        """A request record not handed to the database yet (newest first: the likely one is recent)."""
-        for record in reversed(self._records):
-            if record.id == request_id:
-                return record
+        """A request record not in the database yet (newest first: the likely one is recent)."""
+        batches = [self._queued, *(entries for _, entries in reversed(self._sealed))]
+        for entries in batches:
+            for record in reversed(entries.records):
+                if record.id == request_id:
+                    return record
         return None
 
     async def settled(self) -> None:
@@ -80,68 +113,117 @@ class BatchWriter:
 
     @property
     def pending(self) -> int:
-        return len(self._events) + len(self._last_used) + len(self._records) + len(self._credits)
+        return len(self._queued) + sum(len(entries) for _, entries in self._sealed)
 
     async def flush(self) -> None:
         async with self._flush_lock:
-            while self._events or self._last_used or self._records or self._credits:
-                events = [self._events.popleft() for _ in range(min(self._batch_size, len(self._events)))]
-                records = [self._records.popleft() for _ in range(min(self._batch_size, len(self._records)))]
-                credits = [self._credits.popleft() for _ in range(min(self._batch_size, len(self._credits)))]
-                used, self._last_used = self._last_used, {}
-                try:
-                    async with self._store.transaction() as tx:
-                        await tx.requests.append_many(records)
-                        await tx.audit.append_many(events)
-                        await tx.api_keys.touch_last_used(used)
-                        await tx.credits.record(credits, datetime.now(UTC))
-                    self.written += len(events) + len(records) + len(credits)
-                except Exception:
-                    if await self._salvage(events, records, used, credits):
-                        continue
-                    # Nothing went in (the database is away): put them back (newest wins for last-used)
-                    # and let the next flush retry.
-                    self._events.extendleft(reversed(events))
-                    self._records.extendleft(reversed(records))
-                    self._credits.extendleft(reversed(credits))
-                    for key_id, when in used.items():
-                        self.key_used(key_id, when)
-                    raise
+            if self._queued:
+                name = self._journal.seal() if self._journal is not None else None
+                self._sealed.append((name, self._queued))
+                self._queued = Entries()
+            while self._sealed:
+                name, entries = self._sealed[0]
+                await self._store_batch(name, entries)
+                self._sealed.popleft()
+                self._backlog -= len(entries.records) + len(entries.events)
+                if name is not None and self._journal is not None:
+                    self._journal.discard(name)
+            if self._journal is not None:
+                await asyncio.to_thread(self._journal.sync)
 
-    async def _salvage(
-        self,
-        events: list[NewAuditEvent],
-        records: list[RequestRecord],
-        used: dict[str, datetime],
-        credits: list[CreditEntry],
-    ) -> bool:
-        """A batch failed: write its rows one by one so that one bad row cannot block the rest for ever.
-
-        True when something went in (the rows the database refused are dropped, counted and logged); False
-        when nothing did, which means the database itself is away and the batch must be retried whole."""
-        writes: list[tuple[str, Callable[[Transaction], Awaitable[None]]]] = [
-            *((f"audit event {e.action}", functools.partial(_append_event, e)) for e in events),
-            *((f"request {r.id}", functools.partial(_append_record, r)) for r in records),
-            *((f"credit {c.kind} {c.request_id}", functools.partial(_append_credit, c)) for c in credits),
-            ("last-used times", functools.partial(_touch, used)),
-        ]
-        refused: list[str] = []
-        for what, write in writes:
-            try:
-                async with self._store.transaction() as tx:
+    async def _store_batch(self, name: str | None, entries: Entries, *, replay: bool = False) -> int:
+        """Store one sealed batch (and its segment's name) in one transaction; the rows stored. A batch the
+        database refuses is salvaged row by row; when nothing can go in, the error is raised (retry)."""
+        try:
+            async with self._store.transaction() as tx:
+                if replay and name is not None and await tx.journal.is_stored(name):
+                    return 0
+                for _, write in self._writes(entries):
                     await write(tx)
-            except Exception as exc:
-                refused.append(f"{what} ({type(exc).__name__})")
-        if len(refused) == len(writes):
-            return False
-        rows = len(events) + len(records) + len(credits)
-        self.written += rows - sum(1 for r in refused if not r.startswith("last-used"))
+                if name is not None:
+                    await tx.journal.stored(name, datetime.now(UTC))
+        except Exception:
+            return await self._salvage(name, entries)
+        stored = len(entries.records) + len(entries.events) + len(entries.credits)
+        self.written += stored
+        return stored
+
+    def _writes(self, entries: Entries) -> list[tuple[str, Write]]:
+        size = self._batch_size
+        writes: list[tuple[str, Write]] = []
+        for start in range(0, len(entries.records), size):
+            writes.append(
+                ("requests", functools.partial(_append_records, entries.records[start : start + size]))
+            )
+        for start in range(0, len(entries.events), size):
+            writes.append(
+                ("audit events", functools.partial(_append_events, entries.events[start : start + size]))
+            )
+        for start in range(0, len(entries.credits), size):
+            writes.append(
+                ("credits", functools.partial(_append_credits, entries.credits[start : start + size]))
+            )
+        if entries.used:
+            writes.append(("last-used times", functools.partial(_touch, entries.used)))
+        return writes
+
+    async def _salvage(self, name: str | None, entries: Entries) -> int:
+        """A batch failed: store its rows one by one, each in its own savepoint of one transaction, so that
+        one bad row cannot block the rest for ever (the rows the database refuses are dropped, counted and
+        logged). Raises when nothing went in, which means the database itself is away."""
+        writes: list[tuple[str, Write]] = [
+            *((f"request {r.id}", functools.partial(_append_records, [r])) for r in entries.records),
+            *((f"audit event {e.action}", functools.partial(_append_events, [e])) for e in entries.events),
+            *(
+                (f"credit {c.kind} {c.request_id}", functools.partial(_append_credits, [c]))
+                for c in entries.credits
+            ),
+        ]
+        if entries.used:
+            writes.append(("last-used times", functools.partial(_touch, entries.used)))
+        refused: list[str] = []
+        async with self._store.transaction() as tx:
+            for what, write in writes:
+                try:
+                    async with tx.connection.begin_nested():
+                        await write(tx)
+                except Exception as exc:
+                    refused.append(f"{what} ({type(exc).__name__})")
+            if len(refused) == len(writes):
+                raise RuntimeError(f"the database refused every row of the batch: {'; '.join(refused[:3])}")
+            if name is not None:
+                await tx.journal.stored(name, datetime.now(UTC))
+        rows = len(entries.records) + len(entries.events) + len(entries.credits)
+        stored = rows - sum(1 for r in refused if not r.startswith("last-used"))
+        self.written += stored
         self.dropped += len(refused)
         if refused:
             log.error("batch writer dropped what the database refused: %s", "; ".join(refused))
-        return True
+        return stored
+
+    async def replay(self) -> int:
+        """Store what segments left behind by a crashed process hold (each once), then remove them; the
+        entries stored."""
+        if self._journal is None:
+            return 0
+        stored = 0
+        async with self._flush_lock:
+            for name, entries in self._journal.leftovers():
+                count = await self._store_batch(name, entries, replay=True)
+                if count:
+                    log.warning("journal: stored %d entries a previous process left in %s", count, name)
+                stored += count
+                self._journal.remove(name)
+            async with self._store.transaction() as tx:
+                await tx.journal.forget_before(datetime.now(UTC) - _KEEP_SEGMENT_NAMES)
+        self.replayed += stored
+        return stored
 
     async def start(self) -> None:
+        """Open the journal, replay what a crash left behind, and start the loop."""
+        if self._journal is not None:
+            self._journal.open()
+            await self.replay()
         self._task = asyncio.create_task(self._run(), name="byokgate-batch-writer")
 
     async def _run(self) -> None:
@@ -157,21 +239,25 @@ class BatchWriter:
                 log.warning("batch write failed (%s); %d record(s) kept for retry", exc, self.pending)
 
     async def aclose(self) -> None:
-        """Stop the loop and write out whatever is left."""
+        """Stop the loop and write out whatever is left (what cannot be stays in the journal)."""
         await cancel_and_wait(self._task)
-        await self.flush()
+        try:
+            await self.flush()
+        finally:
+            if self._journal is not None:
+                self._journal.close()
 
 
-async def _append_event(event: NewAuditEvent, tx: Transaction) -> None:
-    await tx.audit.append_many([event])
+async def _append_events(events: list[NewAuditEvent], tx: Transaction) -> None:
+    await tx.audit.append_many(events)
 
 
-async def _append_record(record: RequestRecord, tx: Transaction) -> None:
-    await tx.requests.append_many([record])
+async def _append_records(records: list[RequestRecord], tx: Transaction) -> None:
+    await tx.requests.append_many(records)
 
 
-async def _append_credit(entry: CreditEntry, tx: Transaction) -> None:
-    await tx.credits.record([entry], datetime.now(UTC))
+async def _append_credits(entries: list[CreditEntry], tx: Transaction) -> None:
+    await tx.credits.record(entries, datetime.now(UTC))
 
 
 async def _touch(used: dict[str, datetime], tx: Transaction) -> None:

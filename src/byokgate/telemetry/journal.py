@@ -1,0 +1,199 @@
+"""The writer's local journal: what the request path hands over is on disk before the client sees the end of
+its answer, so a crash of the process loses no acknowledged record, audit event or charge.
+
+The journal is a folder of segment files of JSON lines. The request path appends lines to a buffer
+(``append``: memory only) and ``commit`` writes the buffer with one ``write(2)`` to the open segment (the
+data plane commits just before it sends the last bytes of an answer). The batch writer ``seal``s the open
+segment when it takes a batch to the database and ``discard``s it once the batch's transaction, which
+also records the segment's name, has committed. On start, ``leftovers`` are the segments no running
+process holds (each process keeps an exclusive ``flock`` on the segments it owns): what a crashed process
+acknowledged but had not stored. The writer replays them exactly once (the name recorded in the same
+transaction as the rows says a segment is already in).
+
+What a ``kill -9`` can lose: nothing committed (a finished ``write(2)`` is in the kernel's page cache).
+What a power loss can lose: what reached the page cache after the last ``fsync``; with ``fsync_s`` set the
+writer syncs the open segment that often (default: every flush, one second), without it the kernel's own
+write-back (about 30 s on Linux) bounds it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import itertools
+import logging
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+
+from byokgate.domain.entities import CreditEntry, NewAuditEvent, RequestRecord
+
+log = logging.getLogger(__name__)
+
+SUFFIX = ".journal"
+_sequence = itertools.count()
+
+
+@dataclass(slots=True)
+class Entries:
+    """What one segment holds (or the writer has queued since the last seal)."""
+
+    records: list[RequestRecord] = field(default_factory=list)
+    events: list[NewAuditEvent] = field(default_factory=list)
+    credits: list[CreditEntry] = field(default_factory=list)
+    used: dict[str, datetime] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.records) + len(self.events) + len(self.credits) + len(self.used)
+
+    def key_used(self, key_id: str, when: datetime) -> None:
+        previous = self.used.get(key_id)
+        if previous is None or when > previous:
+            self.used[key_id] = when
+
+
+def encode(kind: str, entry: object) -> bytes:
+    """One journal line: ``[kind, entry]`` (a dataclass, or a key id and its last use)."""
+    return orjson.dumps((kind, entry), option=orjson.OPT_NAIVE_UTC | orjson.OPT_APPEND_NEWLINE)
+
+
+def _when(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def decode_into(entries: Entries, line: bytes) -> None:
+    kind, body = orjson.loads(line)
+    if kind == "r":
+        body["created_at"] = _when(body["created_at"])
+        entries.records.append(RequestRecord(**body))
+    elif kind == "a":
+        if body.get("at") is not None:
+            body["at"] = _when(body["at"])
+        entries.events.append(NewAuditEvent(**body))
+    elif kind == "c":
+        body["at"] = _when(body["at"])
+        entries.credits.append(CreditEntry(**body))
+    elif kind == "u":
+        entries.key_used(body[0], _when(body[1]))
+    else:
+        raise ValueError(f"unknown journal entry kind {kind!r}")
+
+
+class Journal:
+    def __init__(self, directory: Path, *, fsync_s: float | None = 1.0) -> None:
+        self.directory = directory
+        self._fsync_s = fsync_s
+        self._buffer = bytearray()
+        self._fd: int | None = None
+        self._name = ""
+        self._written = 0  # bytes in the open segment
+        self._held: dict[str, int] = {}  # sealed segments not discarded yet: name -> fd (keeps the lock)
+        self._synced_at = time.monotonic()
+
+    def open(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._open_segment()
+
+    def _open_segment(self) -> None:
+        self._name = f"{time.time_ns():020d}-{os.getpid()}-{next(_sequence):06d}{SUFFIX}"
+        fd = os.open(self.directory / self._name, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_EXCL, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._fd, self._written = fd, 0
+
+    def append(self, line: bytes) -> None:
+        self._buffer += line
+
+    def commit(self) -> None:
+        """Write what was appended since the last commit (one system call; no sync)."""
+        if self._buffer and self._fd is not None:
+            self._written += os.write(self._fd, self._buffer)
+            self._buffer.clear()
+
+    def seal(self) -> str | None:
+        """Close the open segment to new lines (it stays locked until discarded) and open the next; the
+        sealed segment's name, or None when nothing was written to it."""
+        self.commit()
+        if self._fd is None or not self._written:
+            return None
+        name, fd = self._name, self._fd
+        self._held[name] = fd
+        self._open_segment()
+        return name
+
+    def discard(self, name: str) -> None:
+        """The segment's entries are in the database: remove it."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.directory / name)
+        fd = self._held.pop(name, None)
+        if fd is not None:
+            os.close(fd)
+
+    def sync(self, *, force: bool = False) -> None:
+        """``fsync`` the open segment when the interval has passed (called off the request path)."""
+        if self._fd is None or self._fsync_s is None:
+            return
+        now = time.monotonic()
+        if force or now - self._synced_at >= self._fsync_s:
+            self._synced_at = now
+            os.fsync(self._fd)
+
+    def leftovers(self) -> Iterator[tuple[str, Entries]]:
+        """Segments no running process holds, oldest first, with what they hold (a torn last line, which
+        only a power loss can leave, is skipped and logged)."""
+        if not self.directory.is_dir():
+            return
+        for path in sorted(self.directory.glob(f"*{SUFFIX}")):
+            if path.name == self._name or path.name in self._held:
+                continue
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a running process owns it
+                yield path.name, _read(path)
+            finally:
+                os.close(fd)
+
+    def remove(self, name: str) -> None:
+        """Remove a leftover segment (replayed, or found already in the database)."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.directory / name)
+
+    def close(self) -> None:
+        """Commit and close the open segment; an empty one is removed."""
+        self.commit()
+        if self._fd is not None:
+            if self._fsync_s is not None:
+                os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
+            if not self._written:
+                self.remove(self._name)
+        for fd in self._held.values():
+            os.close(fd)
+        self._held.clear()
+
+
+def _read(path: Path) -> Entries:
+    entries = Entries()
+    lines = path.read_bytes().split(b"\n")
+    for number, line in enumerate(lines, 1):
+        if not line:
+            continue
+        try:
+            decode_into(entries, line)
+        except (ValueError, TypeError, KeyError) as exc:
+            if number == len(lines):  # the last line, without its newline: a torn write
+                log.warning("journal %s: torn last line skipped (%s)", path.name, exc)
+                continue
+            raise
+    return entries
