@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import hashlib
 import logging
@@ -27,8 +28,10 @@ from byokgate.health.breakers import Breakers, BreakerSettings
 from byokgate.health.keys import KeyHealth
 from byokgate.limits.counters import Counters, MemoryCounters
 from byokgate.limits.gate import LimitGate
+from byokgate.logs import REDACTOR
 from byokgate.masterkey import resolve_keyring
 from byokgate.pricing.catalog import PriceCatalog
+from byokgate.providers.registry import ProviderRegistry
 from byokgate.providers.setup import ProviderSetup, configure
 from byokgate.proxy.cached import CacheGate
 from byokgate.proxy.chain import Chain, RetryPolicy
@@ -48,7 +51,10 @@ from byokgate.snapshot.credentials import CredentialOpener
 from byokgate.snapshot.holder import SnapshotHolder
 from byokgate.store import migrate
 from byokgate.store.database import Store
+from byokgate.telemetry.exposition import MetricsEndpoint, watch
 from byokgate.telemetry.journal import Journal
+from byokgate.telemetry.metrics import Metrics
+from byokgate.telemetry.tracing import Tracing
 from byokgate.telemetry.writer import BatchWriter
 from byokgate.transport import Transport
 from byokgate.vault import Vault
@@ -77,6 +83,8 @@ class Components:
     semantic_index: SemanticIndex
     counters: Counters
     plans: Plans
+    metrics: Metrics | None = None  # set by create_app (a serving gateway; the CLI has none)
+    tracing: Tracing | None = None  # set by create_app when OTLP is configured
     shared_health: SharedHealth | None = None  # breakers and key cooldowns shared through Redis
 
     async def find_request(self, request_id: str) -> RequestRecord | None:
@@ -106,6 +114,8 @@ class Components:
         if self.shared_health is not None:
             await self.shared_health.aclose()
         await self.writer.aclose()  # flushes what is still queued
+        if self.tracing is not None:
+            await asyncio.to_thread(self.tracing.shutdown)  # exports the spans still batched
         await self.bus.aclose()
         await self.snapshot.aclose()
         await self.transport.aclose()
@@ -213,11 +223,18 @@ class Gateway:
     """Root ASGI app: lifespan, then dispatch by path prefix (no framework on the hot path)."""
 
     def __init__(
-        self, components: Components, admin: ASGIApp, data_plane: ASGIApp, *, migrate_on_start: bool
+        self,
+        components: Components,
+        admin: ASGIApp,
+        data_plane: ASGIApp,
+        metrics: ASGIApp,
+        *,
+        migrate_on_start: bool,
     ) -> None:
         self.components = components
         self.admin = admin
         self.data_plane = data_plane
+        self.metrics = metrics
         self.migrate_on_start = migrate_on_start
 
     async def startup(self) -> None:
@@ -251,6 +268,8 @@ class Gateway:
             await self.admin(scope, receive, send)
         elif path in ("/healthz", "/readyz"):
             await send_bytes(send, 200, b'{"status":"ok"}', [JSON_CONTENT])
+        elif path == "/metrics":
+            await self.metrics(scope, receive, send)
         else:
             error = NotFoundError(f"no route for {scope['method']} {path}", code="unknown_url")
             await send_error(send, error)
@@ -320,6 +339,7 @@ def build_data_plane(components: Components) -> DataPlane:
         pooled=setup.pooled,
         gate=gate,
         breakers=components.control.breakers,
+        tracing=components.tracing,
     )
     retry = RetryPolicy(
         retries=settings.retries,
@@ -345,6 +365,8 @@ def build_data_plane(components: Components) -> DataPlane:
         config=DataPlaneConfig(max_body_bytes=settings.max_request_bytes),
         pooled_provider=policy.pooled_provider,
         find_request=components.find_request,
+        metrics=components.metrics,
+        tracing=components.tracing,
     )
 
 
@@ -368,6 +390,9 @@ class AdminOnFirstUse:
 def create_app(settings: Settings, *, migrate_on_start: bool = True) -> Gateway:
     components = build_components(settings)
     admin_token = resolve_admin_token(settings)
+    redact_known_secrets(settings, admin_token, components.providers.registry)
+    components.metrics = metrics = gateway_metrics(components)
+    components.tracing = Tracing.from_environment()
 
     def build_admin() -> ASGIApp:
         from byokgate.admin.api import build_admin_api
@@ -378,5 +403,31 @@ def create_app(settings: Settings, *, migrate_on_start: bool = True) -> Gateway:
         components,
         AdminOnFirstUse(build_admin),
         build_data_plane(components),
+        MetricsEndpoint(metrics, admin_token.reveal().encode(), public=settings.metrics_public),
         migrate_on_start=migrate_on_start,
     )
+
+
+def redact_known_secrets(settings: Settings, admin_token: Secret, registry: ProviderRegistry) -> None:
+    """Tell the log scrubber the secrets this process starts with, and every provider's key prefixes."""
+    REDACTOR.add_secret(admin_token.reveal())
+    for configured in (settings.master_key, settings.pooled_api_key, *settings.platform_keys.values()):
+        if configured is not None:
+            value = configured.get_secret_value()
+            REDACTOR.add_secret(value)
+            for entry in value.split(","):  # a keyring: id:base64 entries
+                REDACTOR.add_secret(entry.strip().rpartition(":")[2])
+    REDACTOR.add_prefixes(prefix for name in registry for prefix in registry[name].key_prefixes)
+
+
+def gateway_metrics(components: Components) -> Metrics:
+    """The Prometheus metrics, their model label limited to the models the registry knows."""
+    registry = components.providers.registry
+    known: set[str] = set()
+    for name in registry:
+        catalog = registry[name].catalog
+        known.update(catalog.models, catalog.embedding_models, catalog.aliases.values())
+        known.update(catalog.native_aliases.values())
+    metrics = Metrics(registry, known)
+    watch(metrics, components.writer, components.control.breakers)
+    return metrics

@@ -80,9 +80,16 @@ class Settings(BaseSettings):
         default=1.0, gt=0, le=3600, description="the batch writer stores what is queued this often"
     )
 
+    metrics_public: bool = Field(
+        default=False, description="serve /metrics without the admin token (a scraper on a private network)"
+    )
+
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: str = "info"
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="stderr log lines: JSON objects (request and trace ids on each) or text"
+    )
     # Front-door limits of `byokgate serve` (byokgate.serving; the README's "Front-door limits" says why)
     max_header_bytes: int = Field(
         default=32 * 1024, ge=1024, le=1024 * 1024, description="request line and headers (431 past it)"

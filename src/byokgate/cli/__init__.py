@@ -41,7 +41,7 @@ def serve(host: str | None, port: int | None) -> None:
     from byokgate.serving import FrontDoorLimits, ensure_file_limit, server_config
 
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     try:
         app = create_app(settings)
     except (VaultError, ValueError) as exc:

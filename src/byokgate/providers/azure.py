@@ -22,6 +22,7 @@ _VERSION = r"\d{4}-\d{2}-\d{2}(-preview)?|v1"
 class AzureOpenAIProvider(OpenAICompatible):
     name = "azure"
     title = "Azure OpenAI"
+    telemetry_name = "azure.ai.openai"  # its gen_ai.provider.name in OpenTelemetry
     default_base_url = ""  # every key brings its resource's endpoint
     auth = Auth("api-key", "")
     key_prefixes = ()  # 32 hex characters (older keys) or 84 alphanumerics

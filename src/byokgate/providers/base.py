@@ -112,6 +112,12 @@ class ProviderAdapter(Protocol):
         ...
 
     @property
+    def telemetry_name(self) -> str:
+        """Its ``gen_ai.provider.name`` (``gen_ai.system``) in OpenTelemetry's GenAI conventions; "" when
+        that is its registry name."""
+        ...
+
+    @property
     def default_base_url(self) -> str:
         """Its API's base URL ("" when every key brings its own endpoint in ``key_fields``)."""
         ...

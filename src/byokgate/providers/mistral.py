@@ -11,6 +11,7 @@ from byokgate.providers.openai_compat import OpenAICompatible
 class MistralProvider(OpenAICompatible):
     name = "mistral"
     title = "Mistral AI"
+    telemetry_name = "mistral_ai"  # its gen_ai.provider.name in OpenTelemetry
     default_base_url = "https://api.mistral.ai/v1"
     capabilities = Capabilities(
         embeddings=True, vision=True, json_mode=True, prefill=True, prefill_marker="prefix"

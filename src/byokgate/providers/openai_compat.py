@@ -31,6 +31,7 @@ from byokgate.providers.openai_stream import SSERelay
 class OpenAICompatible:
     name: str
     title: str
+    telemetry_name: str = ""  # its gen_ai.provider.name in OpenTelemetry ("": the registry name)
     default_base_url: str  # ends in the API version where the provider has one (``.../v1``)
     catalog: ModelCatalog
     key_prefixes: tuple[str, ...] = ()

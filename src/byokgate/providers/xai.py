@@ -15,6 +15,7 @@ _BAD_KEY = ("Incorrect API key provided", "No API key provided")
 class XAIProvider(OpenAICompatible):
     name = "xai"
     title = "xAI"
+    telemetry_name = "x_ai"  # its gen_ai.provider.name in OpenTelemetry
     default_base_url = "https://api.x.ai/v1"
     key_prefixes = ("xai-",)
     capabilities = Capabilities(vision=True, json_mode=True)

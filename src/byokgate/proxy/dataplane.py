@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from byokgate.asgi import JSON_CONTENT, ClientGoneError, send_bytes
 from byokgate.domain.ids import new_request_id
 from byokgate.errors import ApiError, NotFoundError
+from byokgate.logs import LOG_CONTEXT
 from byokgate.providers.registry import ProviderRegistry
 from byokgate.proxy.auth import authenticate
 from byokgate.proxy.call import Operation
@@ -28,8 +29,11 @@ from byokgate.proxy.exchange import Exchange, Responded
 from byokgate.proxy.generations import FindRequest, generation, not_found
 from byokgate.proxy.models import models_list
 from byokgate.proxy.pipeline import Pipeline
-from byokgate.proxy.records import record
+from byokgate.proxy.records import observe, record
+from byokgate.proxy.traces import server_ended, server_started
 from byokgate.snapshot.holder import SnapshotHolder
+from byokgate.telemetry.metrics import Metrics
+from byokgate.telemetry.tracing import Tracing, incoming
 from byokgate.telemetry.writer import BatchWriter
 
 log = logging.getLogger(__name__)
@@ -55,7 +59,11 @@ class DataPlane:
         config: DataPlaneConfig,
         pooled_provider: str | None,
         find_request: FindRequest | None = None,
+        metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
+        self._metrics = metrics
+        self._tracing = tracing
         self._snapshot = snapshot
         self._registry = registry
         self._writer = writer
@@ -69,6 +77,11 @@ class DataPlane:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
         exchange = Exchange(new_request_id(), time.perf_counter(), path.removeprefix("/v1/"))
+        exchange.trace = incoming(_header(scope, b"traceparent"))
+        exchange.trace_id = exchange.trace.trace_id
+        if self._tracing is not None:
+            server_started(self._tracing, exchange, method, path)
+        LOG_CONTEXT.set((exchange.request_id, exchange.trace_id))
         responded = Responded(send)
         door: ChatDoor | MessagesDoor = self._chat
         try:
@@ -89,11 +102,12 @@ class DataPlane:
         except ApiError as error:
             exchange.status = error.status
             exchange.error_code = error.code or error.type
+            exchange.error_type = error.type
             if not responded.started:
                 await door.send_error(responded, error, exchange)
         except Exception:
             log.exception("data plane internal error (request %s)", exchange.request_id)
-            exchange.status, exchange.error_code = 500, "internal_error"
+            exchange.status, exchange.error_code, exchange.error_type = 500, "internal_error", "api_error"
             if not responded.started:
                 internal = ApiError(
                     "The gateway hit an internal error; the request id is in x-byokgate-request-id."
@@ -103,6 +117,10 @@ class DataPlane:
             try:
                 record(self._writer, exchange)
                 self._writer.commit()  # on disk before the client sees the end of its answer
+                if self._metrics is not None:
+                    observe(self._metrics, exchange)
+                if self._tracing is not None:
+                    server_ended(self._tracing, exchange)
             finally:
                 await responded.finish()
 
@@ -121,3 +139,10 @@ class DataPlane:
         body = await generation(request_id, exchange.key.project_id, self._writer, self._find_request)
         exchange.status = 200
         await send_bytes(send, 200, orjson.dumps(body), [JSON_CONTENT, *exchange.gateway_headers()])
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value  # type: ignore[no-any-return]
+    return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.types import Receive, Send
@@ -19,6 +19,12 @@ from byokgate.pricing.cost import usd
 from byokgate.proxy.continuation import Broken
 from byokgate.routing.policy import Lane, Route
 from byokgate.snapshot.model import KeyEntry
+from byokgate.telemetry.tracing import TraceContext
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+
+NO_TRACE = TraceContext("0" * 32, None)  # replaced by the data plane as the request arrives
 
 
 @dataclass(slots=True)
@@ -34,8 +40,11 @@ class Exchange:
     stream: bool = False
     upstream_started: float | None = None
     upstream_ms: float = 0.0
+    first_byte: float | None = None  # perf_counter() when the answering attempt's upstream head arrived
+    first_token: float | None = None  # a stream: when its first content left for the client
     status: int = 0
     error_code: str | None = None
+    error_type: str | None = None  # the error's type in OpenAI's terms (metrics' bounded label)
     usage: dict[str, Any] = field(default_factory=dict)
     upstream_request_id: str | None = None
     cache: str = "BYPASS"  # x-byokgate-cache: HIT, SEMANTIC-HIT, MISS, REFRESH or BYPASS
@@ -56,6 +65,10 @@ class Exchange:
     rotatable: bool = False  # the last attempt's key failed and its pool has a fresh one
     cooled: list[tuple[str, str, Cooldown]] = field(default_factory=list)  # (provider, key, cooldown)
     broken: Broken | None = None  # the stream broke after reaching the client, left open to carry on
+    trace: TraceContext = NO_TRACE  # the W3C trace context the request came with (or a new trace)
+    trace_id: str = ""  # the trace the request's record, logs and upstream requests carry
+    span: Span | None = None  # the request's server span, when traces are exported
+    finish_reason: str | None = None  # why the answer ended (the upstream's word), when it says
 
     def upstream_done(self) -> None:
         """Note the time spent waiting on upstream so far (excluded from the overhead figure)."""
@@ -71,6 +84,7 @@ class Exchange:
         self.waited_ms += waited_ms
         self.upstream_ms = self.waited_ms
         self.credential_id = self.upstream_request_id = self.error_code = None
+        self.first_byte = None
         self.status = 0
         self.usage = {}
         self.cost_micro = self.charged_micro = None
@@ -204,3 +218,15 @@ def cached_tokens(usage: dict[str, Any]) -> int | None:
 
 def as_int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def finish_reason(parsed: object) -> str | None:
+    """An answer's finish reason: its first choice's (chat completions) or its ``stop_reason`` (Messages)."""
+    if not isinstance(parsed, dict):
+        return None
+    choices = parsed.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        reason = choices[0].get("finish_reason")
+    else:
+        reason = parsed.get("stop_reason")
+    return reason if isinstance(reason, str) else None

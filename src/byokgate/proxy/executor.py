@@ -12,12 +12,14 @@ and settles what it held. Every front door runs its requests through here; a pla
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import cast
 
 import orjson
+from opentelemetry.trace import Span
 from starlette.types import Receive
 
 from byokgate.asgi import JSON_CONTENT, Headers, send_bytes
@@ -40,13 +42,15 @@ from byokgate.proxy.errors import (
     GatewayTimeoutError,
     UpstreamApiError,
 )
-from byokgate.proxy.exchange import Exchange, Responded, parsed_body, usage_of
+from byokgate.proxy.exchange import Exchange, Responded, finish_reason, parsed_body, usage_of
 from byokgate.proxy.keys import ProjectKeys
 from byokgate.proxy.metering import Metering
 from byokgate.proxy.relay import Pricing, relay
+from byokgate.proxy.traces import attempt_ended, attempt_started, with_traceparent
 from byokgate.routing.policy import Lane, Route
 from byokgate.snapshot.credentials import CredentialOpener
 from byokgate.snapshot.holder import SnapshotHolder
+from byokgate.telemetry.tracing import Tracing
 from byokgate.transport import (
     Transport,
     UpstreamCutoffError,
@@ -95,7 +99,9 @@ class Executor:
         pooled: PooledLane | None,
         gate: CacheGate | None = None,
         breakers: Breakers | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
+        self._tracing = tracing
         self._keys = ProjectKeys(snapshot, credentials, base_urls, pooled, breakers or Breakers())
         self._registry = registry
         self._transport = transport
@@ -130,10 +136,14 @@ class Executor:
         native = cast(NativeApi, adapter) if call.door.api in adapter.native_apis else None
         metered = call.operation is not Operation.COUNT_TOKENS
         held = await self._metering.hold(exchange, call.body, call.operation) if metered else None
+        span: Span | None = None
         try:
             key, endpoint = self._keys.open(route, exchange, strict=bounds.strict_keys)
             prefill = bounds.carries_on.text if bounds.carries_on is not None else None
             upstream = self._request(call, adapter, native, route, endpoint, key, prefill)
+            if self._tracing is not None:
+                span = attempt_started(self._tracing, exchange, adapter, route, upstream)
+            upstream = with_traceparent(upstream, exchange, span)
             exchange.upstream_started = time.perf_counter()
             held_stream = call.stream and (bounds.hold_stream or bounds.carries_on is not None)
             cutoff = bounds.first_token_by if held_stream else None
@@ -141,6 +151,7 @@ class Executor:
                 async with self._transport.open(
                     upstream, timeout_s=bounds.timeout_s, deadline=bounds.deadline, cutoff=cutoff
                 ) as response:
+                    exchange.first_byte = time.perf_counter()
                     exchange.upstream_request_id = _first(response, adapter.request_id_headers)
                     if response.status >= 400:
                         failed = await response.read()
@@ -171,6 +182,9 @@ class Executor:
                     f"{adapter.title} sent an unreadable answer: {exc}.", code="upstream_bad_response"
                 ) from None
         finally:
+            if span is not None:
+                assert self._tracing is not None
+                attempt_ended(self._tracing, span, exchange, sys.exc_info()[1])
             await self._metering.settle(held, exchange)
 
     def _request(
@@ -226,10 +240,12 @@ class Executor:
             body, parsed = read, parsed_body(read)
             if call.operation is not Operation.COUNT_TOKENS and isinstance(parsed, dict):
                 exchange.usage = native.native_usage(call.door.api, parsed)
+                exchange.finish_reason = finish_reason(parsed)
         else:
             completion = adapter.chat_response(read)
             parsed = parsed_body(completion)
             exchange.usage = adapter.usage(usage_of(parsed))
+            exchange.finish_reason = finish_reason(parsed)
             body = call.door.answer(parsed, completion, route)
             if body is not completion:  # rendered in the door's format: that is what is stored
                 parsed = orjson.loads(body) if call.ticket is not None else None
@@ -284,9 +300,12 @@ class Executor:
             started=bounds.carries_on is not None,
         )
         exchange.status, exchange.error_code = relayed.status, relayed.error_code
+        if exchange.first_token is None:
+            exchange.first_token = relayed.first_token
         if relayed.broken is not None and transcript is not None:
             exchange.broken = Broken(relayed.broken, transcript)
         tally = events.tally
+        exchange.finish_reason = tally.finish_reason
         if tally.dropped:
             log.warning(
                 "request %s: dropped %d malformed stream event(s) from %s",

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from byokgate.domain.entities import NewAuditEvent, RequestRecord
 from byokgate.proxy.exchange import Exchange, as_int, cached_tokens
 from byokgate.snapshot.model import KeyEntry
+from byokgate.telemetry.metrics import Metrics, RequestFacts
 from byokgate.telemetry.writer import BatchWriter
 
 _CACHED_ENDPOINTS = ("chat/completions", "messages")
@@ -111,4 +112,36 @@ def key_use(
         outcome=outcome,
         detail=detail,
         at=at,
+    )
+
+
+def observe(metrics: Metrics, exchange: Exchange) -> None:
+    """The request in the Prometheus metrics (bounded labels: ``telemetry/metrics.py``)."""
+    now = time.perf_counter()
+    route = exchange.route
+    seconds = now - exchange.started
+    attempts: tuple[tuple[str, str, int], ...] = ()
+    if exchange.attempts:
+        attempts = tuple((a.route.provider, a.action, a.status) for a in exchange.attempts)
+    elif route is not None and exchange.upstream_started is not None:
+        attempts = ((route.provider, "answered" if exchange.status < 400 else "terminal", exchange.status),)
+    metrics.request(
+        RequestFacts(
+            endpoint=exchange.endpoint,
+            provider=route.provider if route else None,
+            model=route.upstream_model if route else None,
+            lane=str(route.lane) if route else None,
+            status=exchange.status,
+            error_type=exchange.error_type or ("client_closed_request" if exchange.status == 499 else None),
+            cache=exchange.cache if exchange.endpoint in _CACHED_ENDPOINTS else None,
+            seconds=seconds,
+            overhead_s=seconds - exchange.upstream_ms / 1000,
+            first_token_s=exchange.first_token - exchange.started if exchange.first_token else None,
+            prompt_tokens=as_int(exchange.usage.get("prompt_tokens")),
+            completion_tokens=as_int(exchange.usage.get("completion_tokens")),
+            cached_tokens=cached_tokens(exchange.usage),
+            cost_micro_usd=exchange.cost_micro,
+            attempts=attempts,
+            fell_back=exchange.routing_reason.startswith("fallback"),
+        )
     )

@@ -9,6 +9,7 @@ a fallback to carry on, and a continuation is relayed into a response already be
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ class Relayed:
     cost_micro: int | None = None
     costed: dict[str, Any] | None = None  # the usage ``cost_micro`` was computed from
     broken: str | None = None  # the stream broke and was left open for a continuation: why
+    first_token: float | None = None  # perf_counter() when the first content left for the client
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +147,8 @@ async def _forward(
             if costing and tally.usage is not None and out:
                 costing = not _add_cost(out, tally.usage, pricing, relayed)
             if out:  # everything that arrived together leaves together: one write, not one per event
+                if relayed.first_token is None and tally.content:
+                    relayed.first_token = time.perf_counter()
                 body = out[0] if len(out) == 1 else b"".join(out)
                 if record is not None:
                     record.add(body)

@@ -10,6 +10,7 @@ from typing import Any
 
 from byokgate.domain.secret import Secret
 from byokgate.health.keys import KeyHealth
+from byokgate.logs import REDACTOR
 from byokgate.snapshot.model import Snapshot
 from byokgate.vault import Vault
 
@@ -71,6 +72,7 @@ class CredentialOpener:
         secret = self._vault.decrypt_credential(
             data_key, project_id, provider, ref.credential_id, ref.ciphertext
         )
+        REDACTOR.add_secret(secret.reveal())  # never in a log line, whatever its shape
         self._cache[ref.credential_id] = (now + self._ttl_s, secret)
         if len(self._cache) > 10_000:
             self._evict(now)

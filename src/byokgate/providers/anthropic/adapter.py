@@ -41,6 +41,7 @@ _ERRORS = {
 class AnthropicProvider:
     name: ClassVar[str] = "anthropic"
     title: ClassVar[str] = "Anthropic"
+    telemetry_name: ClassVar[str] = ""  # its gen_ai.provider.name: the registry name
     default_base_url: ClassVar[str] = "https://api.anthropic.com"
     auth: ClassVar[Auth] = Auth("x-api-key", "")
     key_prefixes: ClassVar[tuple[str, ...]] = ("sk-ant-api03-", "sk-ant-admin01-", "sk-ant-")

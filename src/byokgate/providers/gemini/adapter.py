@@ -74,6 +74,7 @@ class SignatureMemory(MutableMapping[str, str]):
 class GeminiProvider:
     name: ClassVar[str] = "gemini"
     title: ClassVar[str] = "Google Gemini"
+    telemetry_name: ClassVar[str] = "gcp.gemini"  # its gen_ai.provider.name in OpenTelemetry
     default_base_url: ClassVar[str] = "https://generativelanguage.googleapis.com"
     auth: ClassVar[Auth] = Auth("x-goog-api-key", "")
     key_prefixes: ClassVar[tuple[str, ...]] = ("AIza", "AQ.")
