@@ -54,6 +54,7 @@ from byokgate.store.database import Store
 from byokgate.telemetry.exposition import MetricsEndpoint, watch
 from byokgate.telemetry.journal import Journal
 from byokgate.telemetry.metrics import Metrics
+from byokgate.telemetry.retention import Retention
 from byokgate.telemetry.tracing import Tracing
 from byokgate.telemetry.writer import BatchWriter
 from byokgate.transport import Transport
@@ -85,6 +86,7 @@ class Components:
     plans: Plans
     metrics: Metrics | None = None  # set by create_app (a serving gateway; the CLI has none)
     tracing: Tracing | None = None  # set by create_app when OTLP is configured
+    retention: Retention | None = None  # started with a serving instance
     shared_health: SharedHealth | None = None  # breakers and key cooldowns shared through Redis
 
     async def find_request(self, request_id: str) -> RequestRecord | None:
@@ -95,6 +97,8 @@ class Components:
     async def start(self) -> None:
         """Start the background work of a serving instance (the CLI never calls this)."""
         await self.writer.start()  # first: what a crash left in the journal is stored before balances load
+        self.retention = Retention(self.store, default_days=self.settings.log_retention_days)
+        await self.retention.start()
         await self.snapshot.start()
         await self.bus.listen(self.snapshot.on_change)
         if self.settings.redis_url:
@@ -113,6 +117,8 @@ class Components:
     async def aclose(self) -> None:
         if self.shared_health is not None:
             await self.shared_health.aclose()
+        if self.retention is not None:
+            await self.retention.aclose()
         await self.writer.aclose()  # flushes what is still queued
         if self.tracing is not None:
             await asyncio.to_thread(self.tracing.shutdown)  # exports the spans still batched
@@ -397,7 +403,12 @@ def create_app(settings: Settings, *, migrate_on_start: bool = True) -> Gateway:
     def build_admin() -> ASGIApp:
         from byokgate.admin.api import build_admin_api
 
-        return build_admin_api(components.control, admin_token, settings.admin_max_body_bytes)
+        return build_admin_api(
+            components.control,
+            admin_token,
+            settings.admin_max_body_bytes,
+            retention_days=settings.log_retention_days,
+        )
 
     return Gateway(
         components,

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
         default=1.0, gt=0, le=3600, description="the batch writer stores what is queued this often"
     )
 
+    log_retention_days: int = Field(
+        default=30, ge=1, le=3650, description="days request records are kept (a project may set its own)"
+    )
     metrics_public: bool = Field(
         default=False, description="serve /metrics without the admin token (a scraper on a private network)"
     )

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from byokgate.admin.services import ControlPlane
 from byokgate.domain.entities import CreditEntry, NewAuditEvent, RequestRecord
-from byokgate.store.database import Store
+from byokgate.store.database import Store, Transaction
 from byokgate.store.tables import audit_events, credit_ledger, request_log
 from byokgate.telemetry.journal import Journal
 from byokgate.telemetry.writer import BatchWriter
@@ -161,3 +164,29 @@ async def test_a_torn_last_line_is_skipped_and_the_rest_stored(
     await again.start()
     assert await counts(store) == (2, 2, 2)
     await again.aclose()
+
+
+async def test_a_batch_stored_but_not_acknowledged_is_not_stored_again(
+    control: ControlPlane, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = await control.create_project("p", actor="t")
+    pid, key_id = created.project.id, created.api_key.key.id
+    journal = Journal(tmp_path / "journal")
+    journal.open()
+    writer = BatchWriter(store, journal=journal, flush_interval_s=3600)
+    hand_over(writer, pid, key_id, 0, 3)
+    real, lost = store.transaction, [True]
+
+    @asynccontextmanager
+    async def answer_lost_once() -> AsyncIterator[Transaction]:
+        async with real() as tx:
+            yield tx
+        if lost[0]:  # the commit went through, but its answer never came back
+            lost[0] = False
+            raise ConnectionResetError("connection lost after COMMIT")
+
+    monkeypatch.setattr(store, "transaction", answer_lost_once)
+    await writer.flush()  # the segment's stored name says the batch is in: nothing is written twice
+    assert await counts(store) == (3, 3, 3)
+    assert (writer.dropped, writer.pending) == (0, 0)
+    await writer.aclose()

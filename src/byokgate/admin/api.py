@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -17,6 +16,8 @@ from byokgate.admin.health_api import add_health_endpoints
 from byokgate.admin.key_api import add_key_endpoints
 from byokgate.admin.middleware import BodySizeLimit
 from byokgate.admin.params import ProjectId
+from byokgate.admin.request_api import add_request_endpoints
+from byokgate.admin.request_log import RequestLog
 from byokgate.admin.route_api import add_route_endpoints
 from byokgate.admin.routes import RouteAdmin
 from byokgate.admin.schemas import (
@@ -41,8 +42,6 @@ from byokgate.admin.schemas import (
     ProjectList,
     ProjectOut,
     ProjectUpdate,
-    RequestList,
-    RequestOut,
     UsageReport,
 )
 from byokgate.admin.services import ControlPlane
@@ -96,7 +95,9 @@ def _json_error(error: ApiError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status, headers=headers)
 
 
-def build_admin_api(control: ControlPlane, admin_token: Secret, max_body_bytes: int) -> FastAPI:
+def build_admin_api(
+    control: ControlPlane, admin_token: Secret, max_body_bytes: int, *, retention_days: int = 30
+) -> FastAPI:
     api = FastAPI(
         title="byokgate admin API",
         version="1",
@@ -314,25 +315,10 @@ def build_admin_api(control: ControlPlane, admin_token: Secret, max_body_bytes: 
             next_before=page[-1].id if len(events) > limit else None,
         )
 
-    @router.get("/projects/{project_id}/requests", response_model=RequestList)
-    async def request_log(
-        project_id: ProjectId,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        before: Annotated[str | None, Query(max_length=128, description="cursor from next_before")] = None,
-    ) -> RequestList:
-        cursor = _parse_cursor(before) if before else None
-        records = await control.request_log(project_id, limit=limit + 1, before=cursor)
-        page = records[:limit]
-        more = len(records) > limit
-        return RequestList(
-            data=[RequestOut.of(r) for r in page],
-            has_more=more,
-            next_before=f"{page[-1].created_at.isoformat()}|{page[-1].id}" if more else None,
-        )
-
     add_key_endpoints(router, control, ACTOR)
     add_health_endpoints(router, control.breakers)
     add_route_endpoints(router, RouteAdmin(control), ACTOR)
+    add_request_endpoints(router, RequestLog(control, default_retention_days=retention_days), ACTOR)
     api.include_router(router)
     api.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     return api
@@ -342,17 +328,3 @@ def _limits_out(scope: str, limits: Limits | None) -> LimitsOut:
     if limits is None:
         raise NotFoundError("no limits are set here", code="limits_not_found")
     return LimitsOut.of(scope, limits)
-
-
-_CURSOR_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-def _parse_cursor(value: str) -> tuple[datetime, str]:
-    stamp, sep, request_id = value.partition("|")
-    try:
-        moment = datetime.fromisoformat(stamp)
-    except ValueError:
-        moment = None
-    if not sep or moment is None or moment.tzinfo is None or not _CURSOR_ID.fullmatch(request_id):
-        raise InvalidRequestError("before must be a next_before value from a previous page", param="before")
-    return moment, request_id

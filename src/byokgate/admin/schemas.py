@@ -19,7 +19,6 @@ from byokgate.domain.entities import (
     Project,
     ProjectApiKey,
     ProviderCredential,
-    RequestRecord,
 )
 from byokgate.health.keys import Cooldown
 from byokgate.pricing.cost import usd
@@ -370,51 +369,6 @@ class AuditEventOut(BaseModel):
     @classmethod
     def of(cls, event: AuditEvent) -> AuditEventOut:
         return cls(**asdict(event))
-
-
-class RequestOut(BaseModel):
-    object: Literal["request"] = "request"
-    id: str
-    created_at: datetime
-    project_id: str
-    api_key_id: str
-    endpoint: str
-    lane: str | None
-    provider: str | None
-    credential_id: str | None
-    requested_model: str | None
-    resolved_model: str | None
-    stream: bool
-    status: int
-    error_code: str | None
-    latency_ms: float
-    upstream_ms: float | None
-    prompt_tokens: int | None
-    completion_tokens: int | None
-    total_tokens: int | None
-    upstream_request_id: str | None
-    cache: str | None = Field(default=None, description="HIT, SEMANTIC-HIT, MISS, REFRESH or BYPASS")
-    cached_tokens: int | None = Field(default=None, description="Prompt tokens read from the provider cache")
-    cost_micro_usd: int | None = Field(
-        default=None, description="Provider list price of the usage, micro-USD (null: price unknown)"
-    )
-    cost_saved_micro_usd: int | None = Field(
-        default=None, description="On a cache hit: what the stored answer cost, micro-USD"
-    )
-    charged_micro_usd: int | None = Field(
-        default=None, description="Platform credits charged, micro-USD (0 on the BYOK lane)"
-    )
-
-    @classmethod
-    def of(cls, record: RequestRecord) -> RequestOut:
-        return cls(**asdict(record))
-
-
-class RequestList(BaseModel):
-    object: Literal["list"] = "list"
-    data: list[RequestOut]
-    has_more: bool
-    next_before: str | None = Field(description="Pass as ?before= to get the next (older) page")
 
 
 class ProjectList(BaseModel):

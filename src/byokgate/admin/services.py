@@ -10,7 +10,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 
 from byokgate.admin.provider_keys import ProviderKeyCases
 from byokgate.apikeys import display_prefix, generate_project_key, hash_project_key
@@ -251,12 +251,11 @@ class ControlPlane(ProviderKeyCases):
     async def usage(
         self, project_id: str, first_day: date, last_day: date, group_by: list[str]
     ) -> list[dict[str, object]]:
-        """Requests, tokens, cost and cache savings of a project per group, over whole UTC days."""
-        start = datetime.combine(first_day, time.min, UTC)
-        end = datetime.combine(last_day, time.min, UTC) + timedelta(days=1)
+        """Requests, tokens, cost and cache savings of a project per group, over whole UTC days (read from
+        the daily aggregates, never from the request log)."""
         async with self.store.transaction() as tx:
             await self.project_in(tx, project_id)
-            return await tx.requests.usage(project_id, start, end, group_by)
+            return await tx.usage.report(project_id, first_day, last_day, group_by)
 
     # --- rate limits and budgets ----------------------------------------------------------------------
 

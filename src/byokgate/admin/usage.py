@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime
 
 from byokgate.errors import InvalidRequestError
 from byokgate.pricing.cost import usd
-from byokgate.store.requests import USAGE_GROUPS, USAGE_METRICS
+from byokgate.store.usage import USAGE_GROUPS, USAGE_METRICS
 
-GROUPS = ("day", *USAGE_GROUPS)
+GROUPS = tuple(USAGE_GROUPS)
 MAX_DAYS = 366
 
 

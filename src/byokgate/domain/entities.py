@@ -196,3 +196,14 @@ class RequestRecord:
     # More than one attempt (retries, fallbacks): provider, model, lane, credential_id, status, code,
     # action, reason and ms of each, in order.
     attempts: list[dict[str, Any]] | None = None
+    trace_id: str | None = None  # the W3C trace (the client's, or the gateway's own)
+    error_type: str | None = None  # the error's type in OpenAI's terms (``error_code`` is its code)
+    routing_reason: str | None = None  # why the answering target was chosen (x-byokgate-routing-reason)
+    overhead_ms: float | None = None  # the gateway's own time: latency less upstream time
+    ttfb_ms: float | None = None  # the answering attempt's upstream time to its response head
+    ttft_ms: float | None = None  # a stream: request arrival to its first content sent
+    cache_write_tokens: int | None = None  # prompt tokens written to the provider's prompt cache
+    reasoning_tokens: int | None = None  # completion tokens spent reasoning
+    client_ip: str | None = None
+    user_agent: str | None = None  # its first 256 characters
+    tags: dict[str, Any] | None = None  # what the client sent to tag it: ``user`` and ``metadata``

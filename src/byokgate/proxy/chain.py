@@ -309,7 +309,7 @@ def _give_up(
     ranked = max(failures, key=lambda failure: failure[0].rank)[1] if failures else last
     assert ranked is not None
     if exchange.attempts is not None and len(exchange.attempts) > 1:
-        ranked.attempts = [attempt.as_record() for attempt in exchange.attempts]
+        ranked.attempts = [attempt.as_record(exchange.started) for attempt in exchange.attempts]
     raise ranked
 
 

@@ -77,7 +77,15 @@ class DataPlane:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
         exchange = Exchange(new_request_id(), time.perf_counter(), path.removeprefix("/v1/"))
-        exchange.trace = incoming(_header(scope, b"traceparent"))
+        trace_header = None
+        for name, value in scope["headers"]:
+            if name == b"traceparent":
+                trace_header = value
+            elif name == b"user-agent":
+                exchange.user_agent = value[:256].decode("latin-1")
+        client = scope.get("client")
+        exchange.client_ip = client[0] if client else None
+        exchange.trace = incoming(trace_header)
         exchange.trace_id = exchange.trace.trace_id
         if self._tracing is not None:
             server_started(self._tracing, exchange, method, path)
@@ -139,10 +147,3 @@ class DataPlane:
         body = await generation(request_id, exchange.key.project_id, self._writer, self._find_request)
         exchange.status = 200
         await send_bytes(send, 200, orjson.dumps(body), [JSON_CONTENT, *exchange.gateway_headers()])
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return value  # type: ignore[no-any-return]
-    return None

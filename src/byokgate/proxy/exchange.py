@@ -69,6 +69,9 @@ class Exchange:
     trace_id: str = ""  # the trace the request's record, logs and upstream requests carry
     span: Span | None = None  # the request's server span, when traces are exported
     finish_reason: str | None = None  # why the answer ended (the upstream's word), when it says
+    tags: dict[str, Any] | None = None  # the client's ``user`` and ``metadata``, for the record
+    client_ip: str | None = None
+    user_agent: str | None = None
 
     def upstream_done(self) -> None:
         """Note the time spent waiting on upstream so far (excluded from the overhead figure)."""
@@ -150,8 +153,10 @@ class Attempt:
     action: str  # what followed: retry, failover, terminal (or answered)
     reason: str | None  # the routing-reason word of the failure
     ms: float
+    ended: float = field(default_factory=time.perf_counter)  # made as the attempt ends
 
-    def as_record(self) -> dict[str, Any]:
+    def as_record(self, request_started: float) -> dict[str, Any]:
+        """The attempt as the request record lists it (``at_ms``: its start, from the request's arrival)."""
         return {
             "provider": self.route.provider,
             "model": self.route.upstream_model,
@@ -162,6 +167,7 @@ class Attempt:
             "action": self.action,
             "reason": self.reason,
             "ms": round(self.ms, 1),
+            "at_ms": round(max((self.ended - request_started) * 1000 - self.ms, 0.0), 1),
         }
 
 
@@ -230,3 +236,22 @@ def finish_reason(parsed: object) -> str | None:
     else:
         reason = parsed.get("stop_reason")
     return reason if isinstance(reason, str) else None
+
+
+_MAX_TAG_BYTES = 4096
+
+
+def tags_of(body: dict[str, Any]) -> dict[str, Any] | None:
+    """What the client sent to tag its request (``user``, and ``metadata`` as OpenAI and Anthropic take it),
+    for the record; None when nothing, or when it is too large to keep (more than 4 KB)."""
+    user, metadata = body.get("user"), body.get("metadata")
+    if user is None and metadata is None:
+        return None
+    tags: dict[str, Any] = {}
+    if isinstance(user, str):
+        tags["user"] = user
+    if isinstance(metadata, dict) and metadata:
+        tags["metadata"] = metadata
+    if not tags or len(orjson.dumps(tags)) > _MAX_TAG_BYTES:
+        return None
+    return tags

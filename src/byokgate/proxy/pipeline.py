@@ -13,7 +13,7 @@ from starlette.types import Receive
 from byokgate.proxy.cached import CacheGate
 from byokgate.proxy.call import Call
 from byokgate.proxy.chain import Chain
-from byokgate.proxy.exchange import Exchange, Responded
+from byokgate.proxy.exchange import Exchange, Responded, tags_of
 from byokgate.proxy.metering import Metering
 from byokgate.proxy.planner import Planner
 from byokgate.snapshot.holder import SnapshotHolder
@@ -37,6 +37,7 @@ class Pipeline:
 
     async def run(self, call: Call, exchange: Exchange, send: Responded, receive: Receive) -> None:
         snapshot = self._snapshot.current
+        exchange.tags = tags_of(call.body)
         targets, policy = self._planner.targets(snapshot, exchange, call)
         await self._metering.admit(snapshot, exchange, call.body_size)
         gate = self._gate

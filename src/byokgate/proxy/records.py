@@ -22,6 +22,9 @@ def record(writer: BatchWriter, exchange: Exchange) -> None:
         return  # unauthenticated: nothing to attribute it to
     now = datetime.now(UTC)
     route = exchange.route
+    usage = exchange.usage
+    latency_ms = (time.perf_counter() - exchange.started) * 1000
+    upstream = exchange.upstream_started
     writer.key_used(key.key_id, now)
     writer.request(
         RequestRecord(
@@ -38,7 +41,7 @@ def record(writer: BatchWriter, exchange: Exchange) -> None:
             stream=exchange.stream,
             status=exchange.status,
             error_code=exchange.error_code,
-            latency_ms=(time.perf_counter() - exchange.started) * 1000,
+            latency_ms=latency_ms,
             upstream_ms=exchange.upstream_ms if exchange.upstream_started else None,
             prompt_tokens=as_int(exchange.usage.get("prompt_tokens")),
             completion_tokens=as_int(exchange.usage.get("completion_tokens")),
@@ -49,7 +52,20 @@ def record(writer: BatchWriter, exchange: Exchange) -> None:
             cost_micro_usd=exchange.cost_micro,
             cost_saved_micro_usd=exchange.saved_micro,
             charged_micro_usd=exchange.charged(),
-            attempts=[attempt.as_record() for attempt in exchange.attempts] if exchange.attempts else None,
+            attempts=[a.as_record(exchange.started) for a in exchange.attempts]
+            if exchange.attempts
+            else None,
+            trace_id=exchange.trace_id or None,
+            error_type=exchange.error_type,
+            routing_reason=exchange.routing_reason if route else None,
+            overhead_ms=latency_ms - exchange.upstream_ms,
+            ttfb_ms=(exchange.first_byte - upstream) * 1000 if exchange.first_byte and upstream else None,
+            ttft_ms=(exchange.first_token - exchange.started) * 1000 if exchange.first_token else None,
+            cache_write_tokens=_detail(usage, "prompt_tokens_details", "cache_write_tokens"),
+            reasoning_tokens=_detail(usage, "completion_tokens_details", "reasoning_tokens"),
+            client_ip=exchange.client_ip,
+            user_agent=exchange.user_agent,
+            tags=exchange.tags,
         )
     )
     for attempt in exchange.attempts or ():
@@ -89,6 +105,11 @@ def record(writer: BatchWriter, exchange: Exchange) -> None:
         writer.audit(
             key_use(key, route.provider, exchange.credential_id, exchange.request_id, outcome, detail, now)
         )
+
+
+def _detail(usage: dict[str, object], part: str, name: str) -> int | None:
+    details = usage.get(part)
+    return as_int(details.get(name)) if isinstance(details, dict) else None
 
 
 def key_use(

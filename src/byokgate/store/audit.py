@@ -38,6 +38,11 @@ class AuditRepository:
         if events:
             await self._conn.execute(insert(t), [_values(event) for event in events])
 
+    async def for_request(self, project_id: str, request_id: str) -> list[AuditEvent]:
+        """The events one request caused (its key uses, cooldowns), oldest first."""
+        query = select(t).where(t.c.project_id == project_id, t.c.request_id == request_id).order_by(t.c.id)
+        return [AuditEvent(**row._mapping) for row in await self._conn.execute(query)]
+
     async def list_for_project(
         self, project_id: str, *, limit: int, before_id: int | None = None, action: str | None = None
     ) -> list[AuditEvent]:

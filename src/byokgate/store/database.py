@@ -20,6 +20,7 @@ from byokgate.store.projects import ProjectRepository
 from byokgate.store.requests import RequestLogRepository
 from byokgate.store.routes import RouteRepository
 from byokgate.store.state import StateRepository
+from byokgate.store.usage import UsageRepository
 
 
 class Transaction:
@@ -37,6 +38,7 @@ class Transaction:
         self.credits = CreditRepository(conn)
         self.routes = RouteRepository(conn)
         self.journal = JournalRepository(conn)
+        self.usage = UsageRepository(conn)
 
 
 class Store:

@@ -116,3 +116,16 @@ class ProjectRepository:
             select(projects.c.id, projects.c.wrapped_data_key, projects.c.master_key_id)
         )
         return [ProjectKeyMaterial(row[0], row[1], row[2]) for row in rows]
+
+    async def log_retention(self) -> dict[str, int | None]:
+        """Every project's own request-log retention in days (None: the gateway's default)."""
+        rows = await self._conn.execute(select(projects.c.id, projects.c.log_retention_days))
+        return {row[0]: row[1] for row in rows}
+
+    async def set_log_retention(self, project_id: str, days: int | None, now: datetime) -> bool:
+        result = await self._conn.execute(
+            update(projects)
+            .where(projects.c.id == project_id)
+            .values(log_retention_days=days, updated_at=now)
+        )
+        return bool(result.rowcount)

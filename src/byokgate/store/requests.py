@@ -1,39 +1,69 @@
-"""The request log: batch inserts from the writer, newest-first reads for the admin API."""
+"""The request log: batch inserts from the writer (which also add to the daily usage aggregates), and the
+queries of the admin API: a page of records by filters, newest first, and one record by id."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, case, func, insert, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, delete, insert, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from byokgate.domain.entities import RequestRecord
 from byokgate.store.tables import request_log as t
+from byokgate.store.usage import UsageRepository
 
 _COLUMNS = tuple(field.name for field in fields(RequestRecord))
+STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 
-# What a usage report can be grouped by, and the request-log column behind each (day is computed).
-USAGE_GROUPS = {
-    "model": t.c.resolved_model,
-    "provider": t.c.provider,
-    "lane": t.c.lane,
-    "api_key": t.c.api_key_id,
-}
-USAGE_METRICS = (
-    "requests",
-    "errors",
-    "cache_hits",
-    "prompt_tokens",
-    "completion_tokens",
-    "total_tokens",
-    "cached_tokens",
-    "cost_micro_usd",
-    "cost_saved_micro_usd",
-    "charged_micro_usd",
-    "unpriced_requests",
-)
+
+@dataclass(frozen=True, slots=True)
+class RequestQuery:
+    """Filters of the request log (each one optional; all given must hold)."""
+
+    start: datetime | None = None  # created at or after
+    end: datetime | None = None  # created before
+    model: str | None = None  # the requested or the routed model
+    provider: str | None = None
+    lane: str | None = None
+    status: str | None = None  # a status code ("429"), a class ("5xx"), "error" (>= 400) or "ok"
+    error_type: str | None = None  # the error's type or code
+    cache: str | None = None
+    api_key_id: str | None = None
+    user: str | None = None  # the ``user`` the client tagged the request with
+
+    def where(self, project_id: str) -> list[ColumnElement[bool]]:
+        clauses: list[ColumnElement[bool]] = [t.c.project_id == project_id]
+        if self.start is not None:
+            clauses.append(t.c.created_at >= self.start)
+        if self.end is not None:
+            clauses.append(t.c.created_at < self.end)
+        if self.model is not None:
+            clauses.append(or_(t.c.requested_model == self.model, t.c.resolved_model == self.model))
+        for column, value in ((t.c.provider, self.provider), (t.c.lane, self.lane), (t.c.cache, self.cache)):
+            if value is not None:
+                clauses.append(column == value)
+        if self.api_key_id is not None:
+            clauses.append(t.c.api_key_id == self.api_key_id)
+        if self.error_type is not None:
+            clauses.append(or_(t.c.error_type == self.error_type, t.c.error_code == self.error_type))
+        if self.user is not None:
+            clauses.append(t.c.tags["user"].as_string() == self.user)
+        if self.status is not None:
+            clauses.append(_status(self.status))
+        return clauses
+
+
+def _status(status: str) -> ColumnElement[bool]:
+    if status == "error":
+        return t.c.status >= 400
+    if status == "ok":
+        return t.c.status < 400
+    if status in STATUS_CLASSES:
+        low = int(status[0]) * 100
+        return and_(t.c.status >= low, t.c.status < low + 100)
+    return t.c.status == int(status)
 
 
 class RequestLogRepository:
@@ -41,67 +71,41 @@ class RequestLogRepository:
         self._conn = conn
 
     async def append_many(self, records: Sequence[RequestRecord]) -> None:
+        """Insert the records and add them to the daily usage aggregates, in the caller's transaction."""
         if records:
             await self._conn.execute(
                 insert(t), [{name: getattr(record, name) for name in _COLUMNS} for record in records]
             )
+            await UsageRepository(self._conn).add(records)
 
     async def list_for_project(
-        self, project_id: str, *, limit: int, before: tuple[datetime, str] | None = None
+        self,
+        project_id: str,
+        *,
+        limit: int,
+        before: tuple[datetime, str] | None = None,
+        query: RequestQuery | None = None,
     ) -> list[RequestRecord]:
         """Newest first; page with ``before`` = (created_at, id) of the last record seen."""
-        query = (
+        statement: Select[tuple[object, ...]] = (
             select(t)
-            .where(t.c.project_id == project_id)
+            .where(*(query or RequestQuery()).where(project_id))
             .order_by(t.c.created_at.desc(), t.c.id.desc())
             .limit(limit)
         )
         if before is not None:
-            query = query.where(tuple_(t.c.created_at, t.c.id) < tuple_(*before))
-        return [RequestRecord(**row._mapping) for row in await self._conn.execute(query)]
+            statement = statement.where(tuple_(t.c.created_at, t.c.id) < tuple_(*before))
+        return [RequestRecord(**row._mapping) for row in await self._conn.execute(statement)]
 
     async def get(self, request_id: str) -> RequestRecord | None:
         row = (await self._conn.execute(select(t).where(t.c.id == request_id))).first()
         return RequestRecord(**row._mapping) if row else None
 
-    async def usage(
-        self, project_id: str, start: datetime, end: datetime, group_by: Sequence[str]
-    ) -> list[dict[str, object]]:
-        """Sums over the requests of ``project_id`` made in [start, end), one row per group (UTC days)."""
-        groups: list[ColumnElement[object]] = [
-            self._day().label("day") if name == "day" else USAGE_GROUPS[name].label(name) for name in group_by
-        ]
-        metrics = [
-            func.count().label("requests"),
-            func.sum(case((t.c.status >= 400, 1), else_=0)).label("errors"),
-            func.sum(case((t.c.cache.in_(("HIT", "SEMANTIC-HIT")), 1), else_=0)).label("cache_hits"),
-            func.sum(t.c.prompt_tokens).label("prompt_tokens"),
-            func.sum(t.c.completion_tokens).label("completion_tokens"),
-            func.sum(t.c.total_tokens).label("total_tokens"),
-            func.sum(t.c.cached_tokens).label("cached_tokens"),
-            func.sum(t.c.cost_micro_usd).label("cost_micro_usd"),
-            func.sum(t.c.cost_saved_micro_usd).label("cost_saved_micro_usd"),
-            func.sum(t.c.charged_micro_usd).label("charged_micro_usd"),
-            func.sum(case(((t.c.cost_micro_usd.is_(None)) & (t.c.total_tokens > 0), 1), else_=0)).label(
-                "unpriced_requests"
-            ),
-        ]
-        query = (
-            select(*groups, *metrics)
-            .where(t.c.project_id == project_id, t.c.created_at >= start, t.c.created_at < end)
-            .group_by(*groups)
-            .order_by(*groups)
-        )
-        rows = await self._conn.execute(query)
-        return [
-            {
-                name: (int(value or 0) if name in USAGE_METRICS else value)
-                for name, value in row._mapping.items()
-            }
-            for row in rows
-        ]
-
-    def _day(self) -> ColumnElement[object]:
-        if self._conn.dialect.name == "sqlite":  # stored as naive UTC text: its first ten characters
-            return func.substr(t.c.created_at, 1, 10)
-        return func.to_char(func.timezone("UTC", t.c.created_at), "YYYY-MM-DD")
+    async def delete_before(self, project_id: str | None, cutoff: datetime, limit: int) -> int:
+        """Delete up to ``limit`` records made before ``cutoff`` (of one project, or of any): one bounded
+        batch of retention (where partitions cannot be dropped)."""
+        doomed = select(t.c.id).where(t.c.created_at < cutoff).limit(limit)
+        if project_id is not None:
+            doomed = doomed.where(t.c.project_id == project_id)
+        result = await self._conn.execute(delete(t).where(t.c.id.in_(doomed.scalar_subquery())))
+        return int(result.rowcount or 0)

@@ -60,6 +60,35 @@ class UTCDateTime(TypeDecorator[datetime]):
 ID = String(40)
 AutoBigInt = BigInteger().with_variant(Integer, "sqlite")
 
+# Request-log columns added by migration 0014 (the per-request facts of the observability issue).
+REQUEST_LOG_FACTS: tuple[tuple[str, Any], ...] = (
+    ("trace_id", String(32)),
+    ("error_type", String(64)),
+    ("routing_reason", String(64)),
+    ("overhead_ms", Float()),
+    ("ttfb_ms", Float()),
+    ("ttft_ms", Float()),
+    ("cache_write_tokens", Integer()),
+    ("reasoning_tokens", Integer()),
+    ("client_ip", String(64)),
+    ("user_agent", String(256)),
+    ("tags", JSON(none_as_null=True)),
+)
+# What ``usage_daily`` sums per group.
+USAGE_SUMS = (
+    "requests",
+    "errors",
+    "cache_hits",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cached_tokens",
+    "cost_micro_usd",
+    "cost_saved_micro_usd",
+    "charged_micro_usd",
+    "unpriced_requests",
+)
+
 projects = Table(
     "projects",
     metadata,
@@ -69,6 +98,7 @@ projects = Table(
     Column("master_key_id", String(32), nullable=False, index=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("log_retention_days", Integer, nullable=True),  # None: the gateway's default
 )
 
 project_cache_settings = Table(
@@ -194,12 +224,14 @@ audit_events = Table(
     Index("ix_audit_events_project_id_id", "project_id", "id"),
 )
 
-# The data plane's request log, written in batches off the request path.
+# The data plane's request log, written in batches off the request path. On PostgreSQL it is partitioned
+# by day of ``created_at`` (store/partitions.py; the key includes it, as partitioning requires), so that
+# retention drops whole partitions.
 request_log = Table(
     "request_log",
     metadata,
     Column("id", String(64), primary_key=True),
-    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, primary_key=True),
     Column("project_id", ID, nullable=False),
     Column("api_key_id", ID, nullable=False),
     Column("endpoint", String(32), nullable=False),
@@ -223,7 +255,23 @@ request_log = Table(
     Column("cost_saved_micro_usd", BigInteger, nullable=True),
     Column("charged_micro_usd", BigInteger, nullable=True),
     Column("attempts", JSON(none_as_null=True), nullable=True),  # more than one attempt: each one's outcome
+    *(Column(name, type_, nullable=True) for name, type_ in REQUEST_LOG_FACTS),
     Index("ix_request_log_project_id_created_at", "project_id", "created_at"),
+    postgresql_partition_by="RANGE (created_at)",
+)
+
+# Usage by UTC day, project, project key, provider, model and lane, kept as records land (in the same
+# transaction), so that usage reports and charts never scan the request log. "" stands for "none".
+usage_daily = Table(
+    "usage_daily",
+    metadata,
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD (UTC)
+    Column("project_id", ID, primary_key=True),
+    Column("api_key_id", ID, primary_key=True),
+    Column("provider", String(32), primary_key=True),
+    Column("model", String(200), primary_key=True),
+    Column("lane", String(16), primary_key=True),
+    *(Column(name, BigInteger, nullable=False, server_default="0") for name in USAGE_SUMS),
 )
 
 # Monotonic counters, e.g. the configuration version the hot-path snapshot follows.

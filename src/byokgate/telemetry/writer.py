@@ -143,10 +143,19 @@ class BatchWriter:
                 if name is not None:
                     await tx.journal.stored(name, datetime.now(UTC))
         except Exception:
+            if name is not None and await self._stored_already(name):
+                return 0  # it committed, but the answer was lost (a cancelled or broken connection)
             return await self._salvage(name, entries)
         stored = len(entries.records) + len(entries.events) + len(entries.credits)
         self.written += stored
         return stored
+
+    async def _stored_already(self, name: str) -> bool:
+        try:
+            async with self._store.transaction() as tx:
+                return await tx.journal.is_stored(name)
+        except Exception:
+            return False
 
     def _writes(self, entries: Entries) -> list[tuple[str, Write]]:
         size = self._batch_size
@@ -240,7 +249,8 @@ class BatchWriter:
 
     async def aclose(self) -> None:
         """Stop the loop and write out whatever is left (what cannot be stays in the journal)."""
-        await cancel_and_wait(self._task)
+        async with self._flush_lock:  # never cancel the loop in the middle of a batch's transaction
+            await cancel_and_wait(self._task)
         try:
             await self.flush()
         finally:
