@@ -58,8 +58,8 @@ async def fill(dsn: str, project_ids: list[str], rows: int, days: int, now: date
     started = time.perf_counter()
     conn = await asyncpg.connect(dsn)
     try:
-        models = "ARRAY[" + ",".join(f"'{m}'" for m in MODELS) + "]"
-        projects = "ARRAY[" + ",".join(f"'{p}'" for p in project_ids) + "]"
+        models = "(ARRAY[" + ",".join(f"'{m}'" for m in MODELS) + "])"
+        projects = "(ARRAY[" + ",".join(f"'{p}'" for p in project_ids) + "])"
         others = len(project_ids) - 1
         span_s = days * 86400
         chunk = 1_000_000

@@ -72,6 +72,13 @@ def hand_over(writer: BatchWriter, project_id: str, key_id: str, first: int, cou
     writer.commit()
 
 
+@pytest.fixture
+async def owner(control: ControlPlane) -> tuple[str, str]:
+    """A project and its API key's id, for the records to belong to."""
+    created = await control.create_project("p", actor="t")
+    return created.project.id, created.api_key.key.id
+
+
 def crash(journal: Journal) -> None:
     """What the kernel does to a killed process's journal: its files are closed (their locks go), nothing
     more is stored."""
@@ -79,10 +86,9 @@ def crash(journal: Journal) -> None:
 
 
 async def test_what_a_crashed_process_handed_over_is_stored_on_the_next_start(
-    control: ControlPlane, store: Store, tmp_path: Path
+    control: ControlPlane, owner: tuple[str, str], store: Store, tmp_path: Path
 ) -> None:
-    created = await control.create_project("p", actor="t")
-    pid, key_id = created.project.id, created.api_key.key.id
+    pid, key_id = owner
     first = Journal(tmp_path / "journal")
     writer = BatchWriter(store, journal=first, flush_interval_s=3600)
     first.open()  # the writer's loop is not needed: the test flushes
@@ -105,10 +111,9 @@ async def test_what_a_crashed_process_handed_over_is_stored_on_the_next_start(
 
 
 async def test_a_segment_stored_before_the_crash_removed_it_is_not_stored_twice(
-    control: ControlPlane, store: Store, tmp_path: Path
+    owner: tuple[str, str], store: Store, tmp_path: Path
 ) -> None:
-    created = await control.create_project("p", actor="t")
-    pid, key_id = created.project.id, created.api_key.key.id
+    pid, key_id = owner
     journal = Journal(tmp_path / "journal")
     writer = BatchWriter(store, journal=journal, flush_interval_s=3600)
     journal.open()
@@ -129,10 +134,9 @@ async def test_a_segment_stored_before_the_crash_removed_it_is_not_stored_twice(
 
 
 async def test_a_running_process_keeps_its_segments(
-    control: ControlPlane, store: Store, tmp_path: Path
+    owner: tuple[str, str], store: Store, tmp_path: Path
 ) -> None:
-    created = await control.create_project("p", actor="t")
-    pid, key_id = created.project.id, created.api_key.key.id
+    pid, key_id = owner
     alive = BatchWriter(store, journal=Journal(tmp_path / "journal"), flush_interval_s=3600)
     await alive.start()
     hand_over(alive, pid, key_id, 0, 3)
@@ -146,10 +150,9 @@ async def test_a_running_process_keeps_its_segments(
 
 
 async def test_a_torn_last_line_is_skipped_and_the_rest_stored(
-    control: ControlPlane, store: Store, tmp_path: Path
+    owner: tuple[str, str], store: Store, tmp_path: Path
 ) -> None:
-    created = await control.create_project("p", actor="t")
-    pid, key_id = created.project.id, created.api_key.key.id
+    pid, key_id = owner
     journal = Journal(tmp_path / "journal")
     writer = BatchWriter(store, journal=journal, flush_interval_s=3600)
     journal.open()
@@ -167,10 +170,9 @@ async def test_a_torn_last_line_is_skipped_and_the_rest_stored(
 
 
 async def test_a_batch_stored_but_not_acknowledged_is_not_stored_again(
-    control: ControlPlane, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    owner: tuple[str, str], store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    created = await control.create_project("p", actor="t")
-    pid, key_id = created.project.id, created.api_key.key.id
+    pid, key_id = owner
     journal = Journal(tmp_path / "journal")
     journal.open()
     writer = BatchWriter(store, journal=journal, flush_interval_s=3600)
