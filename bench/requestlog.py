@@ -183,11 +183,15 @@ async def main() -> None:
         tenth["before"] = (await client.get(f"{base}/requests", params=tenth)).json()["next_before"]
     one = (await client.get(f"{base}/requests", params={"limit": 1})).json()["data"][0]["id"]
     start, end = (now - timedelta(days=29)).date().isoformat(), now.date().isoformat()
+    day_ago = (now - timedelta(days=1)).isoformat()
     cases: dict[str, Callable[[], Awaitable[httpx.Response]]] = {
         "newest page of 50": lambda: client.get(f"{base}/requests", params={"limit": 50}),
         "page of 50, status=error": lambda: client.get(f"{base}/requests", params={"status": "error"}),
         "page of 50, model=gpt-4o": lambda: client.get(f"{base}/requests", params={"model": "gpt-4o"}),
         "10th page by cursor": lambda: client.get(f"{base}/requests", params=tenth),
+        "last day, provider=groq (none)": lambda: client.get(
+            f"{base}/requests", params={"provider": "groq", "start": day_ago}
+        ),
         "one request's trace": lambda: client.get(f"{base}/requests/{one}"),
         "30-day usage by day": lambda: client.get(f"{base}/usage", params={"start": start, "end": end}),
         "30-day usage by model": lambda: client.get(
@@ -197,12 +201,12 @@ async def main() -> None:
     print(
         f"\n{count:,} rows; the project measured holds about half. Milliseconds over {args.repeat} calls:\n"
     )
-    print(f"| {'query':<28} | median | p95 | max |")
-    print(f"|{'-' * 30}|-------:|----:|----:|")
+    print(f"| {'query':<32} | median | p95 | max |")
+    print(f"|{'-' * 34}|-------:|----:|----:|")
     for name, call in cases.items():
         times = sorted(await timed(call, args.repeat))
         p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-        print(f"| {name:<28} | {statistics.median(times):6.1f} | {p95:.1f} | {times[-1]:.1f} |")
+        print(f"| {name:<32} | {statistics.median(times):6.1f} | {p95:.1f} | {times[-1]:.1f} |")
     await client.aclose()
     await transport.aclose()
     await store.close()
