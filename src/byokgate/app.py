@@ -147,7 +147,7 @@ def batch_writer(settings: Settings, store: Store) -> BatchWriter:
     journal = None
     if settings.journal:
         directory = settings.journal_dir or settings.data_dir / "journal"
-        journal = Journal(directory, fsync_s=settings.journal_fsync_s)
+        journal = Journal(directory)
     return BatchWriter(store, journal=journal, flush_interval_s=settings.writer_flush_interval_s)
 
 

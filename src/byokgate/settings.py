@@ -70,12 +70,6 @@ class Settings(BaseSettings):
     journal_dir: Path | None = Field(
         default=None, description="the journal's folder; default data_dir/journal"
     )
-    journal_fsync_s: float | None = Field(
-        default=1.0,
-        ge=0,
-        le=3600,
-        description="fsync the journal this often (power loss); None: the kernel's",
-    )
     writer_flush_interval_s: float = Field(
         default=1.0, gt=0, le=3600, description="the batch writer stores what is queued this often"
     )

@@ -141,11 +141,11 @@ def observe(metrics: Metrics, exchange: Exchange) -> None:
     now = time.perf_counter()
     route = exchange.route
     seconds = now - exchange.started
-    attempts: tuple[tuple[str, str, int], ...] = ()
+    attempts: tuple[tuple[str, str, int], ...] | None = ()  # none went upstream
     if exchange.attempts:
         attempts = tuple((a.route.provider, a.action, a.status) for a in exchange.attempts)
     elif route is not None and exchange.upstream_started is not None:
-        attempts = ((route.provider, "answered" if exchange.status < 400 else "terminal", exchange.status),)
+        attempts = None  # the one attempt: the request's own status says how it went
     metrics.request(
         RequestFacts(
             endpoint=exchange.endpoint,

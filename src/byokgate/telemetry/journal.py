@@ -11,9 +11,10 @@ acknowledged but had not stored. The writer replays them exactly once (the name 
 transaction as the rows says a segment is already in).
 
 What a ``kill -9`` can lose: nothing committed (a finished ``write(2)`` is in the kernel's page cache).
-What a power loss can lose: what reached the page cache after the last ``fsync``; with ``fsync_s`` set the
-writer syncs the open segment that often (default: every flush, one second), without it the kernel's own
-write-back (about 30 s on Linux) bounds it.
+What a power loss can lose: what is not in the database yet and not written back by the kernel, i.e. about
+the last flush interval (one second) of answers. The open segment is never ``fsync``ed, because an
+``fsync`` of a file being appended to stalls the appends (the request path) on ext4; a sealed segment
+whose batch could not be stored (the database away) is ``fsync``ed, since it may wait a long time.
 """
 
 from __future__ import annotations
@@ -85,15 +86,13 @@ def decode_into(entries: Entries, line: bytes) -> None:
 
 
 class Journal:
-    def __init__(self, directory: Path, *, fsync_s: float | None = 1.0) -> None:
+    def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._fsync_s = fsync_s
         self._buffer = bytearray()
         self._fd: int | None = None
         self._name = ""
         self._written = 0  # bytes in the open segment
         self._held: dict[str, int] = {}  # sealed segments not discarded yet: name -> fd (keeps the lock)
-        self._synced_at = time.monotonic()
 
     def open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -133,14 +132,11 @@ class Journal:
         if fd is not None:
             os.close(fd)
 
-    def sync(self, *, force: bool = False) -> None:
-        """``fsync`` the open segment when the interval has passed (called off the request path)."""
-        if self._fd is None or self._fsync_s is None:
-            return
-        now = time.monotonic()
-        if force or now - self._synced_at >= self._fsync_s:
-            self._synced_at = now
-            os.fsync(self._fd)
+    def sync(self, name: str) -> None:
+        """``fsync`` a sealed segment (one whose batch must wait: nothing is appended to it any more)."""
+        fd = self._held.get(name)
+        if fd is not None:
+            os.fsync(fd)
 
     def leftovers(self) -> Iterator[tuple[str, Entries]]:
         """Segments no running process holds, oldest first, with what they hold (a torn last line, which
@@ -172,8 +168,7 @@ class Journal:
         """Commit and close the open segment; an empty one is removed."""
         self.commit()
         if self._fd is not None:
-            if self._fsync_s is not None:
-                os.fsync(self._fd)
+            os.fsync(self._fd)  # at shutdown: what the database did not take waits for the next start
             os.close(self._fd)
             self._fd = None
             if not self._written:

@@ -58,9 +58,9 @@ class BatchWriter:
         self.replayed = 0  # entries stored from segments a crash left behind
 
     def key_used(self, key_id: str, when: datetime) -> None:
+        """A key's last use (not journaled: a crash loses at most a second of last-used times, which the
+        next use puts right)."""
         self._queued.key_used(key_id, when)
-        if self._journal is not None:
-            self._journal.append(encode("u", (key_id, when)))
 
     def audit(self, event: NewAuditEvent) -> None:
         if self._backlog >= self._max_pending:
@@ -123,13 +123,16 @@ class BatchWriter:
                 self._queued = Entries()
             while self._sealed:
                 name, entries = self._sealed[0]
-                await self._store_batch(name, entries)
+                try:
+                    await self._store_batch(name, entries)
+                except Exception:
+                    if name is not None and self._journal is not None:  # it may wait long: make it durable
+                        await asyncio.to_thread(self._journal.sync, name)
+                    raise
                 self._sealed.popleft()
                 self._backlog -= len(entries.records) + len(entries.events)
                 if name is not None and self._journal is not None:
                     self._journal.discard(name)
-            if self._journal is not None:
-                await asyncio.to_thread(self._journal.sync)
 
     async def _store_batch(self, name: str | None, entries: Entries, *, replay: bool = False) -> int:
         """Store one sealed batch (and its segment's name) in one transaction; the rows stored. A batch the
