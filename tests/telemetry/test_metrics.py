@@ -3,6 +3,7 @@ admin token, and labels that stay bounded whatever model names clients send."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -33,6 +34,16 @@ def scrape(gateway: Gateway, headers: dict[str, str] | None = ADMIN) -> list[Sam
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     return [sample for family in text_string_to_metric_families(response.text) for sample in family.samples]
+
+
+def counted(gateway: Gateway, requests: int) -> list[Sample]:
+    """The metrics once ``requests`` requests are in them (a request is counted just after its answer)."""
+    for _ in range(100):
+        samples = scrape(gateway)
+        if value(samples, "byokgate_requests_total") >= requests:
+            return samples
+        time.sleep(0.02)
+    raise AssertionError(f"fewer than {requests} requests counted")
 
 
 def value(samples: list[Sample], name: str, **labels: str) -> float:
@@ -70,7 +81,7 @@ def test_requests_tokens_cost_latency_and_attempts_are_counted(gateway: Gateway)
     )
     assert refused.status_code == 401
 
-    samples = scrape(gateway)
+    samples = counted(gateway, 5)
     ok = {"endpoint": "chat/completions", "provider": "openai", "model": "gpt-4o-mini", "lane": "byok"}
     assert value(samples, "byokgate_requests_total", **ok, status_class="2xx") == 4
     unauthenticated = {"provider": "none", "status_class": "4xx", "error_type": "authentication_error"}
@@ -104,8 +115,7 @@ def test_series_stay_bounded_under_ten_thousand_client_model_names(gateway: Gate
     before = len(scrape(gateway))
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(send, range(4)))
-    samples = scrape(gateway)
-    assert value(samples, "byokgate_requests_total") >= 10_000
+    samples = counted(gateway, 10_000)
     models = {s.labels["model"] for s in samples if "model" in s.labels}
     assert models <= {"none", "other", "gpt-4o-mini"}, models
     assert value(samples, "byokgate_requests_total", provider="openai", model="other") == 10_000 // 50

@@ -123,14 +123,16 @@ class DataPlane:
                 await door.send_error(responded, internal, exchange)
         finally:
             try:
-                record(self._writer, exchange)
-                self._writer.commit()  # on disk before the client sees the end of its answer
+                try:
+                    record(self._writer, exchange)
+                    self._writer.commit()  # on disk before the client sees the end of its answer
+                finally:
+                    await responded.finish()
+            finally:  # after the answer: metrics and spans need not keep the client waiting
                 if self._metrics is not None:
                     observe(self._metrics, exchange)
                 if self._tracing is not None:
                     server_ended(self._tracing, exchange)
-            finally:
-                await responded.finish()
 
     async def _models(self, scope: Scope, send: Send, exchange: Exchange) -> None:
         snapshot = self._snapshot.current
