@@ -21,6 +21,7 @@ CLIENT_CPU = 1  # emulator, wrk, the harness itself (TTFT client)
 
 TARGETS = (
     "direct",
+    "bare",
     "byokgate",
     "litellm",
     "direct-anthropic",
@@ -33,6 +34,7 @@ TARGETS = (
 )
 # A target's added latency and TTFT are measured against its baseline (same mode and concurrency).
 BASELINES = {
+    "bare": "direct",
     "byokgate": "direct",
     "litellm": "direct",
     "byokgate-anthropic": "direct-anthropic",
@@ -54,7 +56,7 @@ CACHE_TARGETS = frozenset(CACHE_EXPECT)
 UNIQUE_TARGETS = frozenset({"cache-miss", "cache-off"})
 REDIS_TARGETS = frozenset({"cache-hit-redis"})  # served by a gateway of their own, with BYOKGATE_REDIS_URL
 # The targets that need each emulator, and the byokgate targets (one gateway process serves a run of them).
-OPENAI_TARGETS = frozenset({"direct", "byokgate", "litellm", *CACHE_TARGETS})
+OPENAI_TARGETS = frozenset({"direct", "bare", "byokgate", "litellm", *CACHE_TARGETS})
 ANTHROPIC_TARGETS = frozenset({"direct-anthropic", "byokgate-anthropic", "byokgate-messages"})
 BYOKGATE_TARGETS = frozenset({"byokgate", "byokgate-anthropic", "byokgate-messages", *CACHE_TARGETS})
 MODES = ("json", "stream")

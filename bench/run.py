@@ -55,6 +55,7 @@ from bench.targets import (
     Gateway,
     Target,
     direct_target,
+    start_bare,
     start_byokgate,
     start_emulator,
     start_litellm,
@@ -212,8 +213,9 @@ def run(args: argparse.Namespace, workdir: Path, services: Services, results: Re
         if gateway is not None:
             services.stop(gateway.service)
             gateway = None
-        if name == "litellm":
-            target = start_litellm(services, workdir, emulators["openai"])
+        if name in ("litellm", "bare"):
+            start = start_litellm if name == "litellm" else start_bare
+            target = start(services, workdir, emulators["openai"])
             try:
                 bench_target(target, args, workdir, results)
             finally:

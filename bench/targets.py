@@ -378,6 +378,20 @@ def start_litellm(services: Services, workdir: Path, emulator: Emulator) -> Targ
     return Target("litellm", url, master_key, service, emulator.service, startup, note)
 
 
+def start_bare(services: Services, workdir: Path, emulator: Emulator) -> Target:
+    """bench/bare_proxy.py on the gateway's core: the same server and upstream client, nothing else."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    script = Path(__file__).resolve().parent / "bare_proxy.py"
+    argv = [str(VENV_PYTHON), str(script), "--port", str(port)]
+    argv += ["--upstream", emulator.base_url.removesuffix("/v1"), "--key", emulator.key]
+    service = services.start(Service("bare", pinned(GATEWAY_CPU, argv), dict(os.environ), workdir))
+    startup = wait_http(service, f"{base}/v1/models", timeout_s=60)
+    log(f"bare proxy up on :{port} in {startup:.2f} s (pid {service.pid})")
+    note = "spawn until GET /v1/models answers"
+    return Target("bare", f"{base}/v1/chat/completions", "unused", service, emulator.service, startup, note)
+
+
 def direct_target(name: str, emulator: Emulator) -> Target:
     note = "emulator: spawn until GET /_emulator/health = 200"
     if name == "direct":

@@ -51,12 +51,14 @@ from byokgate.snapshot.credentials import CredentialOpener
 from byokgate.snapshot.holder import SnapshotHolder
 from byokgate.store import migrate
 from byokgate.store.database import Store
+from byokgate.store.engine import in_memory
 from byokgate.telemetry.exposition import MetricsEndpoint, watch
 from byokgate.telemetry.journal import Journal
 from byokgate.telemetry.metrics import Metrics
 from byokgate.telemetry.retention import Retention
 from byokgate.telemetry.tracing import Tracing
 from byokgate.telemetry.writer import BatchWriter
+from byokgate.telemetry.writer_process import WriterProcess
 from byokgate.transport import Transport
 from byokgate.vault import Vault
 
@@ -144,11 +146,24 @@ def provider_setup(settings: Settings) -> ProviderSetup:
 
 
 def batch_writer(settings: Settings, store: Store) -> BatchWriter:
-    journal = None
-    if settings.journal:
-        directory = settings.journal_dir or settings.data_dir / "journal"
-        journal = Journal(directory)
-    return BatchWriter(store, journal=journal, flush_interval_s=settings.writer_flush_interval_s)
+    interval, keeps = settings.writer_flush_interval_s, settings.request_log
+    if not settings.journal:
+        return BatchWriter(store, flush_interval_s=interval, keeps_records=keeps)
+    directory = settings.journal_dir or settings.data_dir / "journal"
+    process = None
+    url = settings.resolved_database_url
+    if settings.writer_process and not in_memory(url):  # another process must be able to open it
+        process = WriterProcess(
+            url,
+            directory,
+            interval_s=interval,
+            log_level=settings.log_level,
+            log_format=settings.log_format,
+        )
+    journal = Journal(directory)
+    return BatchWriter(
+        store, journal=journal, flush_interval_s=interval, process=process, keeps_records=keeps
+    )
 
 
 def build_components(settings: Settings) -> Components:

@@ -73,6 +73,16 @@ class Settings(BaseSettings):
     writer_flush_interval_s: float = Field(
         default=1.0, gt=0, le=3600, description="the batch writer stores what is queued this often"
     )
+    request_log: bool = Field(
+        default=True,
+        description="keep a record of every data-plane request (off: no records, usage reports or "
+        "/v1/generations; key-use audit events and charges are still written)",
+    )
+    writer_process: bool = Field(
+        default=True,
+        description="store the journal from a child process, off the serving process's core (needs the "
+        "journal and a database file or server; an in-memory database is written in process)",
+    )
 
     log_retention_days: int = Field(
         default=30, ge=1, le=3650, description="days request records are kept (a project may set its own)"

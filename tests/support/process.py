@@ -24,9 +24,26 @@ class GatewayProcess:
     log: Path
 
     def kill(self) -> None:
-        """``kill -9``: no shutdown, no flush."""
+        """``kill -9`` of the serving process: no shutdown, no flush (its writer process lives on)."""
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
+
+    def kill_all(self) -> None:
+        """``kill -9`` of the serving process and its writer process at once (its process group)."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def children(self) -> list[int]:
+        """The pids of the serving process's children (its writer process)."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:
+                found.append(int(stat.parent.name))
+        return found
 
     def stop(self) -> None:
         """A graceful stop (SIGTERM: uvicorn's shutdown, the writer drains)."""
@@ -55,6 +72,7 @@ def gateway_process(
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=tmp_path,
+            start_new_session=True,  # a process group of its own: kill_all
         )
     gateway = GatewayProcess(process, f"http://127.0.0.1:{port}", log)
     try:

@@ -1,12 +1,16 @@
-"""A crash of the gateway process under load (``kill -9``) loses no answered request's record, no key-use
-audit event and no charge a client was told about: the journal is written before an answer ends and is
-replayed, exactly once, when the gateway starts again. On SQLite and on PostgreSQL."""
+"""A crash of the gateway under load (``kill -9``) loses no answered request's record, no key-use audit event
+and no charge a client was told about: the journal is written before an answer ends and is stored exactly
+once, by the writer process that outlives the serving one or, when both died, at the next start. On SQLite
+and on PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
@@ -133,17 +137,33 @@ async def stored(database_url: str) -> tuple[Counter[str], dict[str, list[int]],
         await store.close()
 
 
-def test_kill_9_under_load_loses_nothing_answered_and_replays_it_once(
-    gateway: GatewayProcess, tmp_path: Path, env: dict[str, str], database_url: str
+def wait_gone(pid: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]:
+        assert time.monotonic() < deadline, f"process {pid} is still running"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("victims", ["serving process", "process group"])
+def test_kill_9_under_load_loses_nothing_answered_and_stores_it_once(
+    gateway: GatewayProcess, tmp_path: Path, env: dict[str, str], database_url: str, victims: str
 ) -> None:
+    """``kill -9`` of the serving process: its writer process (stopped meanwhile, so that the test sees
+    what was missing) stores the segments the dead process held, including the one it was appending to,
+    then exits. ``kill -9`` of both: the next start replays them."""
     key = project(gateway)
+    (writer,) = gateway.children()
     load = Load(gateway, key)
     clients = [threading.Thread(target=load.client, args=(i,)) for i in range(6)]
     for thread in clients:
         thread.start()
     for _ in range(ANSWERED_BEFORE_KILL):
         assert load.answered.acquire(timeout=60), "the load stalled"
-    gateway.kill()
+    if victims == "serving process":
+        os.kill(writer, signal.SIGSTOP)
+        gateway.kill()
+    else:
+        gateway.kill_all()
     for thread in clients:
         thread.join(timeout=60)
     with load.lock:
@@ -155,8 +175,12 @@ def test_kill_9_under_load_loses_nothing_answered_and_replays_it_once(
     lost_by_the_crash = answered - set(ids)
     assert lost_by_the_crash, "every record was in the database already: the crash tested nothing"
 
-    with gateway_process(tmp_path, env):  # starts: replays the journal the crashed process left
-        pass
+    if victims == "serving process":
+        os.kill(writer, signal.SIGCONT)  # it finds its lifeline cut: stores what is left, and exits
+        wait_gone(writer)
+    else:
+        with gateway_process(tmp_path, env):  # starts: replays the journal the crashed processes left
+            pass
     ids, charges, uses = asyncio.run(stored(database_url))
     assert answered <= set(ids), f"{len(answered - set(ids))} answered requests have no record"
     assert max(ids.values()) == 1
@@ -165,4 +189,4 @@ def test_kill_9_under_load_loses_nothing_answered_and_replays_it_once(
         sum(amounts) for rid, amounts in charges.items() if rid not in charged
     )
     assert all(uses[rid] == 1 for rid in byok), "a BYOK request's key use is missing or doubled"
-    assert not list((tmp_path / "data" / "journal").glob("*.journal")), "replayed segments are removed"
+    assert not list((tmp_path / "data" / "journal").glob("*.journal")), "stored segments are removed"

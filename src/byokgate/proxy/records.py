@@ -21,53 +21,60 @@ def record(writer: BatchWriter, exchange: Exchange) -> None:
     if key is None:
         return  # unauthenticated: nothing to attribute it to
     now = datetime.now(UTC)
+    writer.key_used(key.key_id, now)
+    if writer.keeps_records:
+        writer.request(_request_record(exchange, key, now))
+    _key_audit(writer, exchange, key, now)
+
+
+def _request_record(exchange: Exchange, key: KeyEntry, now: datetime) -> RequestRecord:
     route = exchange.route
     usage = exchange.usage
     latency_ms = (time.perf_counter() - exchange.started) * 1000
     upstream = exchange.upstream_started
-    writer.key_used(key.key_id, now)
-    writer.request(
-        RequestRecord(
-            id=exchange.request_id,
-            created_at=now,
-            project_id=key.project_id,
-            api_key_id=key.key_id,
-            endpoint=exchange.endpoint,
-            lane=str(route.lane) if route else None,  # a StrEnum: str() is C, .value a slow property
-            provider=route.provider if route else None,
-            credential_id=exchange.credential_id,
-            requested_model=route.requested_model if route else None,
-            resolved_model=route.upstream_model if route else None,
-            stream=exchange.stream,
-            status=exchange.status,
-            error_code=exchange.error_code,
-            latency_ms=latency_ms,
-            upstream_ms=exchange.upstream_ms if exchange.upstream_started else None,
-            prompt_tokens=as_int(exchange.usage.get("prompt_tokens")),
-            completion_tokens=as_int(exchange.usage.get("completion_tokens")),
-            total_tokens=as_int(exchange.usage.get("total_tokens")),
-            upstream_request_id=exchange.upstream_request_id,
-            cache=exchange.cache if exchange.endpoint in _CACHED_ENDPOINTS else None,
-            cached_tokens=cached_tokens(exchange.usage),
-            cost_micro_usd=exchange.cost_micro,
-            cost_saved_micro_usd=exchange.saved_micro,
-            charged_micro_usd=exchange.charged(),
-            attempts=[a.as_record(exchange.started) for a in exchange.attempts]
-            if exchange.attempts
-            else None,
-            trace_id=exchange.trace_id or None,
-            error_type=exchange.error_type,
-            routing_reason=exchange.routing_reason if route else None,
-            overhead_ms=latency_ms - exchange.upstream_ms,
-            ttfb_ms=(exchange.first_byte - upstream) * 1000 if exchange.first_byte and upstream else None,
-            ttft_ms=(exchange.first_token - exchange.started) * 1000 if exchange.first_token else None,
-            cache_write_tokens=_detail(usage, "prompt_tokens_details", "cache_write_tokens"),
-            reasoning_tokens=_detail(usage, "completion_tokens_details", "reasoning_tokens"),
-            client_ip=exchange.client_ip,
-            user_agent=exchange.user_agent,
-            tags=exchange.tags,
-        )
+    return RequestRecord(
+        id=exchange.request_id,
+        created_at=now,
+        project_id=key.project_id,
+        api_key_id=key.key_id,
+        endpoint=exchange.endpoint,
+        lane=str(route.lane) if route else None,  # a StrEnum: str() is C, .value a slow property
+        provider=route.provider if route else None,
+        credential_id=exchange.credential_id,
+        requested_model=route.requested_model if route else None,
+        resolved_model=route.upstream_model if route else None,
+        stream=exchange.stream,
+        status=exchange.status,
+        error_code=exchange.error_code,
+        latency_ms=latency_ms,
+        upstream_ms=exchange.upstream_ms if exchange.upstream_started else None,
+        prompt_tokens=as_int(exchange.usage.get("prompt_tokens")),
+        completion_tokens=as_int(exchange.usage.get("completion_tokens")),
+        total_tokens=as_int(exchange.usage.get("total_tokens")),
+        upstream_request_id=exchange.upstream_request_id,
+        cache=exchange.cache if exchange.endpoint in _CACHED_ENDPOINTS else None,
+        cached_tokens=cached_tokens(exchange.usage),
+        cost_micro_usd=exchange.cost_micro,
+        cost_saved_micro_usd=exchange.saved_micro,
+        charged_micro_usd=exchange.charged(),
+        attempts=[a.as_record(exchange.started) for a in exchange.attempts] if exchange.attempts else None,
+        trace_id=exchange.trace_id or None,
+        error_type=exchange.error_type,
+        routing_reason=exchange.routing_reason if route else None,
+        overhead_ms=latency_ms - exchange.upstream_ms,
+        ttfb_ms=(exchange.first_byte - upstream) * 1000 if exchange.first_byte and upstream else None,
+        ttft_ms=(exchange.first_token - exchange.started) * 1000 if exchange.first_token else None,
+        cache_write_tokens=_detail(usage, "prompt_tokens_details", "cache_write_tokens"),
+        reasoning_tokens=_detail(usage, "completion_tokens_details", "reasoning_tokens"),
+        client_ip=exchange.client_ip,
+        user_agent=exchange.user_agent,
+        tags=exchange.tags,
     )
+
+
+def _key_audit(writer: BatchWriter, exchange: Exchange, key: KeyEntry, now: datetime) -> None:
+    """The audit events of the provider keys the request opened: each use, each cooldown it caused."""
+    route = exchange.route
     for attempt in exchange.attempts or ():
         if attempt.credential_id is not None and attempt.action != "answered":
             detail = {

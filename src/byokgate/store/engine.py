@@ -35,6 +35,12 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     )
 
 
+def in_memory(url: str) -> bool:
+    """An SQLite database in this process's memory (no other process can open it)."""
+    parsed = make_url(normalize_database_url(url))
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+
+
 def json_text(value: Any) -> str:
     """JSON columns' text (request records, audit details): orjson, ~10x the standard library's speed."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()

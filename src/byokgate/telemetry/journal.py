@@ -37,6 +37,8 @@ from byokgate.domain.entities import CreditEntry, NewAuditEvent, RequestRecord
 log = logging.getLogger(__name__)
 
 SUFFIX = ".journal"
+_STAGING = ".new"  # a segment being created, not yet locked
+_STALE_STAGING_S = 60.0
 _sequence = itertools.count()
 
 
@@ -99,10 +101,14 @@ class Journal:
         self._open_segment()
 
     def _open_segment(self) -> None:
-        self._name = f"{time.time_ns():020d}-{os.getpid()}-{next(_sequence):06d}{SUFFIX}"
-        fd = os.open(self.directory / self._name, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_EXCL, 0o600)
+        """A new segment, locked before it appears under its name: another process looking for unlocked
+        segments (a writer process, a replay) can never take one that is still being written."""
+        name = f"{time.time_ns():020d}-{os.getpid()}-{next(_sequence):06d}{SUFFIX}"
+        staging = self.directory / (name + _STAGING)
+        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_EXCL, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        self._fd, self._written = fd, 0
+        os.rename(staging, self.directory / name)
+        self._name, self._fd, self._written = name, fd, 0
 
     def append(self, line: bytes) -> None:
         self._buffer += line
@@ -113,16 +119,24 @@ class Journal:
             self._written += os.write(self._fd, self._buffer)
             self._buffer.clear()
 
-    def seal(self) -> str | None:
-        """Close the open segment to new lines (it stays locked until discarded) and open the next; the
-        sealed segment's name, or None when nothing was written to it."""
+    def seal(self, *, release: bool = False) -> str | None:
+        """Close the open segment to new lines and open the next; the sealed segment's name, or None when
+        nothing was written to it. The sealed segment stays locked until discarded, or with ``release`` is
+        unlocked at once: handed to the writer process, which stores and removes it."""
         self.commit()
         if self._fd is None or not self._written:
             return None
         name, fd = self._name, self._fd
-        self._held[name] = fd
         self._open_segment()
+        if release:
+            os.close(fd)
+        else:
+            self._held[name] = fd
         return name
+
+    def exists(self, name: str) -> bool:
+        """Whether a segment is still on disk (a released one goes once the writer process stored it)."""
+        return os.path.exists(self.directory / name)
 
     def discard(self, name: str) -> None:
         """The segment's entries are in the database: remove it."""
@@ -143,6 +157,7 @@ class Journal:
         only a power loss can leave, is skipped and logged)."""
         if not self.directory.is_dir():
             return
+        self._remove_stale_staging()
         for path in sorted(self.directory.glob(f"*{SUFFIX}")):
             if path.name == self._name or path.name in self._held:
                 continue
@@ -158,6 +173,23 @@ class Journal:
                 yield path.name, _read(path)
             finally:
                 os.close(fd)
+
+    def sync_file(self, name: str) -> None:
+        """``fsync`` a segment this process does not hold (one whose batch the database refused for now)."""
+        with contextlib.suppress(FileNotFoundError):
+            fd = os.open(self.directory / name, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def _remove_stale_staging(self) -> None:
+        """A segment file a process died with between creating and naming it (it holds nothing)."""
+        cutoff = time.time() - _STALE_STAGING_S
+        for path in self.directory.glob(f"*{SUFFIX}{_STAGING}"):
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
 
     def remove(self, name: str) -> None:
         """Remove a leftover segment (replayed, or found already in the database)."""

@@ -2,9 +2,15 @@
 
 Everything handed over is also appended to the local journal (``journal.py``) and written to it when the
 data plane commits, just before the last bytes of an answer go out: a crash loses nothing a client was
-told about. The writer seals the journal's open segment when it takes a batch and stores each sealed
-segment in one transaction with the segment's name; the file goes once that has committed, and segments a
-crash left behind are replayed on start, exactly once.
+told about. The writer seals the journal's open segment every flush interval (or sooner, by size); each
+sealed segment is stored in one transaction with the segment's name, the file goes once that has
+committed, and segments a crash left behind are replayed on start, exactly once.
+
+Who stores a sealed segment: with a writer process (``writer_process.py``, a serving gateway's default),
+that child process, which takes the segment once this one releases it, so the serving process runs no
+database work for its records; without one (no journal, an in-memory database, the CLI, most tests), this
+writer itself, in a background task. Either way through ``_store_batch``. Until a segment is stored, its
+entries stay in memory here (``queued_request`` finds a request in them).
 
 Last-used times are coalesced per key (only the newest matters); records and audit events are bounded, and
 when the backlog is full the newest is dropped and counted rather than slowing requests down. Charges are
@@ -25,6 +31,7 @@ from byokgate.domain.entities import CreditEntry, NewAuditEvent, RequestRecord
 from byokgate.store.database import Store, Transaction
 from byokgate.tasks import cancel_and_wait
 from byokgate.telemetry.journal import Entries, Journal, encode
+from byokgate.telemetry.writer_process import WriterProcess
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +48,13 @@ class BatchWriter:
         flush_interval_s: float = 1.0,
         max_pending: int = 10_000,
         batch_size: int = 500,
+        process: WriterProcess | None = None,
+        keeps_records: bool = True,
     ) -> None:
+        self.keeps_records = keeps_records  # False: no request records (audit events and charges still)
         self._store = store
         self._journal = journal
+        self._process = process if journal is not None else None  # it stores journal segments only
         self._flush_interval_s = flush_interval_s
         self._max_pending = max_pending
         self._batch_size = batch_size
@@ -117,6 +128,9 @@ class BatchWriter:
 
     async def flush(self) -> None:
         async with self._flush_lock:
+            if self._process is not None:
+                self._hand_over()
+                return
             if self._queued:
                 name = self._journal.seal() if self._journal is not None else None
                 self._sealed.append((name, self._queued))
@@ -133,6 +147,30 @@ class BatchWriter:
                 self._backlog -= len(entries.records) + len(entries.events)
                 if name is not None and self._journal is not None:
                     self._journal.discard(name)
+
+    def _hand_over(self) -> None:
+        """Seal the open segment and release it to the writer process; forget the sealed batches it has
+        stored (their files are gone)."""
+        journal, process = self._journal, self._process
+        assert journal is not None
+        assert process is not None
+        if self._queued:
+            for key_id, when in self._queued.used.items():  # journaled for the writer process to store
+                journal.append(encode("u", (key_id, when)))
+            name = journal.seal(release=True)
+            if name is not None:
+                self._sealed.append((name, self._queued))
+                process.notify()
+            self._queued = Entries()
+        if self._sealed:
+            waiting: deque[tuple[str | None, Entries]] = deque()
+            for name, entries in self._sealed:
+                if name is not None and journal.exists(name):
+                    waiting.append((name, entries))
+                    continue
+                self._backlog -= len(entries.records) + len(entries.events)
+                self.written += len(entries.records) + len(entries.events) + len(entries.credits)
+            self._sealed = waiting
 
     async def _store_batch(self, name: str | None, entries: Entries, *, replay: bool = False) -> int:
         """Store one sealed batch (and its segment's name) in one transaction; the rows stored. A batch the
@@ -213,29 +251,48 @@ class BatchWriter:
             log.error("batch writer dropped what the database refused: %s", "; ".join(refused))
         return stored
 
-    async def replay(self) -> int:
-        """Store what segments left behind by a crashed process hold (each once), then remove them; the
-        entries stored."""
+    async def store_leftovers(self, *, replaying: bool = False) -> int:
+        """Store what the unlocked segments hold (each once), then remove them; the entries stored. At
+        start-up these are what a crashed process left (``replaying``: logged); in the writer process,
+        what the serving process released. A segment the database refuses for now is synced to disk (it
+        may wait long) and the error raised: it is tried again later."""
         if self._journal is None:
             return 0
         stored = 0
         async with self._flush_lock:
             for name, entries in self._journal.leftovers():
-                count = await self._store_batch(name, entries, replay=True)
-                if count:
+                try:
+                    count = await self._store_batch(name, entries, replay=True)
+                except Exception:
+                    await asyncio.to_thread(self._journal.sync_file, name)
+                    raise
+                if count and replaying:
                     log.warning("journal: stored %d entries a previous process left in %s", count, name)
                 stored += count
                 self._journal.remove(name)
-            async with self._store.transaction() as tx:
-                await tx.journal.forget_before(datetime.now(UTC) - _KEEP_SEGMENT_NAMES)
+        return stored
+
+    async def forget_stored_names(self) -> None:
+        """Prune the names of segments stored long ago (kept only to refuse a second replay)."""
+        async with self._store.transaction() as tx:
+            await tx.journal.forget_before(datetime.now(UTC) - _KEEP_SEGMENT_NAMES)
+
+    async def replay(self) -> int:
+        """Store what segments left behind by a crashed process hold (each once); the entries stored."""
+        stored = await self.store_leftovers(replaying=True)
+        if self._journal is not None:
+            await self.forget_stored_names()
         self.replayed += stored
         return stored
 
     async def start(self) -> None:
-        """Open the journal, replay what a crash left behind, and start the loop."""
+        """Open the journal, replay what a crash left behind (here, before balances load), start the writer
+        process if there is one, and start the loop."""
         if self._journal is not None:
             self._journal.open()
             await self.replay()
+        if self._process is not None:
+            await self._process.start()
         self._task = asyncio.create_task(self._run(), name="byokgate-batch-writer")
 
     async def _run(self) -> None:
@@ -244,6 +301,8 @@ class BatchWriter:
                 await asyncio.wait_for(self._wake.wait(), timeout=self._flush_interval_s)
             self._wake.clear()
             try:
+                if self._process is not None:
+                    await self._process.ensure_running()
                 await self.flush()
             except asyncio.CancelledError:
                 raise
@@ -257,6 +316,8 @@ class BatchWriter:
         try:
             await self.flush()
         finally:
+            if self._process is not None:
+                await self._process.stop()  # it stores what was released, then exits
             if self._journal is not None:
                 self._journal.close()
 

@@ -1,0 +1,141 @@
+"""The writer process: a real child process stores the segments the serving process releases, exactly once,
+and ends when the serving side does; while a segment waits, its entries are still found in memory."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from byokgate.store.database import Store
+from byokgate.telemetry.journal import SUFFIX, Journal
+from byokgate.telemetry.writer import BatchWriter
+from byokgate.telemetry.writer_process import WriterProcess
+from tests.telemetry.test_journal import counts, hand_over, record
+from tests.telemetry.test_journal import owner as owner  # a project and its key, shared fixture
+
+
+def writer_with_process(
+    store: Store, database_url: str, directory: Path
+) -> tuple[BatchWriter, WriterProcess]:
+    process = WriterProcess(database_url, directory, interval_s=3600, log_format="text")
+    writer = BatchWriter(store, journal=Journal(directory), flush_interval_s=3600, process=process)
+    return writer, process
+
+
+async def until(check: object, timeout_s: float = 30) -> None:
+    """Poll an async predicate until it holds (the child works on its own time)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not await check():  # type: ignore[operator]
+        assert loop.time() < deadline, "the writer process did not get there in time"
+        await asyncio.sleep(0.05)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_released_segments_are_stored_by_the_child_and_found_meanwhile(
+    owner: tuple[str, str], store: Store, database_url: str, tmp_path: Path
+) -> None:
+    pid, key_id = owner
+    writer, process = writer_with_process(store, database_url, tmp_path / "journal")
+    await writer.start()
+    child = process.pid
+    assert child is not None
+    assert child != os.getpid()
+    hand_over(writer, pid, key_id, 0, 5)
+    assert writer.queued_request("req_0003") == record(pid, key_id, "req_0003")
+    await writer.flush()  # sealed and released: the child is told to store it
+    assert writer.queued_request("req_0003") is not None  # until its file is gone, it is in memory
+
+    async def stored_five() -> bool:
+        return await counts(store) == (5, 5, 5)
+
+    await until(stored_five)
+    await until(lambda: _flushed_away(writer))
+    assert writer.queued_request("req_0003") is None  # now only the database has it
+    assert writer.pending == 0
+    assert writer.written == 15
+
+    hand_over(writer, pid, key_id, 5, 2)  # handed over at shutdown: the child stores them before it exits
+    await writer.aclose()
+    assert not alive(child)
+    assert await counts(store) == (7, 7, 7)
+    assert list((tmp_path / "journal").glob(f"*{SUFFIX}")) == []
+
+
+async def _flushed_away(writer: BatchWriter) -> bool:
+    await writer.flush()  # forgets the batches whose segments the child removed
+    return writer.pending == 0
+
+
+async def test_a_child_that_died_is_started_again_and_nothing_waits_for_ever(
+    owner: tuple[str, str], store: Store, database_url: str, tmp_path: Path
+) -> None:
+    pid, key_id = owner
+    writer, process = writer_with_process(store, database_url, tmp_path / "journal")
+    await writer.start()
+    first = process.pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+
+    async def exited() -> bool:
+        return not process.running
+
+    await until(exited)
+    hand_over(writer, pid, key_id, 0, 3)
+    await process.ensure_running()  # what the writer's loop does on every tick
+    assert process.restarts == 1
+    assert process.pid not in (None, first)
+    await writer.flush()
+
+    async def stored_three() -> bool:
+        return await counts(store) == (3, 3, 3)
+
+    await until(stored_three)
+    await writer.aclose()
+
+
+def test_a_segment_is_locked_before_it_has_its_name(tmp_path: Path) -> None:
+    """A writer process takes any unlocked segment: one being opened must never look like one."""
+    journal = Journal(tmp_path / "journal")
+    journal.open()
+    try:
+        for _ in range(3):
+            journal.append(b'["u",["k","2026-01-01T00:00:00+00:00"]]\n')
+            journal.seal(release=True)
+        files = sorted(p.name for p in (tmp_path / "journal").iterdir())
+        assert all(name.endswith(SUFFIX) for name in files), files  # no staging file left behind
+        locked = []
+        for name in files:
+            fd = os.open(tmp_path / "journal" / name, os.O_RDONLY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                locked.append(False)
+            except BlockingIOError:
+                locked.append(True)
+            finally:
+                os.close(fd)
+        assert locked == [False, False, False, True]  # three released, the open one held
+    finally:
+        journal.close()
+
+
+@pytest.mark.parametrize("url", ["sqlite+aiosqlite://", "sqlite:///:memory:"])
+def test_an_in_memory_database_is_written_in_process(url: str, tmp_path: Path) -> None:
+    from byokgate.app import batch_writer
+    from byokgate.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, database_url=url)
+    writer = batch_writer(settings, Store.from_url(url))
+    assert writer._process is None
