@@ -9,6 +9,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from byokgate.domain.entities import AuditEvent, NewAuditEvent
+from byokgate.store.bulk import BulkInsert
 from byokgate.store.tables import audit_events as t
 
 
@@ -27,6 +28,9 @@ def _values(event: NewAuditEvent) -> dict[str, object]:
     }
 
 
+_INSERT = BulkInsert(t, _values(NewAuditEvent("", "", None)).keys())
+
+
 class AuditRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -36,7 +40,7 @@ class AuditRepository:
 
     async def append_many(self, events: Sequence[NewAuditEvent]) -> None:
         if events:
-            await self._conn.execute(insert(t), [_values(event) for event in events])
+            await _INSERT.run(self._conn, [tuple(_values(event).values()) for event in events])
 
     async def for_request(self, project_id: str, request_id: str) -> list[AuditEvent]:
         """The events one request caused (its key uses, cooldowns), oldest first."""

@@ -9,8 +9,11 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from byokgate.domain.entities import CreditAccount, CreditEntry
+from byokgate.store.bulk import BulkInsert
 from byokgate.store.tables import credit_accounts as accounts
 from byokgate.store.tables import credit_ledger as ledger
+
+_INSERT = BulkInsert(ledger, ("project_id", "at", "kind", "amount_micro_usd", "request_id", "note"))
 
 
 class CreditRepository:
@@ -29,19 +32,9 @@ class CreditRepository:
         """Append ``entries`` and move each project's totals by as much, in the caller's transaction."""
         if not entries:
             return
-        await self._conn.execute(
-            insert(ledger),
-            [
-                {
-                    "project_id": e.project_id,
-                    "at": e.at,
-                    "kind": e.kind,
-                    "amount_micro_usd": e.amount_micro_usd,
-                    "request_id": e.request_id,
-                    "note": e.note,
-                }
-                for e in entries
-            ],
+        await _INSERT.run(
+            self._conn,
+            [(e.project_id, e.at, e.kind, e.amount_micro_usd, e.request_id, e.note) for e in entries],
         )
         totals: dict[str, tuple[int, int]] = {}
         for e in entries:

@@ -7,14 +7,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, delete, insert, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, delete, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from byokgate.domain.entities import RequestRecord
+from byokgate.store.bulk import BulkInsert
 from byokgate.store.tables import request_log as t
 from byokgate.store.usage import UsageRepository
 
 _COLUMNS = tuple(field.name for field in fields(RequestRecord))
+_INSERT = BulkInsert(t, _COLUMNS)
 STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 
 
@@ -73,9 +75,8 @@ class RequestLogRepository:
     async def append_many(self, records: Sequence[RequestRecord]) -> None:
         """Insert the records and add them to the daily usage aggregates, in the caller's transaction."""
         if records:
-            await self._conn.execute(
-                insert(t), [{name: getattr(record, name) for name in _COLUMNS} for record in records]
-            )
+            rows = [[getattr(record, name) for name in _COLUMNS] for record in records]
+            await _INSERT.run(self._conn, rows)
             await UsageRepository(self._conn).add(records)
 
     async def list_for_project(

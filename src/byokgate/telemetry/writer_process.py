@@ -3,14 +3,15 @@
 A serving gateway's batch writer (``writer.py``) seals its journal segment every flush interval and
 releases it; this process, a child of the gateway, takes each released segment (an unlocked file), stores
 it in one transaction with its name and removes it: the same exactly-once path as the replay at start-up.
-The serving process's core then never runs database inserts (SQLAlchemy's per-row work, the driver's
-thread holding the GIL): what a request costs there is the journal's one ``write(2)``.
+The serving process then never runs database inserts (SQLAlchemy's work, the driver's thread holding the
+GIL): what a request costs it is the journal's one ``write(2)``. The child runs at a lower priority
+(niceness 10): on a shared core the serving process comes first, and segments wait on disk meanwhile.
 
-The child's standard input is its lifeline: the parent writes the database URL as the first line (never
-in argv or the environment), then a byte whenever it has released a segment (store it now). End of input
-means the parent is gone or done: the child stores what is left, including what a killed parent held
-open, and exits. SIGINT is ignored (a terminal's Ctrl-C reaches the whole process group; the parent ends
-the child after its own last segment); SIGTERM is a stop like the end of input.
+Its standard input is its lifeline: the parent writes the database URL as the first line (never in argv or
+the environment), then a byte whenever it has released a segment (store it now). End of input means the
+parent is gone or done: the child stores what is left, including what a killed parent held open, and
+exits. SIGINT is ignored (a terminal's Ctrl-C reaches the whole process group; the parent ends the child
+after its own last segment); SIGTERM is a stop like the end of input.
 
     python -m byokgate.telemetry.writer_process --journal-dir DIR [--interval S]   (URL on stdin)
 """
@@ -33,6 +34,10 @@ log = logging.getLogger(__name__)
 
 _FORGET_EVERY_S = 3600.0  # how often the names of long-stored segments are pruned
 _STOP_TIMEOUT_S = 60.0
+# The child's scheduling niceness: where it shares a core with the serving process, the kernel gives the
+# serving process ~10x its share (and its wake-ups preempt the child), so a batch being stored does not
+# stall answers; when the core is idle the child runs at full speed.
+_NICENESS = 10
 
 
 class WriterProcess:
@@ -171,6 +176,8 @@ def main(argv: list[str] | None = None) -> None:
 
     configure_logging(args.log_level, args.log_format)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError):
+        os.nice(_NICENESS)  # on a shared core, answers come first; segments wait on disk meanwhile
     url = _read_url()
     if not url:
         sys.exit("byokgate writer process: no database URL on standard input")

@@ -1,0 +1,53 @@
+"""Batch inserts compiled once per dialect and bound by position: the writer's path for request records,
+audit events and ledger entries.
+
+``connection.execute(insert(table), [dict, ...])`` runs SQLAlchemy's per-row machinery for every row (a
+parameter dict built and walked, every column's processor looked up): about 40 µs a request record, on the
+writer's core. Here the statement is compiled once per dialect (with the dialect's own placeholders and
+casts), each column's bind processor is looked up once, and rows go to the driver's ``executemany`` as
+tuples, with only the columns that have a processor (UTC datetimes, JSON, booleans on SQLite) touched in
+Python. The values stored are the same as through ``execute``: the same processors produce them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Table, insert
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+Processor = Callable[[Any], Any]
+
+
+class BulkInsert:
+    def __init__(self, table: Table, columns: Iterable[str]) -> None:
+        self.table = table
+        self.columns = tuple(columns)  # the order of the values in the rows callers give
+        self._compiled: dict[str, tuple[str, tuple[tuple[int, Processor | None], ...]]] = {}
+
+    def _for(self, dialect: Dialect) -> tuple[str, tuple[tuple[int, Processor | None], ...]]:
+        """The dialect's statement, and for each of its placeholders in turn: the index of its value in a
+        caller's row and the column's bind processor (None: the value goes as it is)."""
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            compiled = insert(self.table).compile(dialect=dialect, column_keys=list(self.columns))
+            order = compiled.positiontup
+            if order is None or sorted(order) != sorted(self.columns):
+                raise ValueError(f"{dialect.name}: positional placeholders for {self.columns} expected")
+            steps = []
+            for name in order:
+                type_ = self.table.c[name].type
+                steps.append((self.columns.index(name), type_.dialect_impl(dialect).bind_processor(dialect)))
+            found = self._compiled[dialect.name] = (compiled.string, tuple(steps))
+        return found
+
+    async def run(self, conn: AsyncConnection, rows: Sequence[Sequence[Any]]) -> None:
+        """Insert ``rows`` (each the values of ``columns``, in that order) with one ``executemany``."""
+        if not rows:
+            return
+        sql, steps = self._for(conn.dialect)
+        # Every value through its column's processor, None too, as execute() does (a JSON null).
+        bound = [tuple([row[i] if p is None else p(row[i]) for i, p in steps]) for row in rows]
+        await conn.exec_driver_sql(sql, bound)
