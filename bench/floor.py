@@ -4,15 +4,16 @@
     [--variants byokgate,byokgate-inline,byokgate-nolog]
 
 Every target runs at once, each its own process pinned to the gateway's core (CPU 0; a gateway's writer
-process inherits that pin, so its database work counts against the same core), idle while another is
-measured; the emulator, wrk and this script share CPU 1. Each round measures every target in a rotated order:
-JSON and streams at concurrency 1 (p99 latency) and 16 (throughput), and sequential streams (p99 time to
-first token). After each run the harness waits until the target is idle again (its writer process, which
-runs at a lower priority, may still be storing what the run left): that CPU is added to the run's CPU per
-request, and that time to the run's duration for the sustained throughput, which is what the targets are
-judged on (the burst figure, requests over the run alone, is shown too). Each figure is taken as a ratio to
-the same round's bare proxy (or, for "on vs off", to the same round's `byokgate-nolog`), and the median of the
-rounds' ratios is given with a bootstrap 95% interval.
+process inherits that pin, so its database work counts against the same core), idle while another is measured;
+the emulator, wrk and this script share CPU 1. Each round measures every target in a rotated order: JSON and
+streams at concurrency 1 (p99 latency) and 16 (throughput), and sequential streams (p99 time to first token).
+After each run the harness waits until the target is idle again (its writer process, which runs at a lower
+priority, may still be storing what the run left): that CPU is added to the run's CPU per request (the serving
+process's own share is shown apart: what a writer process on another core would take off it), and that time to
+the run's duration for the sustained throughput, which is what the targets are judged on (the burst figure,
+requests over the run alone, is shown too). Each figure is taken as a ratio to the same round's bare proxy
+(or, for "on vs off", to the same round's `byokgate-nolog`), and the median of the rounds' ratios is given
+with a bootstrap 95% interval.
 
 The targets (issue 16): p99 at concurrency 1 at most 2x the bare proxy's, for JSON, streams and first token;
 throughput at least 0.85 of the bare proxy's for JSON and 0.75 for streams; request log on vs off within 5%.
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -89,6 +91,13 @@ def start_targets(services: Services, workdir: Path, variants: list[str]) -> lis
     return targets
 
 
+def own_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process (all its threads, not its children): the serving process
+    without its writer process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def settle(target: Target, idle_share: float = 0.03, step_s: float = 0.1) -> tuple[float, float]:
     """Wait until the target's processes are idle (a writer still storing what the run left, at its lower
     priority, is not); the seconds and the CPU seconds that took beyond the run. Both count: the CPU
@@ -113,6 +122,7 @@ def one_round(
         target = targets[index]
         for figure, mode, concurrency in RUNS:
             lua = write_lua(workdir, target, mode)
+            own_before = own_cpu_seconds(target.service.pid)
             run = measure(target, lua, mode, concurrency, args.duration, 10)
             if run.error_total:
                 raise BenchError(f"{target.name} {mode} c={concurrency}: errors {run.errors}")
@@ -122,6 +132,8 @@ def one_round(
             if figure == "rps":
                 cpu = (run.cpu_us_per_req or 0.0) + catch_up_cpu_s * 1e6 / run.requests
                 figures[target.name][f"cpu {mode} c={concurrency}"] = cpu
+                own = own_cpu_seconds(target.service.pid) - own_before
+                figures[target.name][f"serving cpu {mode} c={concurrency}"] = own * 1e6 / run.requests
                 figures[target.name][f"sustained {mode} c={concurrency}"] = run.requests / (
                     run.duration_s + catch_up_s
                 )
@@ -154,7 +166,8 @@ def summarize(rounds: Rounds, variants: list[str]) -> tuple[str, dict[str, objec
             )
             summary[f"{name} {figure}"] = {"median": median, "interval": [low, high], "met": met}
     lines += ["", "| figure | " + " | ".join(["bare", *variants]) + " |", "|---" * (len(variants) + 2) + "|"]
-    for figure in ("cpu json c=16", "cpu stream c=16", "rps json c=16", "rps stream c=16", *TARGETS):
+    extra = ("cpu", "serving cpu", "rps")
+    for figure in (*(f"{name} {mode} c=16" for name in extra for mode in ("json", "stream")), *TARGETS):
         cells = [f"{statistics.median(r[t][figure] for r in rounds):.2f}" for t in ["bare", *variants]]
         lines.append(f"| {figure} (median) | " + " | ".join(cells) + " |")
     if "byokgate-nolog" in variants:

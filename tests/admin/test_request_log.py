@@ -183,3 +183,41 @@ def test_retention_is_set_per_project(gateway: Gateway) -> None:
     )
     events = gateway.admin.get(f"/projects/{project_id}/audit", params={"action": "project.log_retention"})
     assert events.json()["data"][0]["detail"] == {"days": 7}
+
+
+def test_audit_trail_filters_pages_and_exports(gateway: Gateway, traffic: tuple[str, str, list[str]]) -> None:
+    project_id, _, ids = traffic
+    answered = next(r for r in logged(gateway, project_id, 4) if r["id"] == ids[0])
+    key_id, credential_id = answered["api_key_id"], answered["credential_id"]
+    url = f"/projects/{project_id}/audit"
+
+    def events(**params: Any) -> list[dict[str, Any]]:
+        response = gateway.admin.get(url, params=params)
+        assert response.status_code == 200, response.text
+        listed: list[dict[str, Any]] = response.json()["data"]
+        exported = gateway.admin.get(f"{url}/export", params=params)
+        exported_ids = [orjson.loads(line)["id"] for line in exported.content.splitlines()]
+        assert exported_ids == [event["id"] for event in listed]  # the same filters
+        return listed
+
+    uses = events(action="provider_key.use")
+    assert sorted(e["request_id"] for e in uses) == sorted(ids[:2])
+    assert [e["request_id"] for e in events(action="provider_key.use", request_id=ids[1])] == [ids[1]]
+    assert len(events(action="provider_key.use", provider="openai", outcome="ok")) == 2
+    assert events(action="provider_key.use", outcome="error") == []
+    assert {e["action"] for e in events(api_key=key_id)} == {"project.create", "provider_key.use"}
+    by_credential = {e["action"] for e in events(provider_key=credential_id)}
+    assert {"provider_key.set", "provider_key.use"} <= by_credential
+    admin = events(actor="admin-api")
+    assert admin
+    assert all(e["actor"] == "admin-api" for e in admin)
+    assert events(start="2999-01-01T00:00:00Z") == []
+    assert len(events(end="2999-01-01T00:00:00Z")) == len(events())
+    first = gateway.admin.get(url, params={"limit": 1, "action": "provider_key.use"}).json()
+    second = gateway.admin.get(
+        url, params={"limit": 1, "action": "provider_key.use", "before": first["next_before"]}
+    ).json()
+    assert [first["data"][0]["request_id"], second["data"][0]["request_id"]] == [ids[1], ids[0]]
+    naive = gateway.admin.get(url, params={"start": "2026-12-01T00:00:00"})
+    assert naive.status_code == 400
+    assert naive.json()["error"]["param"] == "start"

@@ -11,6 +11,7 @@ from byokgate.domain.secret import Secret
 from byokgate.domain.upstream import KeyCheckOutcome
 from byokgate.errors import InvalidRequestError, NotFoundError
 from byokgate.providers.registry import default_registry
+from byokgate.store.audit import AuditQuery
 from byokgate.store.database import Store
 from byokgate.store.state import CONFIG_VERSION
 from byokgate.transport import Transport
@@ -75,7 +76,7 @@ async def test_api_keys_several_revocable_with_expiry(control: ControlPlane) -> 
         await control.revoke_api_key(pid, "key_nope", actor=ACTOR)
     with pytest.raises(NotFoundError):
         await control.create_api_key("proj_nope", name=None, expires_at=None, actor=ACTOR)
-    revokes = await control.audit_log(pid, action="api_key.revoke")
+    revokes = await control.audit_log(pid, query=AuditQuery(action="api_key.revoke"))
     assert len(revokes) == 1
     assert revokes[0].api_key_id == second.key.id
 
@@ -110,7 +111,7 @@ async def test_provider_keys_set_rotate_list_delete(control: ControlPlane, vault
         "provider_key.rotate",
         "provider_key.set",
     ]
-    rotate = (await control.audit_log(pid, action="provider_key.rotate"))[0]
+    rotate = (await control.audit_log(pid, query=AuditQuery(action="provider_key.rotate")))[0]
     assert rotate.detail["replaced_credential_id"] == first.id
     assert rotate.credential_id == rotated.id
 

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from byokgate.admin.services import ControlPlane
 from byokgate.domain.entities import CreditEntry
+from byokgate.store.audit import AuditQuery
 from byokgate.store.database import Store
 
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
@@ -49,5 +50,5 @@ async def test_credits_added_through_the_control_plane(control: ControlPlane) ->
         ("topup", 2_500_000, "invoice 42"),
         ("grant", 1_000_000, "Free preview plan"),
     ]
-    audit = await control.audit_log(pid, action="credits.add", limit=5)
+    audit = await control.audit_log(pid, query=AuditQuery(action="credits.add"), limit=5)
     assert audit[0].detail == {"kind": "topup", "amount_micro_usd": 2_500_000}

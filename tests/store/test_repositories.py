@@ -13,6 +13,7 @@ from byokgate.domain.entities import (
     ProjectKeyMaterial,
     ProviderCredential,
 )
+from byokgate.store.audit import AuditQuery
 from byokgate.store.database import Store
 from byokgate.store.state import CONFIG_VERSION
 
@@ -150,7 +151,8 @@ async def test_audit_is_paged_newest_first_and_filterable(store: Store) -> None:
         page1 = await tx.audit.list_for_project("proj_1", limit=3)
         page2 = await tx.audit.list_for_project("proj_1", limit=10, before_id=page1[-1].id)
         assert [e.detail["i"] for e in page1 + page2] == [6, 5, 4, 3, 2, 1, 0]
-        sets = await tx.audit.list_for_project("proj_1", limit=10, action="provider_key.set")
+        only = AuditQuery(action="provider_key.set")
+        sets = await tx.audit.list_for_project("proj_1", limit=10, query=only)
         assert [e.detail["i"] for e in sets] == [5, 3, 1]
         assert page1[0].at.tzinfo is not None
 

@@ -1,5 +1,5 @@
-"""Request-log retention by age per project: whole days' partitions dropped on PostgreSQL, bounded batch
-deletes elsewhere, usage aggregates kept."""
+"""Retention by age per project of the request log and of request bodies: whole days' partitions dropped on
+PostgreSQL, bounded batch deletes elsewhere, usage aggregates kept."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from byokgate.admin.services import ControlPlane
+from byokgate.domain.entities import RequestBody
 from byokgate.store import partitions
 from byokgate.store.database import Store
-from byokgate.store.tables import request_log, usage_daily
+from byokgate.store.tables import request_bodies, request_log, usage_daily
 from byokgate.telemetry.retention import Retention
 from tests.telemetry.test_journal import record
 
@@ -59,3 +60,43 @@ async def test_each_project_keeps_its_records_as_long_as_it_says(control: Contro
     assert requests == 6
     again = await retention.run_once(NOW)
     assert (again.dropped, again.deleted) == ([], 0)
+
+
+async def kept_bodies(store: Store, project_id: str) -> list[int]:
+    async with store.transaction() as tx:
+        rows = await tx.connection.execute(
+            select(request_bodies.c.created_at).where(request_bodies.c.project_id == project_id)
+        )
+        return sorted((NOW - row[0]).days for row in rows)
+
+
+async def test_bodies_go_after_their_own_days_and_the_records_stay(
+    control: ControlPlane, store: Store
+) -> None:
+    opted = (await control.create_project("opted", actor="t")).project.id
+    stopped = (await control.create_project("stopped", actor="t")).project.id  # kept some, then stopped
+    async with store.transaction() as tx:
+        await tx.projects.set_log_bodies(opted, 7, NOW)
+        for age in AGES:
+            day = (NOW - timedelta(days=age)).date()
+            if store.backend == "postgresql":
+                await tx.connection.run_sync(partitions.ensure, day, day)
+                await tx.connection.run_sync(partitions.ensure, day, day, partitions.BODIES)
+        for project_id in (opted, stopped):
+            for n, age in enumerate(AGES):
+                at = NOW - timedelta(days=age)
+                made = replace(record(project_id, "key_1", f"req_{project_id}_{n}"), created_at=at)
+                await tx.requests.append_many([made])
+                await tx.bodies.append_many([RequestBody(made.id, at, project_id, "{}", "{}")])
+    run = await Retention(store, default_days=30, batch=1).run_once(NOW)
+
+    assert await kept_bodies(store, opted) == [1]
+    assert await kept_bodies(store, stopped) == [1, 10]  # the longest bodies may be kept: 30 days
+    assert await kept(store, opted) == [1, 10]  # its records keep their own retention (30 days)
+    if store.backend == "postgresql":
+        forty = (NOW - timedelta(days=40)).date()
+        assert partitions.name(forty, partitions.BODIES) in run.dropped
+    async with store.transaction() as tx:
+        assert await tx.bodies.get(opted, f"req_{opted}_2") == RequestBody(
+            f"req_{opted}_2", NOW - timedelta(days=1), opted, "{}", "{}"
+        )

@@ -4,6 +4,7 @@ carried upstream."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from starlette.types import Receive, Scope, Send
 
 from byokgate.asgi import send_bytes
+from byokgate.proxy.bodies import redact
 from byokgate.settings import Settings
 from tests.proxy.conftest import Gateway, gateway_for
 from tests.proxy.test_end_to_end import OPENAI_KEY_A, USER, Upstreams, _settings
@@ -145,6 +147,53 @@ def test_the_newest_genai_names_are_used_when_opted_in(
     assert "gen_ai.system" not in client
     assert client["gen_ai.response.time_to_first_chunk"] > 0
     assert client["gen_ai.response.finish_reasons"] == ["stop"]
+
+
+@pytest.mark.parametrize("opt_in", ["true", "SPAN_ONLY"])
+def test_message_content_is_on_the_server_span_only_when_opted_in(
+    settings: Settings,
+    upstreams: Upstreams,
+    receiver: tuple[Receiver, str],
+    monkeypatch: pytest.MonkeyPatch,
+    opt_in: str,
+) -> None:
+    spans_in, url = receiver
+    secret = "sk-proj-" + "S3cr3t" * 6
+    opted = {"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": opt_in}
+    asked = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": f"Tell me about the sea. My key: {secret}"},
+    ]
+    for gateway in traced(settings, upstreams, url, monkeypatch, **opted):
+        project_id, key = gateway.project(openai=OPENAI_KEY_A)
+        client = gateway.client(key)
+        answer = client.chat.completions.create(model="gpt-4o-mini", messages=asked)  # type: ignore[arg-type]
+        stream = client.chat.completions.create(model="gpt-4o-mini", messages=USER, stream=True)
+        streamed = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+        spans = spans_in.wait_for(4)
+        kept = gateway.admin.get(f"/projects/{project_id}/log-bodies").json()
+
+    servers = [attributes(s) for s in spans if s.kind == Span.SPAN_KIND_SERVER]
+    plain = next(a for a in servers if "gen_ai.system_instructions" in a)
+    assert json.loads(plain["gen_ai.system_instructions"]) == [{"type": "text", "content": "Be brief."}]
+    (asked_in,) = json.loads(plain["gen_ai.input.messages"])
+    assert asked_in["role"] == "user"
+    assert asked_in["parts"][0]["content"].startswith("Tell me about the sea. My key: sk-proj-")
+    assert secret not in plain["gen_ai.input.messages"]  # redacted, like kept bodies
+    assert secret in str(answer.choices[0].message.content)  # the emulator echoes it: redacted below too
+    (output,) = json.loads(plain["gen_ai.output.messages"])
+    assert output == {
+        "role": "assistant",
+        "parts": [{"type": "text", "content": redact(str(answer.choices[0].message.content))}],
+        "finish_reason": "stop",
+    }
+    streaming = next(a for a in servers if a is not plain)
+    (streamed_out,) = json.loads(streaming["gen_ai.output.messages"])
+    assert streamed_out["parts"] == [{"type": "text", "content": streamed}]
+    assert streamed_out["finish_reason"] == "stop"
+    assert kept["enabled"] is False  # content on spans keeps no bodies in the database
+    clients = [attributes(s) for s in spans if s.kind == Span.SPAN_KIND_CLIENT]
+    assert all("gen_ai.input.messages" not in a for a in clients)
 
 
 def test_without_otlp_upstream_requests_still_carry_the_trace(

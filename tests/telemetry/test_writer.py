@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from byokgate.admin.services import ControlPlane
 from byokgate.domain.entities import NewAuditEvent, RequestRecord
+from byokgate.store.audit import AuditQuery
 from byokgate.store.database import Store
 from byokgate.telemetry.writer import BatchWriter
 
@@ -26,7 +27,7 @@ async def test_key_use_and_audit_events_are_written_in_batches(control: ControlP
     await writer.flush()
     assert writer.pending == 0
     assert writer.written == 7
-    uses = await control.audit_log(pid, action="provider_key.use", limit=100)
+    uses = await control.audit_log(pid, query=AuditQuery(action="provider_key.use"), limit=100)
     assert [e.request_id for e in uses] == [f"req_{i}" for i in reversed(range(7))]
     keys = await control.list_api_keys(pid)
     assert keys[0].last_used_at == NOW + timedelta(seconds=6)
@@ -84,6 +85,5 @@ async def test_a_row_the_database_refuses_is_dropped_without_blocking_the_rest(
     assert writer.dropped == 1
     stored = await control.request_log(pid, limit=10)
     assert sorted(r.id for r in stored) == ["req_a", "req_b", "req_c"]
-    assert [e.request_id for e in await control.audit_log(pid, action="provider_key.use", limit=5)] == [
-        "req_c"
-    ]
+    uses = await control.audit_log(pid, query=AuditQuery(action="provider_key.use"), limit=5)
+    assert [e.request_id for e in uses] == ["req_c"]

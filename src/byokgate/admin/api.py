@@ -16,7 +16,7 @@ from byokgate.admin.health_api import add_health_endpoints
 from byokgate.admin.key_api import add_key_endpoints
 from byokgate.admin.middleware import BodySizeLimit
 from byokgate.admin.params import ProjectId
-from byokgate.admin.request_api import add_request_endpoints
+from byokgate.admin.request_api import AuditFilters, add_request_endpoints
 from byokgate.admin.request_log import RequestLog
 from byokgate.admin.route_api import add_route_endpoints
 from byokgate.admin.routes import RouteAdmin
@@ -300,11 +300,13 @@ def build_admin_api(
     @router.get("/projects/{project_id}/audit", response_model=AuditList)
     async def audit_log(
         project_id: ProjectId,
+        query: AuditFilters,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
-        action: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")] = None,
     ) -> AuditList:
-        events = await control.audit_log(project_id, limit=limit + 1, before_id=before, action=action)
+        """The project's audit events, newest first, by filters (time, action, outcome, provider, provider
+        key, API key, actor, request); page with ``next_before``."""
+        events = await control.audit_log(project_id, limit=limit + 1, before_id=before, query=query)
         if not events and not await control.audit_log(project_id, limit=1):
             # A deleted project's trail stays readable; an id that never existed is a 404.
             await control.get_project(project_id)

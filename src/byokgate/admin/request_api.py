@@ -13,9 +13,10 @@ from pydantic import Field
 
 from byokgate.admin.params import ProjectId
 from byokgate.admin.request_log import RequestLog
-from byokgate.admin.request_schemas import RequestList, RequestOut, RequestTrace
+from byokgate.admin.request_schemas import BodiesOut, RequestList, RequestOut, RequestTrace
 from byokgate.admin.schemas import AuditEventOut, StrictBody
 from byokgate.errors import InvalidRequestError, NotFoundError
+from byokgate.store.audit import AuditQuery
 from byokgate.store.requests import STATUS_CLASSES, RequestQuery
 
 Format = Literal["csv", "jsonl"]
@@ -41,9 +42,7 @@ def request_query(
     api_key: Annotated[str | None, Query(max_length=64, description="a project API key's id")] = None,
     user: Annotated[str | None, Query(max_length=256, description="the client's user tag")] = None,
 ) -> RequestQuery:
-    for name, moment in (("start", start), ("end", end)):
-        if moment is not None and moment.tzinfo is None:
-            raise InvalidRequestError(f"{name} needs a time zone (e.g. 2026-12-01T00:00:00Z)", param=name)
+    _zoned(start=start, end=end)
     if (
         status is not None
         and status not in ("error", "ok", *STATUS_CLASSES)
@@ -67,10 +66,49 @@ def request_query(
 
 
 Filters = Annotated[RequestQuery, Depends(request_query)]
+_Id = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_:.-]+$")]
+
+
+def audit_query(
+    start: Annotated[datetime | None, Query(description="at or after (ISO 8601, with a zone)")] = None,
+    end: Annotated[datetime | None, Query(description="before")] = None,
+    action: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")] = None,
+    outcome: Annotated[str | None, Query(max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")] = None,
+    provider: Annotated[str | None, Query(max_length=32)] = None,
+    provider_key: Annotated[_Id, Query(description="a provider key's (credential's) id")] = None,
+    api_key: Annotated[_Id, Query(description="a project API key's id")] = None,
+    actor: Annotated[str | None, Query(max_length=100)] = None,
+    request_id: _Id = None,
+) -> AuditQuery:
+    _zoned(start=start, end=end)
+    return AuditQuery(
+        start=start,
+        end=end,
+        action=action,
+        outcome=outcome,
+        provider=provider,
+        credential_id=provider_key,
+        api_key_id=api_key,
+        actor=actor,
+        request_id=request_id,
+    )
+
+
+def _zoned(**moments: datetime | None) -> None:
+    for name, moment in moments.items():
+        if moment is not None and moment.tzinfo is None:
+            raise InvalidRequestError(f"{name} needs a time zone (e.g. 2026-12-01T00:00:00Z)", param=name)
+
+
+AuditFilters = Annotated[AuditQuery, Depends(audit_query)]
 
 
 class RetentionBody(StrictBody):
     days: int | None = Field(ge=1, le=3650, description="days to keep request records; null: the default")
+
+
+class BodiesBody(StrictBody):
+    days: int | None = Field(ge=1, le=30, description="days to keep request bodies; null: do not keep them")
 
 
 def add_request_endpoints(router: APIRouter, log: RequestLog, actor: str) -> None:
@@ -109,11 +147,14 @@ def add_request_endpoints(router: APIRouter, log: RequestLog, actor: str) -> Non
         found = await log.trace(project_id, request_id)
         if found is None:
             raise NotFoundError(f"no request {request_id!r} in this project", code="request_not_found")
-        record, uses = found
+        record, bodies = found.record, found.bodies
         return RequestTrace(
             request=RequestOut.of(record),
             timeline=timeline(record.attempts, record.latency_ms, record.upstream_ms, record.provider),
-            key_uses=[AuditEventOut.of(use) for use in uses],
+            key_uses=[AuditEventOut.of(use) for use in found.key_uses],
+            bodies=None
+            if bodies is None
+            else BodiesOut(request=bodies.request, response=bodies.response, truncated=bodies.truncated),
         )
 
     @router.get("/projects/{project_id}/log-retention")
@@ -129,14 +170,26 @@ def add_request_endpoints(router: APIRouter, log: RequestLog, actor: str) -> Non
         await log.set_retention(project_id, body.days, actor=actor)
         return await get_retention(project_id)
 
+    @router.get("/projects/{project_id}/log-bodies")
+    async def get_bodies(project_id: ProjectId) -> dict[str, Any]:
+        """Whether the project keeps its requests' bodies, and for how many days (``days`` null: not kept,
+        the default). Kept bodies are redacted of credentials and cut at the size cap."""
+        days = await log.bodies_days(project_id)
+        return {"object": "log_bodies", "enabled": days is not None, "days": days}
+
+    @router.put("/projects/{project_id}/log-bodies")
+    async def put_bodies(project_id: ProjectId, body: BodiesBody) -> dict[str, Any]:
+        """Keep the project's request and response bodies ``days`` days (at most 30; never longer than
+        its records), or stop keeping them (null)."""
+        await log.set_bodies_days(project_id, body.days, actor=actor)
+        return await get_bodies(project_id)
+
     @router.get("/projects/{project_id}/audit/export")
     async def export_audit(
-        project_id: ProjectId,
-        action: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")] = None,
-        format: Format = "jsonl",
+        project_id: ProjectId, query: AuditFilters, format: Format = "jsonl"
     ) -> StreamingResponse:
-        """The project's audit trail, newest first, streamed as CSV or JSON Lines."""
-        body = await log.export_audit(project_id, action, format)
+        """The project's audit events the filters match, newest first, streamed as CSV or JSON Lines."""
+        body = await log.export_audit(project_id, query, format)
         return _download(body, format, f"audit-{project_id}")
 
 

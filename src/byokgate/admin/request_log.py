@@ -7,20 +7,28 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from byokgate.admin.services import ControlPlane
-from byokgate.domain.entities import AuditEvent, NewAuditEvent, RequestRecord
+from byokgate.domain.entities import AuditEvent, NewAuditEvent, RequestBody, RequestRecord
+from byokgate.store.audit import AuditQuery
 from byokgate.store.requests import RequestQuery
 
 EXPORT_PAGE = 1000
 KEY_USE = "provider_key.use"
 REQUEST_FIELDS = tuple(f.name for f in fields(RequestRecord))
 AUDIT_FIELDS = tuple(f.name for f in fields(AuditEvent))
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    record: RequestRecord
+    key_uses: list[AuditEvent]
+    bodies: RequestBody | None
 
 
 class RequestLog:
@@ -49,15 +57,32 @@ class RequestLog:
             await self._control.project_in(tx, project_id)
             return await tx.requests.list_for_project(project_id, limit=limit, before=before, query=query)
 
-    async def trace(self, project_id: str, request_id: str) -> tuple[RequestRecord, list[AuditEvent]] | None:
-        """The request's record and the key uses it caused (None: no such request in this project)."""
+    async def trace(self, project_id: str, request_id: str) -> Trace | None:
+        """The request's record, the key uses it caused and its bodies if they were kept (None: no such
+        request in this project)."""
         async with self._control.store.transaction() as tx:
             await self._control.project_in(tx, project_id)
             record = await tx.requests.get(request_id)
             if record is None or record.project_id != project_id:
                 return None
             uses = await tx.audit.for_request(project_id, request_id)
-        return record, uses
+            bodies = await tx.bodies.get(project_id, request_id)
+        return Trace(record, uses, bodies)
+
+    async def bodies_days(self, project_id: str) -> int | None:
+        async with self._control.store.transaction() as tx:
+            await self._control.project_in(tx, project_id)
+            return (await tx.projects.log_bodies()).get(project_id)
+
+    async def set_bodies_days(self, project_id: str, days: int | None, *, actor: str) -> None:
+        """Keep the project's request and response bodies ``days`` days from now on (None: stop keeping
+        them; those kept go with their retention)."""
+        now = datetime.now(UTC)
+        async with self._control.mutation() as tx:
+            await self._control.project_in(tx, project_id)
+            await tx.projects.set_log_bodies(project_id, days, now)
+            event = NewAuditEvent(actor, "project.log_bodies", project_id, detail={"days": days}, at=now)
+            await self._control.changed(tx, event)
 
     async def export_requests(self, project_id: str, query: RequestQuery, fmt: str) -> AsyncIterator[bytes]:
         await self.page(project_id, query, limit=1)  # a missing project is a 404 before streaming starts
@@ -76,16 +101,16 @@ class RequestLog:
                 return
             before = (records[-1].created_at, records[-1].id)
 
-    async def export_audit(self, project_id: str, action: str | None, fmt: str) -> AsyncIterator[bytes]:
+    async def export_audit(self, project_id: str, query: AuditQuery, fmt: str) -> AsyncIterator[bytes]:
         async with self._control.store.transaction() as tx:
             await self._control.project_in(tx, project_id)
-        return _rendered(self._audit_pages(project_id, action), AUDIT_FIELDS, fmt)
+        return _rendered(self._audit_pages(project_id, query), AUDIT_FIELDS, fmt)
 
-    async def _audit_pages(self, project_id: str, action: str | None) -> AsyncIterator[list[dict[str, Any]]]:
+    async def _audit_pages(self, project_id: str, query: AuditQuery) -> AsyncIterator[list[dict[str, Any]]]:
         before: int | None = None
         while True:
             events = await self._control.audit_log(
-                project_id, limit=EXPORT_PAGE, before_id=before, action=action
+                project_id, limit=EXPORT_PAGE, before_id=before, query=query
             )
             if not events:
                 return

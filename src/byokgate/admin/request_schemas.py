@@ -71,6 +71,14 @@ class RequestList(BaseModel):
     next_before: str | None = Field(description="Pass as ?before= to get the next (older) page")
 
 
+class BodiesOut(BaseModel):
+    """A request's bodies as kept: credentials redacted, each cut at the size cap (``truncated``)."""
+
+    request: str
+    response: str
+    truncated: bool
+
+
 class RequestTrace(BaseModel):
     """One request's whole story: its record, its attempts on a timeline and the key uses it caused."""
 
@@ -80,3 +88,6 @@ class RequestTrace(BaseModel):
         description="Each attempt with its start and end (ms from the request's arrival), then the answer"
     )
     key_uses: list[AuditEventOut]
+    bodies: BodiesOut | None = Field(
+        default=None, description="The request and response bodies, when the project keeps them"
+    )

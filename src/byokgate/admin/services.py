@@ -37,6 +37,7 @@ from byokgate.errors import InvalidRequestError, NotFoundError
 from byokgate.health.breakers import Breakers
 from byokgate.health.keys import KeyHealth
 from byokgate.providers.registry import ProviderRegistry
+from byokgate.store.audit import AuditQuery
 from byokgate.store.database import Store, Transaction
 from byokgate.store.state import CONFIG_VERSION
 from byokgate.transport import Transport
@@ -345,12 +346,15 @@ class ControlPlane(ProviderKeyCases):
     # --- audit ----------------------------------------------------------------------------------------
 
     async def audit_log(
-        self, project_id: str, *, limit: int = 50, before_id: int | None = None, action: str | None = None
+        self,
+        project_id: str,
+        *,
+        limit: int = 50,
+        before_id: int | None = None,
+        query: AuditQuery | None = None,
     ) -> list[AuditEvent]:
         async with self.store.transaction() as tx:
-            return await tx.audit.list_for_project(
-                project_id, limit=limit, before_id=before_id, action=action
-            )
+            return await tx.audit.list_for_project(project_id, limit=limit, before_id=before_id, query=query)
 
     async def request_log(
         self, project_id: str, *, limit: int = 50, before: tuple[datetime, str] | None = None

@@ -70,6 +70,19 @@ class CreditEntry:
     id: int | None = None
 
 
+@dataclass(slots=True)
+class RequestBody:
+    """A request's bodies as the client sent them and was answered, kept when its project opts in:
+    redacted of credentials, each cut at the size cap (``truncated``)."""
+
+    request_id: str
+    created_at: datetime
+    project_id: str
+    request: str
+    response: str
+    truncated: bool = False
+
+
 PROJECT_SCOPE = "project"  # the scope of limits that apply to every key of a project (else: a key id)
 
 

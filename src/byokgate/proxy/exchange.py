@@ -16,6 +16,7 @@ from byokgate.billing.credits import CreditHold
 from byokgate.domain.entities import Limits
 from byokgate.health.keys import Cooldown
 from byokgate.pricing.cost import usd
+from byokgate.proxy.bodies import BodyCapture
 from byokgate.proxy.continuation import Broken
 from byokgate.routing.policy import Lane, Route
 from byokgate.snapshot.model import KeyEntry
@@ -72,6 +73,8 @@ class Exchange:
     tags: dict[str, Any] | None = None  # the client's ``user`` and ``metadata``, for the record
     client_ip: str | None = None
     user_agent: str | None = None
+    capture: BodyCapture | None = None  # the request's bodies (kept by its project, or for its span)
+    capture_content: bool = False  # the server span carries message content (opted in)
 
     def upstream_done(self) -> None:
         """Note the time spent waiting on upstream so far (excluded from the overhead figure)."""
@@ -176,20 +179,24 @@ class Responded:
     holds back the message that ends the response until ``finish``: the data plane first makes the request's
     record and charge durable, so that nothing a client has been answered can be lost by a crash."""
 
-    __slots__ = ("_last", "_send", "started")
+    __slots__ = ("_last", "_send", "capture", "started")
 
     def __init__(self, send: Send) -> None:
         self._send = send
         self.started = False
         self._last: Any = None
+        self.capture: BodyCapture | None = None  # the response's bodies, when its project keeps them
 
     async def __call__(self, message: Any) -> None:
         kind = message["type"]
         if kind == "http.response.start":
             self.started = True
-        elif kind == "http.response.body" and not message.get("more_body", False):
-            self._last = message
-            return
+        elif kind == "http.response.body":
+            if self.capture is not None:
+                self.capture.add(message.get("body", b""))
+            if not message.get("more_body", False):
+                self._last = message
+                return
         await self._send(message)
 
     async def finish(self) -> None:

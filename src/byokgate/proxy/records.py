@@ -24,6 +24,8 @@ def record(writer: BatchWriter, exchange: Exchange) -> None:
     writer.key_used(key.key_id, now)
     if writer.keeps_records:
         writer.request(_request_record(exchange, key, now))
+        if exchange.capture is not None and exchange.capture.keep:
+            writer.body(exchange.capture.entry(exchange.request_id, now, key.project_id))
     _key_audit(writer, exchange, key, now)
 
 

@@ -13,6 +13,7 @@ from byokgate.domain.upstream import UpstreamRequest
 from byokgate.errors import ApiError
 from byokgate.providers.base import ProviderAdapter
 from byokgate.proxy.exchange import Exchange, as_int, cached_tokens
+from byokgate.proxy.span_content import span_content
 from byokgate.routing.policy import Route
 from byokgate.telemetry.tracing import Tracing, span_ids, traceparent
 
@@ -29,6 +30,7 @@ def server_started(tracing: Tracing, exchange: Exchange, method: str, path: str)
     span = tracing.server(f"{method} {path}", exchange.trace, attributes)
     exchange.span = span
     exchange.trace_id = span_ids(span)[0]
+    exchange.capture_content = tracing.content
 
 
 def server_ended(tracing: Tracing, exchange: Exchange) -> None:
@@ -53,6 +55,9 @@ def server_ended(tracing: Tracing, exchange: Exchange) -> None:
     if operation is not None:
         attributes["gen_ai.operation.name"] = operation
     _usage(tracing, exchange, attributes)
+    if exchange.capture is not None and tracing.content:
+        request, response = exchange.capture.texts()
+        attributes.update(span_content(request, response, exchange.stream))
     if exchange.cost_micro is not None:
         attributes["byokgate.cost_usd"] = exchange.cost_micro / 1_000_000
     if exchange.status >= 400:

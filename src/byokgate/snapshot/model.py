@@ -54,6 +54,7 @@ class Snapshot:
     billing: Mapping[str, BillingSettings] = field(default_factory=dict)  # projects that left the defaults
     credits: Mapping[str, CreditAccount] = field(default_factory=dict)  # project id -> credit totals
     routes: Mapping[str, RouteTable] = field(default_factory=dict)  # projects with routes
+    bodies: Mapping[str, int] = field(default_factory=dict)  # projects that keep request bodies -> days
 
     def authenticate(self, presented: str, now: datetime) -> KeyEntry | None:
         """The usable project key matching ``presented``, or None. No I/O."""
@@ -113,6 +114,7 @@ async def load_snapshot(store: Store) -> Snapshot:
         billing = await tx.billing.all()
         credits = await tx.credits.all_accounts()
         routes = await tx.routes.all()
+        bodies = await tx.projects.log_bodies()
     api_keys = {
         key_hash: KeyEntry(key.id, key.project_id, key.expires_at)
         for key_hash, key in keys
@@ -146,4 +148,5 @@ async def load_snapshot(store: Store) -> Snapshot:
         billing=MappingProxyType(billing),
         credits=MappingProxyType(credits),
         routes=MappingProxyType({pid: RouteTable(listed) for pid, listed in routes.items()}),
+        bodies=MappingProxyType(bodies),
     )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from byokgate.domain.entities import AuditEvent, NewAuditEvent
@@ -28,6 +29,40 @@ def _values(event: NewAuditEvent) -> dict[str, object]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Filters of the audit trail (each one optional; all given must hold)."""
+
+    start: datetime | None = None  # at or after
+    end: datetime | None = None  # before
+    action: str | None = None  # e.g. provider_key.use
+    outcome: str | None = None  # e.g. ok, error, auth_failed, invalid
+    provider: str | None = None
+    credential_id: str | None = None  # a provider key's id
+    api_key_id: str | None = None  # a project API key's id
+    actor: str | None = None  # e.g. admin-api, cli, api_key:key_...
+    request_id: str | None = None
+
+    def where(self, project_id: str) -> list[ColumnElement[bool]]:
+        clauses: list[ColumnElement[bool]] = [t.c.project_id == project_id]
+        if self.start is not None:
+            clauses.append(t.c.at >= self.start)
+        if self.end is not None:
+            clauses.append(t.c.at < self.end)
+        for column, value in (
+            (t.c.action, self.action),
+            (t.c.outcome, self.outcome),
+            (t.c.provider, self.provider),
+            (t.c.credential_id, self.credential_id),
+            (t.c.api_key_id, self.api_key_id),
+            (t.c.actor, self.actor),
+            (t.c.request_id, self.request_id),
+        ):
+            if value is not None:
+                clauses.append(column == value)
+        return clauses
+
+
 _INSERT = BulkInsert(t, _values(NewAuditEvent("", "", None)).keys())
 
 
@@ -48,13 +83,13 @@ class AuditRepository:
         return [AuditEvent(**row._mapping) for row in await self._conn.execute(query)]
 
     async def list_for_project(
-        self, project_id: str, *, limit: int, before_id: int | None = None, action: str | None = None
+        self, project_id: str, *, limit: int, before_id: int | None = None, query: AuditQuery | None = None
     ) -> list[AuditEvent]:
-        """Newest first; page with ``before_id`` = the last id of the previous page."""
-        query = select(t).where(t.c.project_id == project_id).order_by(t.c.id.desc()).limit(limit)
+        """Newest first, by filters; page with ``before_id`` = the last id of the previous page."""
+        statement = (
+            select(t).where(*(query or AuditQuery()).where(project_id)).order_by(t.c.id.desc()).limit(limit)
+        )
         if before_id is not None:
-            query = query.where(t.c.id < before_id)
-        if action is not None:
-            query = query.where(t.c.action == action)
-        rows = await self._conn.execute(query)
+            statement = statement.where(t.c.id < before_id)
+        rows = await self._conn.execute(statement)
         return [AuditEvent(**row._mapping) for row in rows]

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from byokgate.store.api_keys import ApiKeyRepository
 from byokgate.store.audit import AuditRepository
 from byokgate.store.billing import BillingRepository
+from byokgate.store.bodies import BodyRepository
 from byokgate.store.cache_settings import CacheSettingsRepository
 from byokgate.store.credentials import CredentialRepository
 from byokgate.store.credits import CreditRepository
@@ -32,6 +33,7 @@ class Transaction:
         self.audit = AuditRepository(conn)
         self.state = StateRepository(conn)
         self.requests = RequestLogRepository(conn)
+        self.bodies = BodyRepository(conn)
         self.cache_settings = CacheSettingsRepository(conn)
         self.limits = LimitsRepository(conn)
         self.billing = BillingRepository(conn)

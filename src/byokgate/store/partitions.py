@@ -1,4 +1,5 @@
-"""The request log's daily partitions on PostgreSQL (declarative range partitioning on ``created_at``).
+"""Daily partitions on PostgreSQL (declarative range partitioning on ``created_at``) of the request log and
+of the request bodies (each function takes the parent table; the request log by default).
 
 Partitions are made ahead of time (``ensure``: today and the next days), so rows land in their day's
 partition; a default partition catches anything outside them (a clock far off, a journal replayed after
@@ -15,63 +16,71 @@ from datetime import date, timedelta
 from sqlalchemy import Connection, text
 
 PARENT = "request_log"
-DEFAULT = f"{PARENT}_default"
-_DAY = re.compile(rf"{PARENT}_p(\d{{8}})")
+BODIES = "request_bodies"
 _LOCK = 0x6279_6F6B  # advisory lock id: one instance at a time runs partition maintenance
 
 
+def default_of(parent: str) -> str:
+    return f"{parent}_default"
+
+
 def is_partition(table: str) -> bool:
-    return table == DEFAULT or _DAY.fullmatch(table) is not None
+    return any(table == default_of(p) or _day(p).fullmatch(table) is not None for p in (PARENT, BODIES))
 
 
-def name(day: date) -> str:
-    return f"{PARENT}_p{day:%Y%m%d}"
+def _day(parent: str) -> re.Pattern[str]:
+    return re.compile(rf"{parent}_p(\d{{8}})")
 
 
-def existing(conn: Connection) -> list[date]:
+def name(day: date, parent: str = PARENT) -> str:
+    return f"{parent}_p{day:%Y%m%d}"
+
+
+def existing(conn: Connection, parent: str = PARENT) -> list[date]:
     """The days that have a partition, oldest first."""
     rows = conn.execute(
         text(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
             "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = :parent"
         ),
-        {"parent": PARENT},
+        {"parent": parent},
     )
     days = []
+    pattern = _day(parent)
     for (relname,) in rows:
-        match = _DAY.fullmatch(relname)
+        match = pattern.fullmatch(relname)
         if match is not None:
             days.append(date(int(match[1][:4]), int(match[1][4:6]), int(match[1][6:])))
     return sorted(days)
 
 
-def ensure(conn: Connection, first: date, last: date) -> list[str]:
+def ensure(conn: Connection, first: date, last: date, parent: str = PARENT) -> list[str]:
     """Make the partitions of the days from ``first`` to ``last`` that are missing (and the default one)."""
     made = []
-    have = set(existing(conn))
-    conn.execute(text(f"CREATE TABLE IF NOT EXISTS {DEFAULT} PARTITION OF {PARENT} DEFAULT"))
+    have = set(existing(conn, parent))
+    conn.execute(text(f"CREATE TABLE IF NOT EXISTS {default_of(parent)} PARTITION OF {parent} DEFAULT"))
     day = first
     while day <= last:
         if day not in have:
             start, end = day.isoformat(), (day + timedelta(days=1)).isoformat()
             conn.execute(
                 text(
-                    f"CREATE TABLE IF NOT EXISTS {name(day)} PARTITION OF {PARENT} "
+                    f"CREATE TABLE IF NOT EXISTS {name(day, parent)} PARTITION OF {parent} "
                     f"FOR VALUES FROM ('{start} 00:00:00+00') TO ('{end} 00:00:00+00')"
                 )
             )
-            made.append(name(day))
+            made.append(name(day, parent))
         day += timedelta(days=1)
     return made
 
 
-def drop_before(conn: Connection, cutoff: date) -> list[str]:
+def drop_before(conn: Connection, cutoff: date, parent: str = PARENT) -> list[str]:
     """Drop the partitions of the days before ``cutoff``."""
     dropped = []
-    for day in existing(conn):
+    for day in existing(conn, parent):
         if day < cutoff:
-            conn.execute(text(f"DROP TABLE IF EXISTS {name(day)}"))
-            dropped.append(name(day))
+            conn.execute(text(f"DROP TABLE IF EXISTS {name(day, parent)}"))
+            dropped.append(name(day, parent))
     return dropped
 
 

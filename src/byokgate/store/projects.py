@@ -129,3 +129,16 @@ class ProjectRepository:
             .values(log_retention_days=days, updated_at=now)
         )
         return bool(result.rowcount)
+
+    async def log_bodies(self) -> dict[str, int]:
+        """The projects that keep request bodies, and for how many days."""
+        rows = await self._conn.execute(
+            select(projects.c.id, projects.c.log_bodies_days).where(projects.c.log_bodies_days.is_not(None))
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def set_log_bodies(self, project_id: str, days: int | None, now: datetime) -> bool:
+        result = await self._conn.execute(
+            update(projects).where(projects.c.id == project_id).values(log_bodies_days=days, updated_at=now)
+        )
+        return bool(result.rowcount)

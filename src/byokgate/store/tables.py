@@ -20,6 +20,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     TypeDecorator,
     UniqueConstraint,
     false,
@@ -99,6 +100,7 @@ projects = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("log_retention_days", Integer, nullable=True),  # None: the gateway's default
+    Column("log_bodies_days", Integer, nullable=True),  # None: bodies are not kept (the default)
 )
 
 project_cache_settings = Table(
@@ -257,6 +259,21 @@ request_log = Table(
     Column("attempts", JSON(none_as_null=True), nullable=True),  # more than one attempt: each one's outcome
     *(Column(name, type_, nullable=True) for name, type_ in REQUEST_LOG_FACTS),
     Index("ix_request_log_project_id_created_at", "project_id", "created_at"),
+    postgresql_partition_by="RANGE (created_at)",
+)
+
+# Request and response bodies of the projects that opt in (redacted, capped), with a retention of their
+# own; partitioned by day on PostgreSQL like the log.
+request_bodies = Table(
+    "request_bodies",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("created_at", UTCDateTime, primary_key=True),
+    Column("project_id", ID, nullable=False),
+    Column("request", Text, nullable=False),
+    Column("response", Text, nullable=False),
+    Column("truncated", Boolean, nullable=False),
+    Index("ix_request_bodies_project_id_created_at", "project_id", "created_at"),
     postgresql_partition_by="RANGE (created_at)",
 )
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import orjson
 
-from byokgate.domain.entities import CreditEntry, NewAuditEvent, RequestRecord
+from byokgate.domain.entities import CreditEntry, NewAuditEvent, RequestBody, RequestRecord
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,10 @@ class Entries:
     events: list[NewAuditEvent] = field(default_factory=list)
     credits: list[CreditEntry] = field(default_factory=list)
     used: dict[str, datetime] = field(default_factory=dict)
+    bodies: list[RequestBody] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.records) + len(self.events) + len(self.credits) + len(self.used)
+        return len(self.records) + len(self.events) + len(self.credits) + len(self.used) + len(self.bodies)
 
     def key_used(self, key_id: str, when: datetime) -> None:
         previous = self.used.get(key_id)
@@ -83,6 +84,9 @@ def decode_into(entries: Entries, line: bytes) -> None:
         entries.credits.append(CreditEntry(**body))
     elif kind == "u":
         entries.key_used(body[0], _when(body[1]))
+    elif kind == "b":
+        body["created_at"] = _when(body["created_at"])
+        entries.bodies.append(RequestBody(**body))
     else:
         raise ValueError(f"unknown journal entry kind {kind!r}")
 

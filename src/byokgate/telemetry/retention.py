@@ -1,11 +1,14 @@
-"""Request-log retention by age, per project, run in the background by each serving instance.
+"""Retention by age, per project, of the request log and of the request bodies, run in the background by
+each serving instance.
 
-A project keeps its records ``log_retention_days`` (its own setting, else ``BYOKGATE_LOG_RETENTION_DAYS``).
-On PostgreSQL the log is partitioned by day (``store/partitions.py``): the partitions of the coming days
-are made ahead, and the days older than the longest retention any project has are dropped whole; a project
-that keeps its records less long than that has its older rows deleted in bounded batches. On SQLite every
-deletion is in bounded batches. Usage aggregates are never deleted: reports keep their history. One
-instance at a time does the partition work (an advisory lock); deletions are idempotent.
+A project keeps its records ``log_retention_days`` (its own setting, else ``BYOKGATE_LOG_RETENTION_DAYS``). On
+PostgreSQL the log is partitioned by day (``store/partitions.py``): the partitions of the coming days are made
+ahead, and the days older than the longest retention any project has are dropped whole; a project that keeps
+its records less long than that has its older rows deleted in bounded batches. On SQLite every deletion is in
+bounded batches. Usage aggregates are never deleted: reports keep their history. Request bodies (kept by the
+projects that opt in) go the same way, after their own days (at most ``MAX_BODY_DAYS``, never longer than the
+project's records). One instance at a time does the partition work (an advisory lock); deletions are
+idempotent.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ log = logging.getLogger(__name__)
 
 DAYS_AHEAD = 7  # partitions made ahead of today
 MAX_BATCHES = 100  # per project and run: a long backlog is worked off over several runs
+MAX_BODY_DAYS = 30  # the longest a project may keep request bodies
 
 
 @dataclass(slots=True)
@@ -47,36 +51,48 @@ class Retention:
         run = RetentionRun()
         async with self._store.transaction() as tx:
             kept = await tx.projects.log_retention()
-        longest = max([self._default_days, *(days for days in kept.values() if days is not None)])
+            bodies = await tx.projects.log_bodies()
+        records = {pid: days if days is not None else self._default_days for pid, days in kept.items()}
+        # Bodies: their own days (a project that stopped keeping them: the longest allowed), never longer
+        # than the project's records.
+        kept_bodies = {pid: min(bodies.get(pid, MAX_BODY_DAYS), days) for pid, days in records.items()}
+        for table, days_of, fallback in (
+            (partitions.PARENT, records, self._default_days),
+            (partitions.BODIES, kept_bodies, min(MAX_BODY_DAYS, self._default_days)),
+        ):
+            await self._expire(table, days_of, max([fallback, *days_of.values()]), now, run)
+        if run.dropped or run.deleted:
+            log.info("retention: dropped %d partition(s), deleted %d row(s)", len(run.dropped), run.deleted)
+        return run
+
+    async def _expire(
+        self, table: str, days_of: dict[str, int], longest: int, now: datetime, run: RetentionRun
+    ) -> None:
+        """Expire ``table``'s rows: each project's past its days, anyone's past the longest."""
         postgres = self._store.backend == "postgresql"
         if postgres:
             today = now.date()
             async with self._store.transaction() as tx:
                 conn = tx.connection
                 if await conn.run_sync(partitions.try_lock):
-                    run.made = await conn.run_sync(
-                        partitions.ensure, today, today + timedelta(days=DAYS_AHEAD)
+                    run.made += await conn.run_sync(
+                        partitions.ensure, today, today + timedelta(days=DAYS_AHEAD), table
                     )
                     cutoff_day = today - timedelta(days=longest)
-                    run.dropped = await conn.run_sync(partitions.drop_before, cutoff_day)
-        for project_id, days in kept.items():
-            keep = days if days is not None else self._default_days
+                    run.dropped += await conn.run_sync(partitions.drop_before, cutoff_day, table)
+        for project_id, keep in days_of.items():
             if postgres and keep >= longest:
                 continue  # the partitions dropped above were its only old rows
-            run.deleted += await self._delete_before(project_id, now - timedelta(days=keep))
+            run.deleted += await self._delete_before(table, project_id, now - timedelta(days=keep))
         # Rows of deleted projects (and, on PostgreSQL, of the default partition) past the longest retention.
-        run.deleted += await self._delete_before(None, now - timedelta(days=longest))
-        if run.dropped or run.deleted:
-            log.info(
-                "retention: dropped %d partition(s), deleted %d record(s)", len(run.dropped), run.deleted
-            )
-        return run
+        run.deleted += await self._delete_before(table, None, now - timedelta(days=longest))
 
-    async def _delete_before(self, project_id: str | None, cutoff: datetime) -> int:
+    async def _delete_before(self, table: str, project_id: str | None, cutoff: datetime) -> int:
         deleted = 0
         for _ in range(MAX_BATCHES):
             async with self._store.transaction() as tx:
-                count = await tx.requests.delete_before(project_id, cutoff, self._batch)
+                rows = tx.requests if table == partitions.PARENT else tx.bodies
+                count = await rows.delete_before(project_id, cutoff, self._batch)
             deleted += count
             if count < self._batch:
                 break

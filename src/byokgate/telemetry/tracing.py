@@ -8,7 +8,11 @@ trace id. The trace id is on the request's record and log lines, and every upstr
 turns it off), ``Tracing`` exports a server span per request and a client span per upstream attempt, with
 the GenAI semantic conventions' attributes as released (``gen_ai.system``), or their newest names
 (``gen_ai.provider.name``, cache and reasoning token counts, time to first chunk) under
-``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental``. Message content is never put on spans.
+``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental``. Message content is not put on spans unless
+``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` is ``true`` (or ``span_only``, ``span_and_event``, as
+the GenAI instrumentations spell it): then the server span carries the request's messages and the answer
+(``gen_ai.input.messages``, ``gen_ai.output.messages``), redacted of credentials and capped
+(``proxy/span_content.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, SpanKind, T
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(?:-.*)?")
 _ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
 LATEST = "gen_ai_latest_experimental"
+_CONTENT_ON_SPANS = frozenset({"true", "span_only", "span_and_event"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +67,11 @@ def span_ids(span: Span) -> tuple[str, str]:
 class Tracing:
     """Spans exported over OTLP/HTTP by the SDK's batch processor (off the request path)."""
 
-    def __init__(self, provider: TracerProvider, *, latest: bool) -> None:
+    def __init__(self, provider: TracerProvider, *, latest: bool, content: bool = False) -> None:
         self._provider = provider
         self.tracer = provider.get_tracer("byokgate")
         self.latest = latest
+        self.content = content  # message content on the server span (opted in)
         self.system = "gen_ai.provider.name" if latest else "gen_ai.system"
 
     @classmethod
@@ -81,7 +87,8 @@ class Tracing:
         provider = TracerProvider(resource=resource)
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         opted = {part.strip() for part in env.get("OTEL_SEMCONV_STABILITY_OPT_IN", "").split(",")}
-        return cls(provider, latest=LATEST in opted)
+        content = env.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower()
+        return cls(provider, latest=LATEST in opted, content=content in _CONTENT_ON_SPANS)
 
     def server(self, name: str, context: TraceContext, attributes: dict[str, Any]) -> Span:
         parent = None

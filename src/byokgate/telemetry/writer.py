@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from byokgate.domain.entities import CreditEntry, NewAuditEvent, RequestRecord
+from byokgate.domain.entities import CreditEntry, NewAuditEvent, RequestBody, RequestRecord
 from byokgate.store.database import Store, Transaction
 from byokgate.tasks import cancel_and_wait
 from byokgate.telemetry.journal import Entries, Journal, encode
@@ -95,6 +95,16 @@ class BatchWriter:
         if len(self._queued.records) >= self._batch_size:
             self._wake.set()
 
+    def body(self, entry: RequestBody) -> None:
+        """A request's bodies (a project that opted in). Bounded with the records."""
+        if self._backlog >= self._max_pending:
+            self.dropped += 1
+            return
+        self._backlog += 1
+        self._queued.bodies.append(entry)
+        if self._journal is not None:
+            self._journal.append(encode("b", entry))
+
     def credit(self, entry: CreditEntry) -> None:
         """A ledger entry (a charge). Never dropped for a full backlog."""
         self._queued.credits.append(entry)
@@ -144,7 +154,7 @@ class BatchWriter:
                         await asyncio.to_thread(self._journal.sync, name)
                     raise
                 self._sealed.popleft()
-                self._backlog -= len(entries.records) + len(entries.events)
+                self._backlog -= len(entries.records) + len(entries.events) + len(entries.bodies)
                 if name is not None and self._journal is not None:
                     self._journal.discard(name)
 
@@ -168,8 +178,8 @@ class BatchWriter:
                 if name is not None and journal.exists(name):
                     waiting.append((name, entries))
                     continue
-                self._backlog -= len(entries.records) + len(entries.events)
-                self.written += len(entries.records) + len(entries.events) + len(entries.credits)
+                self._backlog -= len(entries.records) + len(entries.events) + len(entries.bodies)
+                self.written += _rows(entries)
             self._sealed = waiting
 
     async def _store_batch(self, name: str | None, entries: Entries, *, replay: bool = False) -> int:
@@ -187,7 +197,7 @@ class BatchWriter:
             if name is not None and await self._stored_already(name):
                 return 0  # it committed, but the answer was lost (a cancelled or broken connection)
             return await self._salvage(name, entries)
-        stored = len(entries.records) + len(entries.events) + len(entries.credits)
+        stored = _rows(entries)
         self.written += stored
         return stored
 
@@ -209,6 +219,8 @@ class BatchWriter:
             writes.append(
                 ("audit events", functools.partial(_append_events, entries.events[start : start + size]))
             )
+        for start in range(0, len(entries.bodies), size):
+            writes.append(("bodies", functools.partial(_append_bodies, entries.bodies[start : start + size])))
         for start in range(0, len(entries.credits), size):
             writes.append(
                 ("credits", functools.partial(_append_credits, entries.credits[start : start + size]))
@@ -224,6 +236,7 @@ class BatchWriter:
         writes: list[tuple[str, Write]] = [
             *((f"request {r.id}", functools.partial(_append_records, [r])) for r in entries.records),
             *((f"audit event {e.action}", functools.partial(_append_events, [e])) for e in entries.events),
+            *((f"bodies of {b.request_id}", functools.partial(_append_bodies, [b])) for b in entries.bodies),
             *(
                 (f"credit {c.kind} {c.request_id}", functools.partial(_append_credits, [c]))
                 for c in entries.credits
@@ -243,7 +256,7 @@ class BatchWriter:
                 raise RuntimeError(f"the database refused every row of the batch: {'; '.join(refused[:3])}")
             if name is not None:
                 await tx.journal.stored(name, datetime.now(UTC))
-        rows = len(entries.records) + len(entries.events) + len(entries.credits)
+        rows = _rows(entries)
         stored = rows - sum(1 for r in refused if not r.startswith("last-used"))
         self.written += stored
         self.dropped += len(refused)
@@ -322,12 +335,21 @@ class BatchWriter:
                 self._journal.close()
 
 
+def _rows(entries: Entries) -> int:
+    """The rows a batch stores (last-used times update rows, and are not counted)."""
+    return len(entries.records) + len(entries.events) + len(entries.credits) + len(entries.bodies)
+
+
 async def _append_events(events: list[NewAuditEvent], tx: Transaction) -> None:
     await tx.audit.append_many(events)
 
 
 async def _append_records(records: list[RequestRecord], tx: Transaction) -> None:
     await tx.requests.append_many(records)
+
+
+async def _append_bodies(bodies: list[RequestBody], tx: Transaction) -> None:
+    await tx.bodies.append_many(bodies)
 
 
 async def _append_credits(entries: list[CreditEntry], tx: Transaction) -> None:

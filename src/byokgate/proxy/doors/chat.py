@@ -18,6 +18,7 @@ from byokgate.domain.chunks import error_event
 from byokgate.domain.stream import EventStream
 from byokgate.errors import ApiError, InvalidRequestError
 from byokgate.proxy.auth import authenticate
+from byokgate.proxy.bodies import arm
 from byokgate.proxy.cached import Replay
 from byokgate.proxy.call import Call, Operation, check_model_name, routing_options
 from byokgate.proxy.continuation import ChunkTranscript, Transcript
@@ -54,6 +55,7 @@ class ChatDoor:
     ) -> None:
         exchange.key = authenticate(self._snapshot.current, scope["headers"], datetime.now(UTC))
         raw = await read_body(receive, self._max_body_bytes)
+        arm(self._snapshot.current, exchange, send, raw)
         payload = parse_json_object(raw)
         model = payload.get("model")
         if not isinstance(model, str) or not model:

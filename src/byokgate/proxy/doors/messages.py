@@ -21,6 +21,7 @@ from byokgate.domain.stream import EventStream, UpstreamFormatError
 from byokgate.domain.upstream import NativeCall
 from byokgate.errors import ApiError, InvalidRequestError, advice_headers
 from byokgate.proxy.auth import authenticate
+from byokgate.proxy.bodies import arm
 from byokgate.proxy.cached import Replay
 from byokgate.proxy.call import Call, Operation, check_model_name, routing_options
 from byokgate.proxy.continuation import Transcript
@@ -62,6 +63,7 @@ class MessagesDoor:
         headers = scope["headers"]
         exchange.key = authenticate(self._snapshot.current, headers, datetime.now(UTC), x_api_key=True)
         raw = await read_body(receive, self._max_body_bytes)
+        arm(self._snapshot.current, exchange, send, raw)
         body = parse_json_object(raw)
         counting = scope["path"].endswith("/count_tokens")
         versions = {name: value for name, value in headers if name in _FORMAT_HEADERS}
