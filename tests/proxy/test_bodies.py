@@ -130,8 +130,8 @@ def test_bodies_are_kept_only_when_the_project_opts_in(gateway: Gateway) -> None
     assert cut["truncated"] is True
     assert len(cut["request"].encode()) <= CAP_BYTES
 
-    events = gateway.admin.get(f"/projects/{project_id}/audit", params={"action": "project.log_bodies"})
-    assert events.json()["data"][0]["detail"] == {"days": 7}
+    audit = gateway.admin.get(f"/projects/{project_id}/audit", params={"action": "project.log_bodies"})
+    assert audit.json()["data"][0]["detail"] == {"days": 7}
     assert gateway.admin.put(setting, json={"days": None}).json()["enabled"] is False
     gateway.wait_for_snapshot(lambda snapshot: project_id not in snapshot.bodies)
     after = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=USER)
