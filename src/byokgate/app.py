@@ -159,6 +159,7 @@ def batch_writer(settings: Settings, store: Store) -> BatchWriter:
             interval_s=interval,
             log_level=settings.log_level,
             log_format=settings.log_format,
+            priority=settings.writer_priority,
         )
     journal = Journal(directory)
     return BatchWriter(

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     writer_flush_interval_s: float = Field(
         default=1.0, gt=0, le=3600, description="the batch writer stores what is queued this often"
     )
+    writer_priority: Literal["low", "idle", "normal"] = Field(
+        default="low",
+        description="the writer process's scheduling: low (niceness 10), idle (SCHED_IDLE: only spare CPU), "
+        "normal",
+    )
     request_log: bool = Field(
         default=True,
         description="keep a record of every data-plane request (off: no records, usage reports or "

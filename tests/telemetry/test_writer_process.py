@@ -19,6 +19,14 @@ from tests.telemetry.test_journal import counts, hand_over, record
 from tests.telemetry.test_journal import owner as owner  # a project and its key, shared fixture
 
 
+async def started(store: Store, database_url: str, directory: Path) -> tuple[BatchWriter, WriterProcess, int]:
+    """A started writer with its child process, and the child's pid."""
+    writer, process = writer_with_process(store, database_url, directory)
+    await writer.start()
+    assert process.pid is not None
+    return writer, process, process.pid
+
+
 def writer_with_process(
     store: Store, database_url: str, directory: Path
 ) -> tuple[BatchWriter, WriterProcess]:
@@ -48,10 +56,7 @@ async def test_released_segments_are_stored_by_the_child_and_found_meanwhile(
     owner: tuple[str, str], store: Store, database_url: str, tmp_path: Path
 ) -> None:
     pid, key_id = owner
-    writer, process = writer_with_process(store, database_url, tmp_path / "journal")
-    await writer.start()
-    child = process.pid
-    assert child is not None
+    writer, _, child = await started(store, database_url, tmp_path / "journal")
     assert child != os.getpid()
     hand_over(writer, pid, key_id, 0, 5)
     assert writer.queued_request("req_0003") == record(pid, key_id, "req_0003")
@@ -83,10 +88,7 @@ async def test_a_child_that_died_is_started_again_and_nothing_waits_for_ever(
     owner: tuple[str, str], store: Store, database_url: str, tmp_path: Path
 ) -> None:
     pid, key_id = owner
-    writer, process = writer_with_process(store, database_url, tmp_path / "journal")
-    await writer.start()
-    first = process.pid
-    assert first is not None
+    writer, process, first = await started(store, database_url, tmp_path / "journal")
     os.kill(first, signal.SIGKILL)
 
     async def exited() -> bool:
@@ -139,3 +141,26 @@ def test_an_in_memory_database_is_written_in_process(url: str, tmp_path: Path) -
     settings = Settings(data_dir=tmp_path, database_url=url)
     writer = batch_writer(settings, Store.from_url(url))
     assert writer._process is None
+
+
+async def test_past_the_backlogs_bound_entries_are_journaled_not_dropped(
+    owner: tuple[str, str], store: Store, database_url: str, tmp_path: Path
+) -> None:
+    """With a writer process the journal is the queue: a full backlog only skips the copy in memory."""
+    pid, key_id = owner
+    process = WriterProcess(database_url, tmp_path / "journal", interval_s=3600, log_format="text")
+    writer = BatchWriter(
+        store, journal=Journal(tmp_path / "journal"), flush_interval_s=3600, process=process, max_pending=4
+    )
+    await writer.start()
+    hand_over(writer, pid, key_id, 0, 6)  # 12 records and audit events against a bound of 4
+    assert (writer.dropped, writer.spilled) == (0, 8)
+    assert writer.queued_request("req_0001") is not None
+    assert writer.queued_request("req_0005") is None  # not kept in memory...
+    await writer.flush()
+
+    async def stored_six() -> bool:
+        return await counts(store) == (6, 6, 6)
+
+    await until(stored_six)  # ...but stored all the same
+    await writer.aclose()

@@ -43,12 +43,7 @@ class RequestLog:
             return (await tx.projects.log_retention()).get(project_id)
 
     async def set_retention(self, project_id: str, days: int | None, *, actor: str) -> None:
-        now = datetime.now(UTC)
-        async with self._control.mutation() as tx:
-            await self._control.project_in(tx, project_id)
-            await tx.projects.set_log_retention(project_id, days, now)
-            event = NewAuditEvent(actor, "project.log_retention", project_id, detail={"days": days}, at=now)
-            await self._control.changed(tx, event)
+        await self._set_days(project_id, days, actor, "project.log_retention")
 
     async def page(
         self, project_id: str, query: RequestQuery, *, limit: int, before: tuple[datetime, str] | None = None
@@ -77,11 +72,18 @@ class RequestLog:
     async def set_bodies_days(self, project_id: str, days: int | None, *, actor: str) -> None:
         """Keep the project's request and response bodies ``days`` days from now on (None: stop keeping
         them; those kept go with their retention)."""
+        await self._set_days(project_id, days, actor, "project.log_bodies")
+
+    async def _set_days(self, project_id: str, days: int | None, actor: str, action: str) -> None:
+        """One of the project's retention settings, audited (``action`` names it)."""
         now = datetime.now(UTC)
         async with self._control.mutation() as tx:
             await self._control.project_in(tx, project_id)
-            await tx.projects.set_log_bodies(project_id, days, now)
-            event = NewAuditEvent(actor, "project.log_bodies", project_id, detail={"days": days}, at=now)
+            if action == "project.log_bodies":
+                await tx.projects.set_log_bodies(project_id, days, now)
+            else:
+                await tx.projects.set_log_retention(project_id, days, now)
+            event = NewAuditEvent(actor, action, project_id, detail={"days": days}, at=now)
             await self._control.changed(tx, event)
 
     async def export_requests(self, project_id: str, query: RequestQuery, fmt: str) -> AsyncIterator[bytes]:

@@ -31,6 +31,11 @@ def watch(metrics: Metrics, writer: BatchWriter, breakers: Breakers) -> None:
         "Records and audit events dropped: backlog full or refused.",
         lambda: writer.dropped,
     )
+    metrics.counter(
+        "byokgate_writer_spilled",
+        "Entries journaled past the backlog's bound (stored by the writer process, not kept in memory).",
+        lambda: writer.spilled,
+    )
     metrics.counter("byokgate_writer_written", "Rows the batch writer stored.", lambda: writer.written)
     metrics.counter(
         "byokgate_journal_replayed",

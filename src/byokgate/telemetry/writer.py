@@ -26,6 +26,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from byokgate.domain.entities import CreditEntry, NewAuditEvent, RequestBody, RequestRecord
 from byokgate.store.database import Store, Transaction
@@ -65,6 +66,7 @@ class BatchWriter:
         self._flush_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self.dropped = 0
+        self.spilled = 0  # journaled past the backlog's bound, not kept in memory (writer process only)
         self.written = 0
         self.replayed = 0  # entries stored from segments a crash left behind
 
@@ -74,36 +76,32 @@ class BatchWriter:
         self._queued.key_used(key_id, when)
 
     def audit(self, event: NewAuditEvent) -> None:
-        if self._backlog >= self._max_pending:
-            self.dropped += 1
-            return
-        self._backlog += 1
-        self._queued.events.append(event)
-        if self._journal is not None:
-            self._journal.append(encode("a", event))
-        if len(self._queued.events) >= self._batch_size:
-            self._wake.set()
+        self._bounded("a", event, self._queued.events)
 
     def request(self, record: RequestRecord) -> None:
-        if self._backlog >= self._max_pending:
-            self.dropped += 1
-            return
-        self._backlog += 1
-        self._queued.records.append(record)
-        if self._journal is not None:
-            self._journal.append(encode("r", record))
-        if len(self._queued.records) >= self._batch_size:
-            self._wake.set()
+        self._bounded("r", record, self._queued.records)
 
     def body(self, entry: RequestBody) -> None:
-        """A request's bodies (a project that opted in). Bounded with the records."""
+        """A request's bodies (a project that opted in)."""
+        self._bounded("b", entry, self._queued.bodies)
+
+    def _bounded(self, kind: str, entry: object, queue: list[Any]) -> None:
+        """Queue and journal ``entry``. Past the backlog's bound: with a writer process, the journal is the
+        queue, so the entry is journaled all the same and only its copy in memory (for lookups) is
+        skipped (``spilled``); without one, it is dropped and counted."""
         if self._backlog >= self._max_pending:
+            if self._process is not None and self._journal is not None:
+                self._journal.append(encode(kind, entry))
+                self.spilled += 1
+                return
             self.dropped += 1
             return
         self._backlog += 1
-        self._queued.bodies.append(entry)
+        queue.append(entry)
         if self._journal is not None:
-            self._journal.append(encode("b", entry))
+            self._journal.append(encode(kind, entry))
+        if len(queue) >= self._batch_size:
+            self._wake.set()
 
     def credit(self, entry: CreditEntry) -> None:
         """A ledger entry (a charge). Never dropped for a full backlog."""
@@ -164,14 +162,13 @@ class BatchWriter:
         journal, process = self._journal, self._process
         assert journal is not None
         assert process is not None
-        if self._queued:
-            for key_id, when in self._queued.used.items():  # journaled for the writer process to store
-                journal.append(encode("u", (key_id, when)))
-            name = journal.seal(release=True)
-            if name is not None:
-                self._sealed.append((name, self._queued))
-                process.notify()
-            self._queued = Entries()
+        for key_id, when in self._queued.used.items():  # journaled for the writer process to store
+            journal.append(encode("u", (key_id, when)))
+        name = journal.seal(release=True)  # None: nothing was written to it (spilled entries count)
+        if name is not None:
+            self._sealed.append((name, self._queued))
+            process.notify()
+        self._queued = Entries()
         if self._sealed:
             waiting: deque[tuple[str | None, Entries]] = deque()
             for name, entries in self._sealed:

@@ -5,7 +5,8 @@ releases it; this process, a child of the gateway, takes each released segment (
 it in one transaction with its name and removes it: the same exactly-once path as the replay at start-up.
 The serving process then never runs database inserts (SQLAlchemy's work, the driver's thread holding the
 GIL): what a request costs it is the journal's one ``write(2)``. The child runs at a lower priority
-(niceness 10): on a shared core the serving process comes first, and segments wait on disk meanwhile.
+(``lower_priority``: niceness 10 by default, or SCHED_IDLE): on a shared core the serving process comes
+first, and segments wait on disk meanwhile.
 
 Its standard input is its lifeline: the parent writes the database URL as the first line (never in argv or
 the environment), then a byte whenever it has released a segment (store it now). End of input means the
@@ -34,10 +35,11 @@ log = logging.getLogger(__name__)
 
 _FORGET_EVERY_S = 3600.0  # how often the names of long-stored segments are pruned
 _STOP_TIMEOUT_S = 60.0
-# The child's scheduling niceness: where it shares a core with the serving process, the kernel gives the
-# serving process ~10x its share (and its wake-ups preempt the child), so a batch being stored does not
-# stall answers; when the core is idle the child runs at full speed.
+# The child's scheduling niceness at the "low" priority: where it shares a core with the serving process, the
+# kernel gives the serving process ~10x its share, so a batch being stored does not stall answers; when the
+# core is idle the child runs at full speed.
 _NICENESS = 10
+PRIORITIES = ("low", "idle", "normal")
 
 
 class WriterProcess:
@@ -51,12 +53,13 @@ class WriterProcess:
         interval_s: float,
         log_level: str = "info",
         log_format: str = "json",
+        priority: str = "low",
         stop_timeout_s: float = _STOP_TIMEOUT_S,
     ) -> None:
         self._url = database_url
         self._directory = directory
         self._interval_s = interval_s
-        self._log_args = ["--log-level", log_level, "--log-format", log_format]
+        self._log_args = ["--log-level", log_level, "--log-format", log_format, "--priority", priority]
         self._stop_timeout_s = stop_timeout_s
         self._process: asyncio.subprocess.Process | None = None
         self.restarts = 0
@@ -154,6 +157,21 @@ async def serve(database_url: str, directory: Path, interval_s: float) -> None:
         await store.close()
 
 
+def lower_priority(priority: str) -> None:
+    """``low``: niceness 10 (about a tenth of a core shared with the serving process); ``idle``: the kernel's
+    SCHED_IDLE class (only the time no other process wants; answers always come first, segments wait on
+    disk while the core is saturated); ``normal``: as the serving process."""
+    if priority == "idle":
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            return
+        except (AttributeError, OSError):  # not Linux, or not allowed: the next best
+            priority = "low"
+    if priority == "low":
+        with contextlib.suppress(OSError):
+            os.nice(_NICENESS)
+
+
 def _read_url() -> str:
     """The first line of standard input (read byte-wise: what follows is the lifeline's)."""
     line = bytearray()
@@ -171,13 +189,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--log-level", default="info")
     parser.add_argument("--log-format", default="json", choices=("json", "text"))
+    parser.add_argument("--priority", default="low", choices=PRIORITIES)
     args = parser.parse_args(argv)
     from byokgate.logs import REDACTOR, configure_logging
 
     configure_logging(args.log_level, args.log_format)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with contextlib.suppress(OSError):
-        os.nice(_NICENESS)  # on a shared core, answers come first; segments wait on disk meanwhile
+    lower_priority(args.priority)
     url = _read_url()
     if not url:
         sys.exit("byokgate writer process: no database URL on standard input")
