@@ -73,9 +73,9 @@ class Settings(BaseSettings):
     writer_flush_interval_s: float = Field(
         default=1.0, gt=0, le=3600, description="the batch writer stores what is queued this often"
     )
-    writer_priority: Literal["low", "idle", "normal"] = Field(
-        default="low",
-        description="the writer process's scheduling: low (niceness 10), idle (SCHED_IDLE: only spare CPU), "
+    writer_priority: Literal["idle", "low", "normal"] = Field(
+        default="idle",
+        description="the writer process's scheduling: idle (SCHED_IDLE: only spare CPU), low (niceness 10), "
         "normal",
     )
     request_log: bool = Field(

@@ -13,6 +13,7 @@ import pytest
 
 from byokgate.store.database import Store
 from byokgate.telemetry.journal import SUFFIX, Journal
+from byokgate.telemetry.writer import _BEHIND as BEHIND
 from byokgate.telemetry.writer import BatchWriter
 from byokgate.telemetry.writer_process import WriterProcess
 from tests.telemetry.test_journal import counts, hand_over, record
@@ -164,3 +165,26 @@ async def test_past_the_backlogs_bound_entries_are_journaled_not_dropped(
 
     await until(stored_six)  # ...but stored all the same
     await writer.aclose()
+
+
+async def test_when_the_child_gets_no_cpu_the_serving_process_stores_segments_too(
+    owner: tuple[str, str], store: Store, database_url: str, tmp_path: Path
+) -> None:
+    """A child that cannot run (here stopped; in life starved on a saturated core) does not let segments
+    pile up without end: past the bound the serving process stores them, each still exactly once."""
+    pid, key_id = owner
+    writer, _, child = await started(store, database_url, tmp_path / "journal")
+    os.kill(child, signal.SIGSTOP)
+    try:
+        for batch in range(BEHIND + 3):
+            hand_over(writer, pid, key_id, batch, 1)
+            await writer.flush()  # one released segment a flush
+        stored, _, _ = await counts(store)
+        assert stored >= 3  # what was past the bound
+        waiting = [p for p in (tmp_path / "journal").glob(f"*{SUFFIX}") if p.stat().st_size]
+        assert len(waiting) == BEHIND + 3 - stored <= BEHIND
+    finally:
+        os.kill(child, signal.SIGCONT)
+        hand_over(writer, pid, key_id, 100, 1)
+        await writer.aclose()  # the child stores the rest, and nothing twice
+    assert await counts(store) == (BEHIND + 4, BEHIND + 4, BEHIND + 4)

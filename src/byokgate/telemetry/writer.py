@@ -37,6 +37,9 @@ from byokgate.telemetry.writer_process import WriterProcess
 log = logging.getLogger(__name__)
 
 _KEEP_SEGMENT_NAMES = timedelta(days=7)  # how long the names of stored segments are kept
+# Released segments waiting for the writer process (about a flush interval each) past which the serving
+# process stores them too: a writer process at a low priority gets no CPU while the core is saturated.
+_BEHIND = 10
 Write = Callable[[Transaction], Awaitable[None]]
 
 
@@ -67,6 +70,7 @@ class BatchWriter:
         self._task: asyncio.Task[None] | None = None
         self.dropped = 0
         self.spilled = 0  # journaled past the backlog's bound, not kept in memory (writer process only)
+        self._assisting = False  # the writer process is behind: this process stores segments too
         self.written = 0
         self.replayed = 0  # entries stored from segments a crash left behind
 
@@ -138,6 +142,16 @@ class BatchWriter:
         async with self._flush_lock:
             if self._process is not None:
                 self._hand_over()
+                behind = len(self._sealed) > _BEHIND
+                if behind != self._assisting:
+                    self._assisting = behind
+                    log.warning(
+                        "writer process %s (%d segments waiting)",
+                        "behind: the serving process stores segments too" if behind else "caught up",
+                        len(self._sealed),
+                    )
+                if behind:  # the writer process gets no CPU (a saturated core): help, or the disk fills
+                    await self._store_unlocked(replaying=False, counted=False)
                 return
             if self._queued:
                 name = self._journal.seal() if self._journal is not None else None
@@ -179,7 +193,9 @@ class BatchWriter:
                 self.written += _rows(entries)
             self._sealed = waiting
 
-    async def _store_batch(self, name: str | None, entries: Entries, *, replay: bool = False) -> int:
+    async def _store_batch(
+        self, name: str | None, entries: Entries, *, replay: bool = False, counted: bool = True
+    ) -> int:
         """Store one sealed batch (and its segment's name) in one transaction; the rows stored. A batch the
         database refuses is salvaged row by row; when nothing can go in, the error is raised (retry)."""
         try:
@@ -193,9 +209,10 @@ class BatchWriter:
         except Exception:
             if name is not None and await self._stored_already(name):
                 return 0  # it committed, but the answer was lost (a cancelled or broken connection)
-            return await self._salvage(name, entries)
+            return await self._salvage(name, entries, counted)
         stored = _rows(entries)
-        self.written += stored
+        if counted:  # (a batch the writer process was given is counted when its file is gone)
+            self.written += stored
         return stored
 
     async def _stored_already(self, name: str) -> bool:
@@ -226,7 +243,7 @@ class BatchWriter:
             writes.append(("last-used times", functools.partial(_touch, entries.used)))
         return writes
 
-    async def _salvage(self, name: str | None, entries: Entries) -> int:
+    async def _salvage(self, name: str | None, entries: Entries, counted: bool = True) -> int:
         """A batch failed: store its rows one by one, each in its own savepoint of one transaction, so that
         one bad row cannot block the rest for ever (the rows the database refuses are dropped, counted and
         logged). Raises when nothing went in, which means the database itself is away."""
@@ -255,7 +272,8 @@ class BatchWriter:
                 await tx.journal.stored(name, datetime.now(UTC))
         rows = _rows(entries)
         stored = rows - sum(1 for r in refused if not r.startswith("last-used"))
-        self.written += stored
+        if counted:
+            self.written += stored
         self.dropped += len(refused)
         if refused:
             log.error("batch writer dropped what the database refused: %s", "; ".join(refused))
@@ -266,20 +284,23 @@ class BatchWriter:
         start-up these are what a crashed process left (``replaying``: logged); in the writer process,
         what the serving process released. A segment the database refuses for now is synced to disk (it
         may wait long) and the error raised: it is tried again later."""
+        async with self._flush_lock:
+            return await self._store_unlocked(replaying=replaying)
+
+    async def _store_unlocked(self, *, replaying: bool, counted: bool = True) -> int:
         if self._journal is None:
             return 0
         stored = 0
-        async with self._flush_lock:
-            for name, entries in self._journal.leftovers():
-                try:
-                    count = await self._store_batch(name, entries, replay=True)
-                except Exception:
-                    await asyncio.to_thread(self._journal.sync_file, name)
-                    raise
-                if count and replaying:
-                    log.warning("journal: stored %d entries a previous process left in %s", count, name)
-                stored += count
-                self._journal.remove(name)
+        for name, entries in self._journal.leftovers():
+            try:
+                count = await self._store_batch(name, entries, replay=True, counted=counted)
+            except Exception:
+                await asyncio.to_thread(self._journal.sync_file, name)
+                raise
+            if count and replaying:
+                log.warning("journal: stored %d entries a previous process left in %s", count, name)
+            stored += count
+            self._journal.remove(name)
         return stored
 
     async def forget_stored_names(self) -> None:
