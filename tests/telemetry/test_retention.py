@@ -32,7 +32,7 @@ async def test_each_project_keeps_its_records_as_long_as_it_says(control: Contro
     short = (await control.create_project("short", actor="t")).project.id
     default = (await control.create_project("default", actor="t")).project.id
     async with store.transaction() as tx:
-        await tx.projects.set_log_retention(short, 7, NOW)
+        await tx.projects.set_days(short, "log_retention_days", 7, NOW)
         if store.backend == "postgresql":
             for age in AGES:
                 day = (NOW - timedelta(days=age)).date()
@@ -76,7 +76,7 @@ async def test_bodies_go_after_their_own_days_and_the_records_stay(
     opted = (await control.create_project("opted", actor="t")).project.id
     stopped = (await control.create_project("stopped", actor="t")).project.id  # kept some, then stopped
     async with store.transaction() as tx:
-        await tx.projects.set_log_bodies(opted, 7, NOW)
+        await tx.projects.set_days(opted, "log_bodies_days", 7, NOW)
         for age in AGES:
             day = (NOW - timedelta(days=age)).date()
             if store.backend == "postgresql":

@@ -16,6 +16,7 @@ import orjson
 from byokgate.admin.services import ControlPlane
 from byokgate.domain.entities import AuditEvent, NewAuditEvent, RequestBody, RequestRecord
 from byokgate.store.audit import AuditQuery
+from byokgate.store.projects import DaysSetting
 from byokgate.store.requests import RequestQuery
 
 EXPORT_PAGE = 1000
@@ -43,7 +44,7 @@ class RequestLog:
             return (await tx.projects.log_retention()).get(project_id)
 
     async def set_retention(self, project_id: str, days: int | None, *, actor: str) -> None:
-        await self._set_days(project_id, days, actor, "project.log_retention")
+        await self._set_days(project_id, "log_retention_days", days, actor, "project.log_retention")
 
     async def page(
         self, project_id: str, query: RequestQuery, *, limit: int, before: tuple[datetime, str] | None = None
@@ -72,17 +73,16 @@ class RequestLog:
     async def set_bodies_days(self, project_id: str, days: int | None, *, actor: str) -> None:
         """Keep the project's request and response bodies ``days`` days from now on (None: stop keeping
         them; those kept go with their retention)."""
-        await self._set_days(project_id, days, actor, "project.log_bodies")
+        await self._set_days(project_id, "log_bodies_days", days, actor, "project.log_bodies")
 
-    async def _set_days(self, project_id: str, days: int | None, actor: str, action: str) -> None:
-        """One of the project's retention settings, audited (``action`` names it)."""
+    async def _set_days(
+        self, project_id: str, setting: DaysSetting, days: int | None, actor: str, action: str
+    ) -> None:
+        """One of the project's retention settings, audited as ``action``."""
         now = datetime.now(UTC)
         async with self._control.mutation() as tx:
             await self._control.project_in(tx, project_id)
-            if action == "project.log_bodies":
-                await tx.projects.set_log_bodies(project_id, days, now)
-            else:
-                await tx.projects.set_log_retention(project_id, days, now)
+            await tx.projects.set_days(project_id, setting, days, now)
             event = NewAuditEvent(actor, action, project_id, detail={"days": days}, at=now)
             await self._control.changed(tx, event)
 

@@ -3,7 +3,7 @@
 The door arms a capture once it knows the project (``arm``: a lookup in the snapshot, nothing more when the
 project has not opted in; traces with message content opted in capture every request, for its span only); the
 response is captured as it is sent, chunk by chunk, up to the cap; the data plane hands the capture to the
-writer with the request's record. What is kept is redacted of credentials (anything shaped like a provider or
+writer once the answer has ended. What is kept is redacted of credentials (anything shaped like a provider or
 project key, every secret the process knows, and the values of ``Authorization``-like fields and ``Bearer``
 tokens) and cut at ``CAP_BYTES`` per body."""
 

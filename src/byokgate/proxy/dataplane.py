@@ -29,7 +29,7 @@ from byokgate.proxy.exchange import Exchange, Responded
 from byokgate.proxy.generations import FindRequest, generation, not_found
 from byokgate.proxy.models import models_list
 from byokgate.proxy.pipeline import Pipeline
-from byokgate.proxy.records import observe, record
+from byokgate.proxy.records import keep_bodies, observe, record
 from byokgate.proxy.traces import server_ended, server_started
 from byokgate.snapshot.holder import SnapshotHolder
 from byokgate.telemetry.metrics import Metrics
@@ -128,7 +128,8 @@ class DataPlane:
                     self._writer.commit()  # on disk before the client sees the end of its answer
                 finally:
                     await responded.finish()
-            finally:  # after the answer: metrics and spans need not keep the client waiting
+            finally:  # after the answer: bodies, metrics and spans need not keep the client waiting
+                keep_bodies(self._writer, exchange)
                 if self._metrics is not None:
                     observe(self._metrics, exchange)
                 if self._tracing is not None:

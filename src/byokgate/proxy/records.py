@@ -24,9 +24,16 @@ def record(writer: BatchWriter, exchange: Exchange) -> None:
     writer.key_used(key.key_id, now)
     if writer.keeps_records:
         writer.request(_request_record(exchange, key, now))
-        if exchange.capture is not None and exchange.capture.keep:
-            writer.body(exchange.capture.entry(exchange.request_id, now, key.project_id))
     _key_audit(writer, exchange, key, now)
+
+
+def keep_bodies(writer: BatchWriter, exchange: Exchange) -> None:
+    """Hand the request's bodies to the writer when its project keeps them. Called after the answer has
+    ended: redacting up to twice the cap is not the client's wait. Journaled with the next commit, so a
+    crash can lose the bodies of the last answers (never their records or charges)."""
+    capture, key = exchange.capture, exchange.key
+    if capture is not None and capture.keep and key is not None and writer.keeps_records:
+        writer.body(capture.entry(exchange.request_id, datetime.now(UTC), key.project_id))
 
 
 def _request_record(exchange: Exchange, key: KeyEntry, now: datetime) -> RequestRecord:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -13,6 +13,8 @@ from byokgate.domain.entities import Project, ProjectKeyMaterial
 from byokgate.store.tables import projects
 
 _VIEW = (projects.c.id, projects.c.name, projects.c.created_at, projects.c.updated_at)
+
+DaysSetting = Literal["log_retention_days", "log_bodies_days"]
 
 
 def _project(row: Any) -> Project:
@@ -122,14 +124,6 @@ class ProjectRepository:
         rows = await self._conn.execute(select(projects.c.id, projects.c.log_retention_days))
         return {row[0]: row[1] for row in rows}
 
-    async def set_log_retention(self, project_id: str, days: int | None, now: datetime) -> bool:
-        result = await self._conn.execute(
-            update(projects)
-            .where(projects.c.id == project_id)
-            .values(log_retention_days=days, updated_at=now)
-        )
-        return bool(result.rowcount)
-
     async def log_bodies(self) -> dict[str, int]:
         """The projects that keep request bodies, and for how many days."""
         rows = await self._conn.execute(
@@ -137,8 +131,9 @@ class ProjectRepository:
         )
         return {row[0]: row[1] for row in rows}
 
-    async def set_log_bodies(self, project_id: str, days: int | None, now: datetime) -> bool:
+    async def set_days(self, project_id: str, setting: DaysSetting, days: int | None, now: datetime) -> bool:
+        """One of the project's retention settings in days (``log_retention_days``, ``log_bodies_days``)."""
         result = await self._conn.execute(
-            update(projects).where(projects.c.id == project_id).values(log_bodies_days=days, updated_at=now)
+            update(projects).where(projects.c.id == project_id).values({setting: days, "updated_at": now})
         )
         return bool(result.rowcount)

@@ -166,7 +166,7 @@ class BatchWriter:
                         await asyncio.to_thread(self._journal.sync, name)
                     raise
                 self._sealed.popleft()
-                self._backlog -= len(entries.records) + len(entries.events) + len(entries.bodies)
+                self._backlog -= _bounded_rows(entries)
                 if name is not None and self._journal is not None:
                     self._journal.discard(name)
 
@@ -189,7 +189,7 @@ class BatchWriter:
                 if name is not None and journal.exists(name):
                     waiting.append((name, entries))
                     continue
-                self._backlog -= len(entries.records) + len(entries.events) + len(entries.bodies)
+                self._backlog -= _bounded_rows(entries)
                 self.written += _rows(entries)
             self._sealed = waiting
 
@@ -353,9 +353,14 @@ class BatchWriter:
                 self._journal.close()
 
 
+def _bounded_rows(entries: Entries) -> int:
+    """The entries of a batch that count against the backlog's bound (charges never do)."""
+    return len(entries.records) + len(entries.events) + len(entries.bodies)
+
+
 def _rows(entries: Entries) -> int:
     """The rows a batch stores (last-used times update rows, and are not counted)."""
-    return len(entries.records) + len(entries.events) + len(entries.credits) + len(entries.bodies)
+    return _bounded_rows(entries) + len(entries.credits)
 
 
 async def _append_events(events: list[NewAuditEvent], tx: Transaction) -> None:
