@@ -1,7 +1,7 @@
 """Where a request's CPU goes: py-spy on a byokgate under wrk, summed per function (inclusive).
 
 .venv/bin/python bench/profile.py [--mode json|stream] [--seconds 10] [--concurrency 16] [--py-spy PATH]
-    [--top 60] [--setting BYOKGATE_REQUEST_LOG=false ...]
+    [--top 60] [--setting BYOKGATE_REQUEST_LOG=false ...] [--bare]
 
 Starts the OpenAI emulator (CPU 1) and a byokgate (CPU 0) as bench/run.py does, warms it up, then samples
 the gateway and its writer process with ``py-spy record -r 200 -f raw --threads --subprocesses`` while wrk
@@ -30,7 +30,7 @@ if not __package__:  # run as a script, `python bench/profile.py`
 
 from bench.config import BenchError, log
 from bench.processes import Services, exit_on_signals
-from bench.targets import start_byokgate, start_emulator
+from bench.targets import start_bare, start_byokgate, start_emulator
 from bench.wrk import run_wrk, write_lua
 
 RATE = 200  # samples a second
@@ -44,6 +44,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy", help="py-spy's path")
     parser.add_argument("--top", type=int, default=60)
     parser.add_argument("--setting", action="append", default=[], help="NAME=VALUE for the gateway")
+    parser.add_argument("--bare", action="store_true", help="profile bench/bare_proxy.py instead")
+    parser.add_argument("--raw", type=Path, help="also keep py-spy's raw samples here")
     return parser.parse_args(argv)
 
 
@@ -78,19 +80,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         workdir, services = Path(tmp), Services()
         try:
             emulator = start_emulator(services, workdir, "openai", "sk-bench-profile")
-            gateway = start_byokgate(services, workdir, "byokgate", {"openai": emulator}, settings=settings)
-            target = gateway.target("byokgate", {"openai": emulator})
+            if args.bare:
+                target = start_bare(services, workdir, emulator)
+                pid = target.service.pid
+            else:
+                gateway = start_byokgate(services, workdir, "byokgate", {"openai": emulator}, settings=settings)
+                target, pid = gateway.target("byokgate", {"openai": emulator}), gateway.service.pid
             lua = write_lua(workdir, target, args.mode)
             run_wrk(lua, target.url, args.concurrency, 3, 10)  # warm-up
             raw = workdir / "raw.txt"
             argv_spy = [args.py_spy, "record", "-r", str(RATE), "-f", "raw", "-d", str(args.seconds)]
-            argv_spy += ["-o", str(raw), "--pid", str(gateway.service.pid), "--threads", "--subprocesses"]
+            argv_spy += ["-o", str(raw), "--pid", str(pid), "--threads", "--subprocesses"]
             argv_spy.append("--nonblocking")
             spy = subprocess.Popen(argv_spy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             result = run_wrk(lua, target.url, args.concurrency, args.seconds, 10)
             spy.wait(timeout=args.seconds + 60)
             requests = int(result["requests"])
             found = presence(raw, requests)
+            if args.raw is not None:
+                shutil.copyfile(raw, args.raw)
         except BenchError as exc:
             log(f"error: {exc}")
             return 1

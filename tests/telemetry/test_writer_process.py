@@ -14,6 +14,7 @@ import pytest
 from byokgate.store.database import Store
 from byokgate.telemetry.journal import SUFFIX, Journal
 from byokgate.telemetry.writer import _BEHIND as BEHIND
+from byokgate.telemetry.writer import _STUCK as STUCK
 from byokgate.telemetry.writer import BatchWriter
 from byokgate.telemetry.writer_process import WriterProcess
 from tests.telemetry.test_journal import counts, hand_over, record
@@ -167,24 +168,60 @@ async def test_past_the_backlogs_bound_entries_are_journaled_not_dropped(
     await writer.aclose()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="leaving SCHED_IDLE needs CAP_SYS_NICE (root here)")
+async def test_a_child_falling_behind_runs_at_normal_priority_until_it_catches_up(
+    owner: tuple[str, str], store: Store, database_url: str, tmp_path: Path
+) -> None:
+    """In the idle class the child gets no CPU while the serving process saturates the core: once segments
+    pile up it shares the core at the serving process's priority, and goes back to idle once caught up."""
+    pid, key_id = owner
+    writer, _, child = await started(store, database_url, tmp_path / "journal")
+
+    async def idle() -> bool:
+        return os.sched_getscheduler(child) == os.SCHED_IDLE
+
+    await until(idle)  # (the child lowers its own priority once started)
+    os.kill(child, signal.SIGSTOP)  # (a starved child, as far as segments go)
+    try:
+        for batch in range(BEHIND):
+            hand_over(writer, pid, key_id, batch, 1)
+            await writer.flush()
+        assert os.sched_getscheduler(child) == os.SCHED_IDLE  # not yet behind
+        hand_over(writer, pid, key_id, BEHIND, 1)
+        await writer.flush()
+        assert os.sched_getscheduler(child) == os.SCHED_OTHER
+        assert os.getpriority(os.PRIO_PROCESS, child) == os.getpriority(os.PRIO_PROCESS, 0)
+        assert await counts(store) == (0, 0, 0)  # the serving process itself stores nothing (not stuck)
+    finally:
+        os.kill(child, signal.SIGCONT)
+
+    async def caught_up() -> bool:
+        await writer.flush()
+        return await counts(store) == (BEHIND + 1,) * 3 and await idle()
+
+    await until(caught_up)
+    await writer.aclose()
+
+
 async def test_when_the_child_gets_no_cpu_the_serving_process_stores_segments_too(
     owner: tuple[str, str], store: Store, database_url: str, tmp_path: Path
 ) -> None:
-    """A child that cannot run (here stopped; in life starved on a saturated core) does not let segments
-    pile up without end: past the bound the serving process stores them, each still exactly once."""
+    """A child that cannot run (here stopped; in life starved on a saturated core where its priority could
+    not be raised) does not let segments pile up without end: past the bound the serving process stores
+    them, each still exactly once."""
     pid, key_id = owner
     writer, _, child = await started(store, database_url, tmp_path / "journal")
     os.kill(child, signal.SIGSTOP)
     try:
-        for batch in range(BEHIND + 3):
+        for batch in range(STUCK + 3):
             hand_over(writer, pid, key_id, batch, 1)
             await writer.flush()  # one released segment a flush
         stored, _, _ = await counts(store)
         assert stored >= 3  # what was past the bound
         waiting = [p for p in (tmp_path / "journal").glob(f"*{SUFFIX}") if p.stat().st_size]
-        assert len(waiting) == BEHIND + 3 - stored <= BEHIND
+        assert len(waiting) == STUCK + 3 - stored <= STUCK
     finally:
         os.kill(child, signal.SIGCONT)
         hand_over(writer, pid, key_id, 100, 1)
         await writer.aclose()  # the child stores the rest, and nothing twice
-    assert await counts(store) == (BEHIND + 4, BEHIND + 4, BEHIND + 4)
+    assert await counts(store) == (STUCK + 4, STUCK + 4, STUCK + 4)

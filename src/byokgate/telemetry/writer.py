@@ -37,9 +37,12 @@ from byokgate.telemetry.writer_process import WriterProcess
 log = logging.getLogger(__name__)
 
 _KEEP_SEGMENT_NAMES = timedelta(days=7)  # how long the names of stored segments are kept
-# Released segments waiting for the writer process (about a flush interval each) past which the serving
-# process stores them too: a writer process at a low priority gets no CPU while the core is saturated.
+# Released segments waiting for the writer process (about a flush interval each) past which it runs at the
+# serving process's own priority (at a low one it gets no CPU while the core is saturated), and past which,
+# should that not help (the kernel refused, or the child hangs), the serving process stores them too (on
+# its own core's time and with the database driver's thread contending for its GIL: the last resort).
 _BEHIND = 10
+_STUCK = 3 * _BEHIND
 Write = Callable[[Transaction], Awaitable[None]]
 
 
@@ -142,15 +145,16 @@ class BatchWriter:
         async with self._flush_lock:
             if self._process is not None:
                 self._hand_over()
-                behind = len(self._sealed) > _BEHIND
-                if behind != self._assisting:
-                    self._assisting = behind
+                self._process.hurry(len(self._sealed) > _BEHIND)
+                stuck = len(self._sealed) > _STUCK
+                if stuck != self._assisting:
+                    self._assisting = stuck
                     log.warning(
                         "writer process %s (%d segments waiting)",
-                        "behind: the serving process stores segments too" if behind else "caught up",
+                        "stuck: the serving process stores segments too" if stuck else "caught up",
                         len(self._sealed),
                     )
-                if behind:  # the writer process gets no CPU (a saturated core): help, or the disk fills
+                if stuck:  # the writer process still gets no CPU (or hangs): help, or the disk fills
                     await self._store_unlocked(replaying=False, counted=False)
                 return
             if self._queued:

@@ -61,6 +61,8 @@ class WriterProcess:
         self._directory = directory
         self._interval_s = interval_s
         self._log_args = ["--log-level", log_level, "--log-format", log_format, "--priority", priority]
+        self._priority = priority
+        self._hurried = False
         self._stop_timeout_s = stop_timeout_s
         self._process: asyncio.subprocess.Process | None = None
         self.restarts = 0
@@ -78,6 +80,7 @@ class WriterProcess:
         argv = [sys.executable, "-m", "byokgate.telemetry.writer_process"]
         argv += ["--journal-dir", str(self._directory), "--interval", str(self._interval_s), *self._log_args]
         self._process = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.PIPE)
+        self._hurried = False
         assert self._process.stdin is not None
         self._process.stdin.write(self._url.encode() + b"\n")
 
@@ -87,6 +90,21 @@ class WriterProcess:
         if process is not None and process.stdin is not None and process.returncode is None:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 process.stdin.write(b".")
+
+    def hurry(self, behind: bool) -> None:
+        """Segments pile up (the child gets no CPU: a saturated core): run the child at the serving process's
+        own priority, sharing the core rather than waiting for idle time; once caught up, back to its own
+        priority. (Should the kernel refuse, the serving process stores segments itself past a bound.)"""
+        pid = self.pid
+        if pid is None or behind == self._hurried or self._priority == "normal":
+            return
+        if behind:
+            self._hurried = normal_priority(pid)
+            log.warning("writer process behind: %s", "at normal priority" if self._hurried else "not raised")
+        else:
+            lower_priority(self._priority, pid)
+            self._hurried = False
+            log.warning("writer process caught up: back at %s priority", self._priority)
 
     async def ensure_running(self) -> None:
         """Start the child again if it died (its segments wait on disk meanwhile: nothing is lost)."""
@@ -161,20 +179,31 @@ async def serve(database_url: str, directory: Path, interval_s: float) -> None:
         await store.close()
 
 
-def lower_priority(priority: str) -> None:
+def lower_priority(priority: str, pid: int = 0) -> None:
     """``idle``: the kernel's SCHED_IDLE class (only the CPU no other process wants: answers always come
     first; measured, it halves the p99 of answers at concurrency 1 on a shared core against ``low``);
     ``low``: niceness 10 (about a tenth of a core shared with the serving process); ``normal``: as the
-    serving process."""
+    serving process. ``pid``: of another process (0: this one)."""
     if priority == "idle":
         try:
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
             return
         except (AttributeError, OSError):  # not Linux, or not allowed: the next best
             priority = "low"
     if priority == "low":
         with contextlib.suppress(OSError):
-            os.nice(_NICENESS)
+            os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, pid) + _NICENESS)
+
+
+def normal_priority(pid: int) -> bool:
+    """Put another process at this one's own priority (the normal class, this niceness); False when the
+    kernel refuses (leaving SCHED_IDLE or a niceness needs CAP_SYS_NICE or a high enough RLIMIT_NICE)."""
+    try:
+        os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
+        os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, 0))
+    except (AttributeError, OSError):
+        return False
+    return True
 
 
 def _read_url() -> str:
