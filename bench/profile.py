@@ -84,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 target = start_bare(services, workdir, emulator)
                 pid = target.service.pid
             else:
-                gateway = start_byokgate(services, workdir, "byokgate", {"openai": emulator}, settings=settings)
+                upstreams = {"openai": emulator}
+                gateway = start_byokgate(services, workdir, "byokgate", upstreams, settings=settings)
                 target, pid = gateway.target("byokgate", {"openai": emulator}), gateway.service.pid
             lua = write_lua(workdir, target, args.mode)
             run_wrk(lua, target.url, args.concurrency, 3, 10)  # warm-up

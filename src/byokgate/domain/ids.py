@@ -32,5 +32,14 @@ class _RequestIds:
         millis = time.time_ns() // 1_000_000
         return f"req_{millis & 0xFFFF_FFFF_FFFF:012x}{self._random.getrandbits(80):020x}"
 
+    def hex(self, digits: int) -> str:
+        """``digits`` random lowercase hex digits, never all zero (W3C trace and span ids: unique, and
+        random as the Trace Context asks, drawn here without a system call)."""
+        bits = 0
+        while not bits:
+            bits = self._random.getrandbits(digits * 4)
+        return f"{bits:0{digits}x}"
+
 
 new_request_id = _RequestIds()
+random_hex = new_request_id.hex

@@ -2,15 +2,16 @@
 its answer, so a crash of the process loses no acknowledged record, audit event or charge.
 
 The journal is a folder of segment files of JSON lines: ``[tag, [value, ...]]``, an entry's values by
-position, in the order the segment's first line (its header) names for each tag. The request path appends lines to a buffer
-(``append``: memory only) and ``commit`` writes the buffer with one ``write(2)`` to the open segment (the
-data plane commits just before it sends the last bytes of an answer). The batch writer ``seal``s the open
-segment every flush interval: it either keeps it locked and ``discard``s it once the batch's transaction,
-which also records the segment's name, has committed, or (with a writer process) ``release``s it at once
-for the writer process to store and remove. ``leftovers`` are the segments no running process holds (each
-process keeps an exclusive ``flock`` on the segments it owns, taken before a segment gets its name): what
-a crashed process acknowledged but had not stored, or what the serving process released. They are stored
-exactly once (the name recorded in the same transaction as the rows says a segment is already in).
+position, in the order the segment's first line (its header) names for each tag. The request path appends
+lines to a buffer (``append``: memory only) and ``commit`` writes the buffer with one ``write(2)`` to the
+open segment (the data plane commits just before it sends the last bytes of an answer). The batch writer
+``seal``s the open segment every flush interval: it either keeps it locked and ``discard``s it once the
+batch's transaction, which also records the segment's name, has committed, or (with a writer process)
+``release``s it at once for the writer process to store and remove. ``leftovers`` are the segments no
+running process holds (each process keeps an exclusive ``flock`` on the segments it owns, taken before a
+segment gets its name): what a crashed process acknowledged but had not stored, or what the serving
+process released. They are stored exactly once (the name recorded in the same transaction as the rows
+says a segment is already in).
 
 What a ``kill -9`` can lose: nothing committed (a finished ``write(2)`` is in the kernel's page cache).
 What a power loss can lose: what is not in the database yet and not written back by the kernel, i.e. about

@@ -29,6 +29,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, SpanKind, TraceFlags
 
+from byokgate.domain.ids import random_hex
+
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(?:-.*)?")
 _ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
 LATEST = "gen_ai_latest_experimental"
@@ -51,12 +53,12 @@ def incoming(value: bytes | None) -> TraceContext:
             version, trace_id, parent_id, flags = match.groups()
             if version != "ff" and trace_id != _ZERO_TRACE and parent_id != _ZERO_SPAN:
                 return TraceContext(trace_id, parent_id, flags)
-    return TraceContext(os.urandom(16).hex(), None)
+    return TraceContext(random_hex(32), None)
 
 
 def traceparent(trace_id: str, span_id: str | None, flags: str = "01") -> str:
     """The ``traceparent`` an upstream request carries (a new span id when the gateway records none)."""
-    return f"00-{trace_id}-{span_id or os.urandom(8).hex()}-{flags}"
+    return f"00-{trace_id}-{span_id or random_hex(16)}-{flags}"
 
 
 def span_ids(span: Span) -> tuple[str, str]:
