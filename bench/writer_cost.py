@@ -146,7 +146,7 @@ async def measure(args: argparse.Namespace, url: str, folder: Path) -> None:
             ("writer (decode + store)", storing),
         ):
             print(
-                f"{name:36} {statistics.median(figures):7.1f} µs a request "
+                f"{name:36} {statistics.median(figures):7.1f} µs a request (lowest {min(figures):.1f}) "
                 f"(rounds: {' '.join(f'{x:.0f}' for x in figures)})"
             )
     finally:
