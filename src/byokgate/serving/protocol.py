@@ -17,10 +17,11 @@ from typing import Any, ClassVar
 
 import httptools
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
 from byokgate.errors import ApiError, InvalidRequestError
+from byokgate.serving.cycle import AnswerCycle
 from byokgate.serving.limits import DEFAULT_LIMITS, FrontDoorLimits
 from byokgate.serving.refusals import (
     HeaderFieldsTooLargeError,
@@ -212,6 +213,7 @@ class FrontDoorProtocol(HttpToolsProtocol):
         self._head_deadline = None
         if len(self.tasks) < self._max_tasks:
             super().on_headers_complete()
+            self._lean_cycle()
             return
         refusals.warning("tasks", f"Refused a request: {self.limits.max_connections} are in progress.")
         app, self.app = self.app, over_capacity
@@ -219,6 +221,12 @@ class FrontDoorProtocol(HttpToolsProtocol):
             super().on_headers_complete()
         finally:
             self.app = app
+
+    def _lean_cycle(self) -> None:
+        """The cycle uvicorn just made for the request is an ``AnswerCycle`` (same state, cheaper head)."""
+        cycle = self.cycle
+        if cycle is not None and type(cycle) is RequestResponseCycle:
+            cycle.__class__ = AnswerCycle
 
     def on_message_complete(self) -> None:
         self._in_head = True
