@@ -137,3 +137,12 @@ async def counters(counters_backend: str | None) -> AsyncIterator[Counters]:
         yield made
     finally:
         await made.aclose()
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, database_url: str, master_key_entry: str) -> dict[str, str]:
+    return {
+        "BYOKGATE_DATABASE_URL": database_url,
+        "BYOKGATE_MASTER_KEY": master_key_entry,
+        "BYOKGATE_DATA_DIR": str(tmp_path / "data"),
+    }

@@ -252,9 +252,11 @@ class Gateway:
         metrics: ASGIApp,
         *,
         migrate_on_start: bool,
+        dashboard: ASGIApp | None = None,
     ) -> None:
         self.components = components
         self.admin = admin
+        self.dashboard = dashboard
         self.data_plane = data_plane
         self.metrics = metrics
         self.migrate_on_start = migrate_on_start
@@ -292,6 +294,8 @@ class Gateway:
             await send_bytes(send, 200, b'{"status":"ok"}', [JSON_CONTENT])
         elif path == "/metrics":
             await self.metrics(scope, receive, send)
+        elif self.dashboard is not None and (path == "/" or path.startswith("/dashboard/")):
+            await self.dashboard(scope, receive, send)
         else:
             error = NotFoundError(f"no route for {scope['method']} {path}", code="unknown_url")
             await send_error(send, error)
@@ -426,12 +430,20 @@ def create_app(settings: Settings, *, migrate_on_start: bool = True) -> Gateway:
             retention_days=settings.log_retention_days,
         )
 
+    def build_dashboard() -> ASGIApp:
+        from byokgate.dashboard.pages import Dashboard
+        from byokgate.dashboard.sessions import Accounts
+
+        accounts = Accounts(components.store, session_hours=settings.dashboard_session_hours)
+        return Dashboard(accounts, components.control, secure_cookies=settings.dashboard_secure_cookies)
+
     return Gateway(
         components,
         AdminOnFirstUse(build_admin),
         build_data_plane(components),
         MetricsEndpoint(metrics, admin_token.reveal().encode(), public=settings.metrics_public),
         migrate_on_start=migrate_on_start,
+        dashboard=AdminOnFirstUse(build_dashboard),  # (built on first use too: pages import Jinja2)
     )
 
 

@@ -96,6 +96,15 @@ class Settings(BaseSettings):
         default=False, description="serve /metrics without the admin token (a scraper on a private network)"
     )
 
+    dashboard_session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, description="how long a dashboard sign-in lasts"
+    )
+    dashboard_secure_cookies: Literal["auto", "always"] = Field(
+        default="auto",
+        description="the session cookie's Secure flag: auto (when the request came over HTTPS, as the "
+        "server sees it) or always (behind a TLS-terminating proxy)",
+    )
+
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: str = "info"

@@ -15,6 +15,7 @@ from byokgate.cli.keys import keys
 from byokgate.cli.projects import api_keys, projects
 from byokgate.cli.reports import audit, billing, credits, usage
 from byokgate.cli.routes import apply, routes
+from byokgate.cli.users import users
 from byokgate.emulators.cli import emulate
 from byokgate.logs import configure_logging
 from byokgate.store import migrate as migrations
@@ -107,5 +108,5 @@ def demo(keep_serving: bool, port: int) -> None:
     run_demo(click.echo, keep_serving=keep_serving, port=port)
 
 
-for command in (projects, api_keys, keys, routes, apply, audit, usage, billing, credits, emulate):
+for command in (projects, api_keys, keys, routes, apply, audit, usage, billing, credits, emulate, users):
     main.add_command(command)

@@ -22,6 +22,7 @@ from byokgate.store.requests import RequestLogRepository
 from byokgate.store.routes import RouteRepository
 from byokgate.store.state import StateRepository
 from byokgate.store.usage import UsageRepository
+from byokgate.store.users import UserRepository
 
 
 class Transaction:
@@ -41,6 +42,7 @@ class Transaction:
         self.routes = RouteRepository(conn)
         self.journal = JournalRepository(conn)
         self.usage = UsageRepository(conn)
+        self.users = UserRepository(conn)
 
 
 class Store:

@@ -1,0 +1,227 @@
+"""The dashboard's pages (server-rendered with Jinja2) under ``/dashboard/``; ``/`` leads to them.
+
+Every page answers with a Content-Security-Policy that allows no inline script or style and no framing,
+``X-Frame-Options: DENY`` and ``Cache-Control: no-store``. Every POST carries the CSRF token of the session
+(or, for signing in, of the sign-in form's own cookie) and is refused without it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from importlib import resources
+from typing import Any
+from urllib.parse import parse_qs
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route, Router
+from starlette.types import Receive, Scope, Send
+
+from byokgate.admin.services import ControlPlane
+from byokgate.dashboard.sessions import (
+    PRESESSION_COOKIE,
+    SESSION_COOKIE,
+    Accounts,
+    SignInError,
+    same,
+)
+from byokgate.store.users import Session
+
+PREFIX = "/dashboard"
+_MAX_FORM_BYTES = 16 * 1024
+_SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "cache-control": "no-store",
+}
+_STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+
+
+class Dashboard:
+    def __init__(self, accounts: Accounts, control: ControlPlane, *, secure_cookies: str = "auto") -> None:
+        self.accounts = accounts
+        self._control = control
+        self._secure_always = secure_cookies == "always"
+        self._templates = Environment(
+            loader=PackageLoader("byokgate.dashboard", "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+        )
+        self._templates.globals["static"] = lambda name: f"{PREFIX}/static/{name}"
+        self._router = Router(
+            routes=[
+                Route("/", self._root, methods=["GET"]),
+                Route(f"{PREFIX}/", self._projects, methods=["GET"]),
+                Route(f"{PREFIX}/sign-in", self._sign_in_page, methods=["GET"]),
+                Route(f"{PREFIX}/sign-in", self._sign_in, methods=["POST"]),
+                Route(f"{PREFIX}/sign-out", self._sign_out, methods=["POST"]),
+                Route(f"{PREFIX}/account/password", self._password_page, methods=["GET"]),
+                Route(f"{PREFIX}/account/password", self._change_password, methods=["POST"]),
+                Route(f"{PREFIX}/static/{{name}}", self._static, methods=["GET"]),
+            ]
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._router(scope, receive, send)
+
+    # Rendering and the session
+
+    def _render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        body = self._templates.get_template(template).render(**context)
+        return HTMLResponse(body, status_code=status, headers=_SECURITY_HEADERS)
+
+    def _secure(self, request: Request) -> bool:
+        return self._secure_always or request.url.scheme == "https"
+
+    async def _session(self, request: Request) -> Session | None:
+        return await self.accounts.session(request.cookies.get(SESSION_COOKIE))
+
+    @staticmethod
+    def _to_sign_in() -> Response:
+        return RedirectResponse(f"{PREFIX}/sign-in", status_code=303, headers=_SECURITY_HEADERS)
+
+    @staticmethod
+    async def _form(request: Request) -> dict[str, str]:
+        """An urlencoded form's fields (the first value of each); a larger body than any form is refused."""
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > _MAX_FORM_BYTES:
+                raise SignInError("That form is larger than any this dashboard sends.")
+        fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=32)
+        return {name: values[0] for name, values in fields.items()}
+
+    def _refused(self) -> Response:
+        """A POST without the right CSRF token: an old page, or another site's form."""
+        return HTMLResponse(
+            "<!doctype html><title>Refused</title><p>This form has expired. Go back, reload the page and "
+            "try again.</p>",
+            status_code=403,
+            headers=_SECURITY_HEADERS,
+        )
+
+    # Pages
+
+    async def _root(self, request: Request) -> Response:
+        return RedirectResponse(f"{PREFIX}/", status_code=303, headers=_SECURITY_HEADERS)
+
+    async def _sign_in_page(self, request: Request, error: str | None = None, email: str = "") -> Response:
+        if error is None and await self._session(request) is not None:
+            return RedirectResponse(f"{PREFIX}/", status_code=303, headers=_SECURITY_HEADERS)
+        token = secrets.token_urlsafe(32)
+        status = 429 if error and error.startswith("Too many") else (400 if error else 200)
+        response = self._render("sign_in.html", status, csrf=token, error=error, email=email, user=None)
+        response.set_cookie(
+            PRESESSION_COOKIE,
+            token,
+            max_age=3600,
+            httponly=True,
+            samesite="strict",
+            secure=self._secure(request),
+            path=f"{PREFIX}/sign-in",
+        )
+        return response
+
+    async def _sign_in(self, request: Request) -> Response:
+        try:
+            form = await self._form(request)
+        except SignInError:
+            return self._refused()
+        if not same(request.cookies.get(PRESESSION_COOKIE, ""), form.get("csrf")) or not form.get("csrf"):
+            return self._refused()
+        email = form.get("email", "")
+        client = request.client.host if request.client else "unknown"
+        try:
+            token = await self.accounts.sign_in(email, form.get("password", ""), client)
+        except SignInError as exc:  # (a ThrottledError too: answered 429)
+            return await self._sign_in_page(request, str(exc), email)
+        response = RedirectResponse(f"{PREFIX}/", status_code=303, headers=_SECURITY_HEADERS)
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            max_age=self.accounts.lifetime_s,
+            httponly=True,
+            samesite="lax",
+            secure=self._secure(request),
+            path="/",
+        )
+        response.delete_cookie(PRESESSION_COOKIE, path=f"{PREFIX}/sign-in")
+        return response
+
+    async def _sign_out(self, request: Request) -> Response:
+        session = await self._session(request)
+        if session is None:
+            return self._to_sign_in()
+        try:
+            form = await self._form(request)
+        except SignInError:
+            return self._refused()
+        if not same(session.csrf_token, form.get("csrf")):
+            return self._refused()
+        await self.accounts.sign_out(session)
+        response = self._to_sign_in()
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    async def _projects(self, request: Request) -> Response:
+        session = await self._session(request)
+        if session is None:
+            return self._to_sign_in()
+        projects = await self._control.list_projects(limit=100)
+        if not session.user.is_admin:
+            allowed = await self._member_of(session)
+            projects = [project for project in projects if project.id in allowed]
+        return self._render(
+            "projects.html", user=session.user, csrf=session.csrf_token, page="projects", projects=projects
+        )
+
+    async def _member_of(self, session: Session) -> set[str]:
+        async with self._control.store.transaction() as tx:
+            return await tx.users.project_ids(session.user.id)
+
+    async def _password_page(self, request: Request) -> Response:
+        session = await self._session(request)
+        if session is None:
+            return self._to_sign_in()
+        return self._render("password.html", user=session.user, csrf=session.csrf_token, page="password")
+
+    async def _change_password(self, request: Request) -> Response:
+        session = await self._session(request)
+        if session is None:
+            return self._to_sign_in()
+        try:
+            form = await self._form(request)
+        except SignInError:
+            return self._refused()
+        if not same(session.csrf_token, form.get("csrf")):
+            return self._refused()
+        try:
+            await self.accounts.change_password(session, form.get("current", ""), form.get("new", ""))
+        except SignInError as exc:
+            field = "current" if "current" in str(exc) else "new"
+            return self._render(
+                "password.html",
+                400,
+                user=session.user,
+                csrf=session.csrf_token,
+                page="password",
+                error=str(exc),
+                error_field=field,
+            )
+        response = self._to_sign_in()
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    async def _static(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        suffix = name[name.rfind(".") :] if "." in name else ""
+        if "/" in name or name.startswith(".") or suffix not in _STATIC_TYPES:
+            return Response(status_code=404)
+        resource = resources.files("byokgate.dashboard").joinpath("static", name)
+        if not resource.is_file():
+            return Response(status_code=404)
+        headers = {**_SECURITY_HEADERS, "cache-control": "public, max-age=3600"}
+        return Response(resource.read_bytes(), media_type=_STATIC_TYPES[suffix], headers=headers)

@@ -1,0 +1,61 @@
+"""A running gateway with its dashboard, and users made the way an operator makes them: with the CLI."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from byokgate.app import create_app
+from byokgate.settings import Settings
+from tests.cli.conftest import run
+from tests.support.server import running_server
+
+PASSWORD = "correct horse battery staple"
+ADMIN_EMAIL = "admin@example.com"
+MEMBER_EMAIL = "member@example.com"
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture
+def gateway_url(settings: Settings) -> Iterator[str]:
+    with running_server(create_app(settings)) as base:
+        yield base
+
+
+@pytest.fixture
+def users(gateway_url: str, cli_env: dict[str, str]) -> None:
+    """An admin and a member (no project yet), made with ``byokgate users create``."""
+    run(
+        cli_env,
+        "users",
+        "create",
+        "--admin",
+        "--email",
+        ADMIN_EMAIL,
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+    run(cli_env, "users", "create", "--email", MEMBER_EMAIL, "--password-stdin", stdin=PASSWORD + "\n")
+
+
+@pytest.fixture
+def browser(gateway_url: str) -> Iterator[httpx.Client]:
+    """An HTTP client that keeps cookies, as a browser does (redirects not followed: tests look at them)."""
+    with httpx.Client(base_url=gateway_url, timeout=30) as client:
+        yield client
+
+
+def csrf_of(page: httpx.Response) -> str:
+    found = _CSRF.search(page.text)
+    assert found is not None, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+def sign_in(client: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:
+    page = client.get("/dashboard/sign-in")
+    return client.post(
+        "/dashboard/sign-in", data={"email": email, "password": password, "csrf": csrf_of(page)}
+    )

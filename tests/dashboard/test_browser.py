@@ -1,0 +1,103 @@
+"""The dashboard in a real browser: Debian's Chromium, headless, driven by Playwright. A person signs in with
+the user the CLI made, sees the projects, opens the password page and signs out; no page breaks its own
+Content-Security-Policy. Screenshots of every page go to tests/artifacts/dashboard/ (README: Dashboard)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ADMIN_TOKEN
+from tests.dashboard.conftest import ADMIN_EMAIL, PASSWORD
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "dashboard"
+# Without the background-networking flags Chromium keeps dialling Google's hosts, which this machine refuses.
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.usefixtures("users")
+
+
+@pytest.fixture
+def page() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"no Chromium at {CHROMIUM}: .ci/run installs Debian's chromium package")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            yield browser.new_page(viewport={"width": 1200, "height": 800})
+        finally:
+            browser.close()
+
+
+def shot(page: object, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sign_in_see_projects_change_nothing_and_sign_out(page: object, gateway_url: str) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    made = httpx.post(
+        f"{gateway_url}/admin/v1/projects",
+        json={"name": "browser-project"},
+        headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=30,
+    )
+    assert made.status_code == 201
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+
+    page.goto(gateway_url + "/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    shot(page, "sign-in")
+
+    page.get_by_label("Email").fill(ADMIN_EMAIL)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_have_text("That email and password do not match a user.")
+    shot(page, "sign-in-refused")
+    assert all("status of 400" in problem for problem in problems)  # the refused sign-in's own answer
+    problems.clear()
+
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Projects")).to_be_visible()
+    expect(page.get_by_role("cell", name="browser-project")).to_be_visible()
+    expect(page.get_by_text(ADMIN_EMAIL)).to_be_visible()
+    shot(page, "projects")
+
+    page.get_by_role("link", name="Password").click()
+    expect(page.get_by_role("heading", name="Change password")).to_be_visible()
+    expect(page.get_by_role("link", name="Password")).to_have_attribute("aria-current", "page")
+    shot(page, "password")
+
+    page.keyboard.press("Shift+Tab")  # the page can be used from the keyboard: focus lands on a control
+    focused = page.evaluate("document.activeElement && document.activeElement.tagName")
+    assert focused in ("A", "BUTTON", "INPUT")
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.goto(gateway_url + "/dashboard/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()  # the session is gone
+    assert problems == []  # no script error, no Content-Security-Policy violation
