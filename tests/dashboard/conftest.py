@@ -9,9 +9,12 @@ import httpx
 import pytest
 
 from byokgate.app import create_app
+from byokgate.emulators import EmulatorServer, build
 from byokgate.settings import Settings
 from tests.cli.conftest import run
+from tests.support.providers import BY_NAME
 from tests.support.server import running_server
+from tests.support.settings import wired
 
 PASSWORD = "correct horse battery staple"
 ADMIN_EMAIL = "admin@example.com"
@@ -19,9 +22,22 @@ MEMBER_EMAIL = "member@example.com"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
+OPENAI = BY_NAME["openai"]  # the emulator accepts this key and refuses every other
+
+
+@pytest.fixture(scope="module")
+def openai_upstream() -> Iterator[EmulatorServer]:
+    server = EmulatorServer(build("openai", [OPENAI.key])).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def gateway_url(settings: Settings) -> Iterator[str]:
-    with running_server(create_app(settings)) as base:
+def gateway_url(settings: Settings, openai_upstream: EmulatorServer) -> Iterator[str]:
+    """The gateway, its OpenAI calls (a key's test among them) going to the emulator."""
+    with running_server(create_app(wired(settings, {"openai": openai_upstream.base_url}))) as base:
         yield base
 
 

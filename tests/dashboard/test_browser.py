@@ -1,6 +1,7 @@
 """The dashboard in a real browser: Debian's Chromium, headless, driven by Playwright. A person signs in with
-the user the CLI made, sees the projects, opens the password page and signs out; no page breaks its own
-Content-Security-Policy. Screenshots of every page go to tests/artifacts/dashboard/ (README: Dashboard)."""
+the user the CLI made, sees the projects, tests and saves an OpenAI key (the emulator's) that the official
+SDK then uses, opens the password page and signs out; no page breaks its own Content-Security-Policy.
+Screenshots of every page go to tests/artifacts/dashboard/ (README: Dashboard)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import openai
 import pytest
 
 from tests.conftest import ADMIN_TOKEN
-from tests.dashboard.conftest import ADMIN_EMAIL, PASSWORD
+from tests.dashboard.conftest import ADMIN_EMAIL, OPENAI, PASSWORD
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "dashboard"
@@ -53,7 +55,7 @@ def shot(page: object, name: str) -> None:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_sign_in_see_projects_change_nothing_and_sign_out(page: object, gateway_url: str) -> None:
+def test_sign_in_add_a_provider_key_and_sign_out(page: object, gateway_url: str) -> None:
     from playwright.sync_api import Page, expect
 
     assert isinstance(page, Page)
@@ -83,9 +85,26 @@ def test_sign_in_see_projects_change_nothing_and_sign_out(page: object, gateway_
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Projects")).to_be_visible()
-    expect(page.get_by_role("cell", name="browser-project")).to_be_visible()
+    expect(page.get_by_role("cell", name="browser-project", exact=True)).to_be_visible()
     expect(page.get_by_text(ADMIN_EMAIL)).to_be_visible()
     shot(page, "projects")
+
+    page.get_by_role("link", name="Provider keys of browser-project").click()
+    expect(page.get_by_role("heading", name="Provider keys")).to_be_visible()
+    key_field = page.get_by_label("OpenAI key")
+    key_field.fill(OPENAI.key)
+    page.locator("#provider-openai").get_by_role("button", name="Test key").click()
+    expect(page.get_by_role("status")).to_have_text("OpenAI accepted this key. It is not saved yet.")
+    expect(page.get_by_label("OpenAI key")).to_have_value("")  # the key is not sent back into the field
+    page.get_by_label("OpenAI key").fill(OPENAI.key)
+    page.locator("#provider-openai").get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Saved the OpenAI key.")
+    expect(page.locator("#provider-openai")).to_contain_text("sk-proj-...cccc")
+    assert OPENAI.key not in page.content()
+    shot(page, "provider-keys")
+    sdk = openai.OpenAI(base_url=f"{gateway_url}/v1", api_key=made.json()["api_key"], max_retries=0)
+    completion = sdk.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    assert completion.choices[0].message.content  # the key saved in the browser serves the SDK
 
     page.get_by_role("link", name="Password").click()
     expect(page.get_by_role("heading", name="Change password")).to_be_visible()

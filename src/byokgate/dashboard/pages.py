@@ -19,6 +19,7 @@ from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
 from byokgate.admin.services import ControlPlane
+from byokgate.dashboard.provider_keys import ProviderKeyPages
 from byokgate.dashboard.sessions import (
     PRESESSION_COOKIE,
     SESSION_COOKIE,
@@ -26,6 +27,8 @@ from byokgate.dashboard.sessions import (
     SignInError,
     same,
 )
+from byokgate.domain.entities import Project
+from byokgate.errors import NotFoundError
 from byokgate.store.users import Session
 
 PREFIX = "/dashboard"
@@ -44,13 +47,14 @@ _STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; cha
 class Dashboard:
     def __init__(self, accounts: Accounts, control: ControlPlane, *, secure_cookies: str = "auto") -> None:
         self.accounts = accounts
-        self._control = control
+        self.control = control
         self._secure_always = secure_cookies == "always"
         self._templates = Environment(
             loader=PackageLoader("byokgate.dashboard", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
         )
         self._templates.globals["static"] = lambda name: f"{PREFIX}/static/{name}"
+        keys = ProviderKeyPages(self)
         self._router = Router(
             routes=[
                 Route("/", self._root, methods=["GET"]),
@@ -60,6 +64,17 @@ class Dashboard:
                 Route(f"{PREFIX}/sign-out", self._sign_out, methods=["POST"]),
                 Route(f"{PREFIX}/account/password", self._password_page, methods=["GET"]),
                 Route(f"{PREFIX}/account/password", self._change_password, methods=["POST"]),
+                Route(f"{PREFIX}/projects/{{project_id}}/provider-keys", keys.page, methods=["GET"]),
+                Route(
+                    f"{PREFIX}/projects/{{project_id}}/provider-keys/{{provider}}",
+                    keys.submit,
+                    methods=["POST"],
+                ),
+                Route(
+                    f"{PREFIX}/projects/{{project_id}}/provider-keys/{{provider}}/delete",
+                    keys.delete,
+                    methods=["POST"],
+                ),
                 Route(f"{PREFIX}/static/{{name}}", self._static, methods=["GET"]),
             ]
         )
@@ -69,7 +84,7 @@ class Dashboard:
 
     # Rendering and the session
 
-    def _render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         body = self._templates.get_template(template).render(**context)
         return HTMLResponse(body, status_code=status, headers=_SECURITY_HEADERS)
 
@@ -78,6 +93,53 @@ class Dashboard:
 
     async def _session(self, request: Request) -> Session | None:
         return await self.accounts.session(request.cookies.get(SESSION_COOKIE))
+
+    async def access(
+        self, request: Request, project_id: str, *, write: bool
+    ) -> tuple[Session, Project, bool] | Response:
+        """The session, the project and whether the user may change it; or the answer instead: sign in,
+        or 404 for a project the user may not see (never telling whether it exists), 403 for a read-only
+        member's change."""
+        session = await self._session(request)
+        if session is None:
+            return self._to_sign_in()
+        role = "write" if session.user.is_admin else await self._role(session, project_id)
+        if role is None:
+            return self.not_found()
+        if write and role != "write":
+            return self.render(
+                "message.html",
+                403,
+                user=session.user,
+                csrf=session.csrf_token,
+                title="Read only",
+                message="You can see this project but not change it.",
+            )
+        try:
+            project = await self.control.get_project(project_id)
+        except NotFoundError:
+            return self.not_found()
+        return session, project, role == "write"
+
+    async def _role(self, session: Session, project_id: str) -> str | None:
+        async with self.control.store.transaction() as tx:
+            return await tx.users.role(session.user.id, project_id)
+
+    async def checked_form(self, request: Request, session: Session) -> dict[str, str] | None:
+        """The form's fields when it carries the session's CSRF token; None otherwise."""
+        try:
+            form = await self._form(request)
+        except SignInError:
+            return None
+        return form if same(session.csrf_token, form.get("csrf")) else None
+
+    def not_found(self) -> Response:
+        return HTMLResponse(
+            "<!doctype html><title>Not found</title><p>There is no such page. "
+            '<a href="/dashboard/">Projects</a></p>',
+            status_code=404,
+            headers=_SECURITY_HEADERS,
+        )
 
     @staticmethod
     def _to_sign_in() -> Response:
@@ -94,7 +156,7 @@ class Dashboard:
         fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=32)
         return {name: values[0] for name, values in fields.items()}
 
-    def _refused(self) -> Response:
+    def refused(self) -> Response:
         """A POST without the right CSRF token: an old page, or another site's form."""
         return HTMLResponse(
             "<!doctype html><title>Refused</title><p>This form has expired. Go back, reload the page and "
@@ -113,7 +175,7 @@ class Dashboard:
             return RedirectResponse(f"{PREFIX}/", status_code=303, headers=_SECURITY_HEADERS)
         token = secrets.token_urlsafe(32)
         status = 429 if error and error.startswith("Too many") else (400 if error else 200)
-        response = self._render("sign_in.html", status, csrf=token, error=error, email=email, user=None)
+        response = self.render("sign_in.html", status, csrf=token, error=error, email=email, user=None)
         response.set_cookie(
             PRESESSION_COOKIE,
             token,
@@ -129,9 +191,9 @@ class Dashboard:
         try:
             form = await self._form(request)
         except SignInError:
-            return self._refused()
+            return self.refused()
         if not same(request.cookies.get(PRESESSION_COOKIE, ""), form.get("csrf")) or not form.get("csrf"):
-            return self._refused()
+            return self.refused()
         email = form.get("email", "")
         client = request.client.host if request.client else "unknown"
         try:
@@ -158,9 +220,9 @@ class Dashboard:
         try:
             form = await self._form(request)
         except SignInError:
-            return self._refused()
+            return self.refused()
         if not same(session.csrf_token, form.get("csrf")):
-            return self._refused()
+            return self.refused()
         await self.accounts.sign_out(session)
         response = self._to_sign_in()
         response.delete_cookie(SESSION_COOKIE, path="/")
@@ -170,23 +232,23 @@ class Dashboard:
         session = await self._session(request)
         if session is None:
             return self._to_sign_in()
-        projects = await self._control.list_projects(limit=100)
+        projects = await self.control.list_projects(limit=100)
         if not session.user.is_admin:
             allowed = await self._member_of(session)
             projects = [project for project in projects if project.id in allowed]
-        return self._render(
+        return self.render(
             "projects.html", user=session.user, csrf=session.csrf_token, page="projects", projects=projects
         )
 
     async def _member_of(self, session: Session) -> set[str]:
-        async with self._control.store.transaction() as tx:
+        async with self.control.store.transaction() as tx:
             return await tx.users.project_ids(session.user.id)
 
     async def _password_page(self, request: Request) -> Response:
         session = await self._session(request)
         if session is None:
             return self._to_sign_in()
-        return self._render("password.html", user=session.user, csrf=session.csrf_token, page="password")
+        return self.render("password.html", user=session.user, csrf=session.csrf_token, page="password")
 
     async def _change_password(self, request: Request) -> Response:
         session = await self._session(request)
@@ -195,14 +257,14 @@ class Dashboard:
         try:
             form = await self._form(request)
         except SignInError:
-            return self._refused()
+            return self.refused()
         if not same(session.csrf_token, form.get("csrf")):
-            return self._refused()
+            return self.refused()
         try:
             await self.accounts.change_password(session, form.get("current", ""), form.get("new", ""))
         except SignInError as exc:
             field = "current" if "current" in str(exc) else "new"
-            return self._render(
+            return self.render(
                 "password.html",
                 400,
                 user=session.user,

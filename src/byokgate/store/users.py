@@ -98,5 +98,12 @@ class UserRepository:
         )
         return {row[0] for row in rows}
 
+    async def role(self, user_id: str, project_id: str) -> str | None:
+        """The user's role in the project (read or write); None when not a member."""
+        statement = select(project_members.c.role).where(
+            project_members.c.user_id == user_id, project_members.c.project_id == project_id
+        )
+        return (await self._conn.execute(statement)).scalar_one_or_none()
+
     async def forget_expired_sessions(self, now: datetime) -> None:
         await self._conn.execute(delete(user_sessions).where(user_sessions.c.expires_at <= now))
