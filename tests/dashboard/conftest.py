@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,6 +23,46 @@ PASSWORD = "correct horse battery staple"
 ADMIN_EMAIL = "admin@example.com"
 MEMBER_EMAIL = "member@example.com"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "dashboard"
+# Without the background-networking flags Chromium keeps dialling Google's hosts, which this machine refuses.
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def needed(path: Path, what: str) -> None:
+    """Skip without ``path`` (under ``CI=true``, fail: .ci/run and make install what the tests need)."""
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"no {what} at {path}")
+        pytest.skip(f"no {what} at {path}")
+
+
+@pytest.fixture
+def chromium() -> Iterator[object]:
+    """Debian's Chromium, headless, under Playwright (its own browser download is never used)."""
+    needed(Path(CHROMIUM), "Chromium (apt-get install chromium; .ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def shot(page: object, name: str) -> None:
+    """A screenshot of the page for people to look at (tests/artifacts/dashboard/)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
 
 
 OPENAI = BY_NAME["openai"]  # the emulator accepts this key and refuses every other

@@ -5,53 +5,25 @@ Screenshots of every page go to tests/artifacts/dashboard/ (README: Dashboard)."
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import openai
 import pytest
 
 from tests.conftest import ADMIN_TOKEN
-from tests.dashboard.conftest import ADMIN_EMAIL, OPENAI, PASSWORD
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "dashboard"
-# Without the background-networking flags Chromium keeps dialling Google's hosts, which this machine refuses.
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.dashboard.conftest import ADMIN_EMAIL, OPENAI, PASSWORD, shot
 
 pytestmark = pytest.mark.usefixtures("users")
 
 
 @pytest.fixture
-def page() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"no Chromium at {CHROMIUM}: .ci/run installs Debian's chromium package")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        try:
-            yield browser.new_page(viewport={"width": 1200, "height": 800})
-        finally:
-            browser.close()
-
-
-def shot(page: object, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+def page(chromium: object) -> Iterator[object]:
+    context = chromium.new_context(viewport={"width": 1200, "height": 800})  # type: ignore[attr-defined]
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -1,0 +1,68 @@
+"""axe-core (the npm package, pinned in clients/package.json) finds no serious or critical accessibility
+violation on any dashboard page, in Debian's Chromium: signed out, with a refused sign-in, and every page
+a signed-in admin reaches, with and without a field's error showing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ADMIN_TOKEN
+from tests.dashboard.conftest import ADMIN_EMAIL, PASSWORD, needed
+
+AXE = Path(__file__).resolve().parents[2] / "clients" / "node_modules" / "axe-core" / "axe.min.js"
+RUN_AXE = """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations.map(
+    v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(" "))}))"""
+
+pytestmark = pytest.mark.usefixtures("users")
+
+
+def violations(page: Any) -> list[dict[str, Any]]:
+    # The pages' policy forbids inline script (the test's context bypasses it to add axe's).
+    page.add_script_tag(path=str(AXE))
+    found: list[dict[str, Any]] = page.evaluate(RUN_AXE)
+    return [v for v in found if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_no_serious_or_critical_violations_on_any_page(chromium: Any, gateway_url: str) -> None:
+    needed(AXE, "axe-core (make clients)")
+    made = httpx.post(
+        f"{gateway_url}/admin/v1/projects",
+        json={"name": "a11y"},
+        headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=30,
+    )
+    project_id = made.json()["id"]
+    context = chromium.new_context(bypass_csp=True)
+    page = context.new_page()
+    found: dict[str, list[dict[str, Any]]] = {}
+    try:
+        page.goto(f"{gateway_url}/dashboard/sign-in")
+        found["sign-in"] = violations(page)
+        page.get_by_label("Email").fill(ADMIN_EMAIL)
+        page.get_by_label("Password").fill("not the password")
+        page.get_by_role("button", name="Sign in").click()
+        found["sign-in refused"] = violations(page)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/dashboard/")
+        found["projects"] = violations(page)
+        page.goto(f"{gateway_url}/dashboard/projects/{project_id}/provider-keys")
+        found["provider keys"] = violations(page)
+        page.get_by_label("OpenAI key").fill("not a key")
+        page.locator("#provider-openai").get_by_role("button", name="Save").click()
+        found["provider keys, refused"] = violations(page)
+        page.goto(f"{gateway_url}/dashboard/account/password")
+        found["password"] = violations(page)
+        page.get_by_label("Current password").fill("wrong")
+        page.get_by_label("New password").fill("long enough new password")
+        page.get_by_role("button", name="Change password").click()
+        found["password, refused"] = violations(page)
+    finally:
+        context.close()
+    assert {name: v for name, v in found.items() if v} == {}
+    assert len(found) == 7
