@@ -19,6 +19,7 @@ from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
 from byokgate.admin.services import ControlPlane
+from byokgate.dashboard.api_keys import ApiKeyPages
 from byokgate.dashboard.provider_keys import ProviderKeyPages
 from byokgate.dashboard.sessions import (
     PRESESSION_COOKIE,
@@ -55,6 +56,8 @@ class Dashboard:
         )
         self._templates.globals["static"] = lambda name: f"{PREFIX}/static/{name}"
         keys = ProviderKeyPages(self)
+        api_keys = ApiKeyPages(self)
+        project = f"{PREFIX}/projects/{{project_id}}"
         self._router = Router(
             routes=[
                 Route("/", self._root, methods=["GET"]),
@@ -64,6 +67,10 @@ class Dashboard:
                 Route(f"{PREFIX}/sign-out", self._sign_out, methods=["POST"]),
                 Route(f"{PREFIX}/account/password", self._password_page, methods=["GET"]),
                 Route(f"{PREFIX}/account/password", self._change_password, methods=["POST"]),
+                Route(f"{PREFIX}/projects", api_keys.create_project, methods=["POST"]),
+                Route(f"{project}/api-keys", api_keys.page, methods=["GET"]),
+                Route(f"{project}/api-keys", api_keys.create, methods=["POST"]),
+                Route(f"{project}/api-keys/{{key_id}}/revoke", api_keys.revoke, methods=["POST"]),
                 Route(f"{PREFIX}/projects/{{project_id}}/provider-keys", keys.page, methods=["GET"]),
                 Route(
                     f"{PREFIX}/projects/{{project_id}}/provider-keys/{{provider}}",
@@ -91,7 +98,7 @@ class Dashboard:
     def _secure(self, request: Request) -> bool:
         return self._secure_always or request.url.scheme == "https"
 
-    async def _session(self, request: Request) -> Session | None:
+    async def signed_in(self, request: Request) -> Session | None:
         return await self.accounts.session(request.cookies.get(SESSION_COOKIE))
 
     async def access(
@@ -100,9 +107,9 @@ class Dashboard:
         """The session, the project and whether the user may change it; or the answer instead: sign in,
         or 404 for a project the user may not see (never telling whether it exists), 403 for a read-only
         member's change."""
-        session = await self._session(request)
+        session = await self.signed_in(request)
         if session is None:
-            return self._to_sign_in()
+            return self.to_sign_in()
         role = "write" if session.user.is_admin else await self._role(session, project_id)
         if role is None:
             return self.not_found()
@@ -142,7 +149,7 @@ class Dashboard:
         )
 
     @staticmethod
-    def _to_sign_in() -> Response:
+    def to_sign_in() -> Response:
         return RedirectResponse(f"{PREFIX}/sign-in", status_code=303, headers=_SECURITY_HEADERS)
 
     @staticmethod
@@ -171,7 +178,7 @@ class Dashboard:
         return RedirectResponse(f"{PREFIX}/", status_code=303, headers=_SECURITY_HEADERS)
 
     async def _sign_in_page(self, request: Request, error: str | None = None, email: str = "") -> Response:
-        if error is None and await self._session(request) is not None:
+        if error is None and await self.signed_in(request) is not None:
             return RedirectResponse(f"{PREFIX}/", status_code=303, headers=_SECURITY_HEADERS)
         token = secrets.token_urlsafe(32)
         status = 429 if error and error.startswith("Too many") else (400 if error else 200)
@@ -214,9 +221,9 @@ class Dashboard:
         return response
 
     async def _sign_out(self, request: Request) -> Response:
-        session = await self._session(request)
+        session = await self.signed_in(request)
         if session is None:
-            return self._to_sign_in()
+            return self.to_sign_in()
         try:
             form = await self._form(request)
         except SignInError:
@@ -224,20 +231,29 @@ class Dashboard:
         if not same(session.csrf_token, form.get("csrf")):
             return self.refused()
         await self.accounts.sign_out(session)
-        response = self._to_sign_in()
+        response = self.to_sign_in()
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
     async def _projects(self, request: Request) -> Response:
-        session = await self._session(request)
+        session = await self.signed_in(request)
         if session is None:
-            return self._to_sign_in()
+            return self.to_sign_in()
+        return await self.projects_page(request, session)
+
+    async def projects_page(self, request: Request, session: Session, error: str | None = None) -> Response:
         projects = await self.control.list_projects(limit=100)
         if not session.user.is_admin:
             allowed = await self._member_of(session)
             projects = [project for project in projects if project.id in allowed]
         return self.render(
-            "projects.html", user=session.user, csrf=session.csrf_token, page="projects", projects=projects
+            "projects.html",
+            400 if error else 200,
+            user=session.user,
+            csrf=session.csrf_token,
+            page="projects",
+            projects=projects,
+            error=error,
         )
 
     async def _member_of(self, session: Session) -> set[str]:
@@ -245,15 +261,15 @@ class Dashboard:
             return await tx.users.project_ids(session.user.id)
 
     async def _password_page(self, request: Request) -> Response:
-        session = await self._session(request)
+        session = await self.signed_in(request)
         if session is None:
-            return self._to_sign_in()
+            return self.to_sign_in()
         return self.render("password.html", user=session.user, csrf=session.csrf_token, page="password")
 
     async def _change_password(self, request: Request) -> Response:
-        session = await self._session(request)
+        session = await self.signed_in(request)
         if session is None:
-            return self._to_sign_in()
+            return self.to_sign_in()
         try:
             form = await self._form(request)
         except SignInError:
@@ -273,7 +289,7 @@ class Dashboard:
                 error=str(exc),
                 error_field=field,
             )
-        response = self._to_sign_in()
+        response = self.to_sign_in()
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
