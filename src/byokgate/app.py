@@ -431,11 +431,14 @@ def create_app(settings: Settings, *, migrate_on_start: bool = True) -> Gateway:
         )
 
     def build_dashboard() -> ASGIApp:
+        from byokgate.admin.request_log import RequestLog
         from byokgate.dashboard.pages import Dashboard
         from byokgate.dashboard.sessions import Accounts
 
         accounts = Accounts(components.store, session_hours=settings.dashboard_session_hours)
-        return Dashboard(accounts, components.control, secure_cookies=settings.dashboard_secure_cookies)
+        log = RequestLog(components.control, default_retention_days=settings.log_retention_days)
+        secure = settings.dashboard_secure_cookies
+        return Dashboard(accounts, components.control, log, secure_cookies=secure)
 
     return Gateway(
         components,

@@ -47,6 +47,10 @@ def test_no_serious_or_critical_violations_on_any_page(chromium: Any, gateway_ur
         found["new API key"] = violations(page)
         page.get_by_role("link", name="API keys", exact=True).click()
         found["API keys"] = violations(page)
+        page.get_by_role("link", name="Requests", exact=True).click()
+        found["requests, none yet"] = violations(page)
+        page.get_by_role("link", name="Audit", exact=True).click()
+        found["audit"] = violations(page)
         page.goto(f"{gateway_url}/dashboard/")
         found["projects"] = violations(page)
         page.get_by_role("link", name="Provider keys of a11y").click()
@@ -63,4 +67,4 @@ def test_no_serious_or_critical_violations_on_any_page(chromium: Any, gateway_ur
     finally:
         context.close()
     assert {name: v for name, v in found.items() if v} == {}
-    assert len(found) == 10
+    assert len(found) == 12

@@ -81,6 +81,24 @@ def test_the_first_journey(page: object, gateway_url: str) -> None:
     completion = sdk.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
     assert completion.choices[0].message.content  # what was set up in the browser serves the SDK
 
+    page.get_by_role("link", name="Requests").click()
+    expect(page.get_by_role("heading", name="Requests")).to_be_visible()
+    row = page.locator("tbody tr").first
+    for _ in range(100):  # the record is stored by the writer, in the background
+        if "gpt-4o" in row.inner_text():
+            break
+        page.wait_for_timeout(50)
+        page.reload()
+    expect(row).to_contain_text("gpt-4o")
+    shot(page, "requests")
+    row.get_by_role("link").click()
+    expect(page.get_by_role("heading", name="Request req_")).to_be_visible()
+    expect(page.locator("dl.facts")).to_contain_text("openai")
+    shot(page, "trace")
+    page.get_by_role("link", name="Audit").click()
+    expect(page.get_by_role("cell", name="provider_key.set")).to_be_visible()
+    shot(page, "audit")
+
     page.get_by_role("link", name="API keys").click()
     expect(page.get_by_role("cell", name="active")).to_be_visible()
     shot(page, "api-keys")

@@ -120,7 +120,7 @@ def add_request_endpoints(router: APIRouter, log: RequestLog, actor: str) -> Non
         before: Annotated[str | None, Query(max_length=128, description="cursor from next_before")] = None,
     ) -> RequestList:
         """The project's requests, newest first, by filters; page with ``next_before``."""
-        cursor = _parse_cursor(before) if before else None
+        cursor = parse_cursor(before) if before else None
         records = await log.page(project_id, query, limit=limit + 1, before=cursor)
         page = records[:limit]
         more = len(records) > limit
@@ -136,7 +136,7 @@ def add_request_endpoints(router: APIRouter, log: RequestLog, actor: str) -> Non
     ) -> StreamingResponse:
         """Every request the filters match, newest first, streamed as CSV or JSON Lines."""
         body = await log.export_requests(project_id, query, format)
-        return _download(body, format, f"requests-{project_id}")
+        return download(body, format, f"requests-{project_id}")
 
     @router.get("/projects/{project_id}/requests/{request_id}", response_model=RequestTrace)
     async def request_trace(
@@ -190,7 +190,7 @@ def add_request_endpoints(router: APIRouter, log: RequestLog, actor: str) -> Non
     ) -> StreamingResponse:
         """The project's audit events the filters match, newest first, streamed as CSV or JSON Lines."""
         body = await log.export_audit(project_id, query, format)
-        return _download(body, format, f"audit-{project_id}")
+        return download(body, format, f"audit-{project_id}")
 
 
 def timeline(
@@ -213,7 +213,7 @@ def timeline(
     return steps
 
 
-def _download(body: object, format: Format, name: str) -> StreamingResponse:
+def download(body: object, format: Format, name: str) -> StreamingResponse:
     return StreamingResponse(
         body,  # type: ignore[arg-type]
         media_type=_MEDIA[format],
@@ -224,7 +224,7 @@ def _download(body: object, format: Format, name: str) -> StreamingResponse:
     )
 
 
-def _parse_cursor(value: str) -> tuple[datetime, str]:
+def parse_cursor(value: str) -> tuple[datetime, str]:
     stamp, sep, request_id = value.partition("|")
     try:
         moment = datetime.fromisoformat(stamp)

@@ -18,8 +18,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
+from byokgate.admin.request_log import RequestLog
 from byokgate.admin.services import ControlPlane
 from byokgate.dashboard.api_keys import ApiKeyPages
+from byokgate.dashboard.logs import LogPages
 from byokgate.dashboard.provider_keys import ProviderKeyPages
 from byokgate.dashboard.sessions import (
     PRESESSION_COOKIE,
@@ -46,7 +48,9 @@ _STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; cha
 
 
 class Dashboard:
-    def __init__(self, accounts: Accounts, control: ControlPlane, *, secure_cookies: str = "auto") -> None:
+    def __init__(
+        self, accounts: Accounts, control: ControlPlane, log: RequestLog, *, secure_cookies: str = "auto"
+    ) -> None:
         self.accounts = accounts
         self.control = control
         self._secure_always = secure_cookies == "always"
@@ -57,6 +61,7 @@ class Dashboard:
         self._templates.globals["static"] = lambda name: f"{PREFIX}/static/{name}"
         keys = ProviderKeyPages(self)
         api_keys = ApiKeyPages(self)
+        logs = LogPages(self, log)
         project = f"{PREFIX}/projects/{{project_id}}"
         self._router = Router(
             routes=[
@@ -68,6 +73,10 @@ class Dashboard:
                 Route(f"{PREFIX}/account/password", self._password_page, methods=["GET"]),
                 Route(f"{PREFIX}/account/password", self._change_password, methods=["POST"]),
                 Route(f"{PREFIX}/projects", api_keys.create_project, methods=["POST"]),
+                Route(f"{project}/requests", logs.requests, methods=["GET"]),
+                Route(f"{project}/{{log:str}}/export", logs.export, methods=["GET"]),
+                Route(f"{project}/requests/{{request_id}}", logs.trace, methods=["GET"]),
+                Route(f"{project}/audit", logs.audit, methods=["GET"]),
                 Route(f"{project}/api-keys", api_keys.page, methods=["GET"]),
                 Route(f"{project}/api-keys", api_keys.create, methods=["POST"]),
                 Route(f"{project}/api-keys/{{key_id}}/revoke", api_keys.revoke, methods=["POST"]),

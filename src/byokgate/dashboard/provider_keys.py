@@ -69,6 +69,7 @@ class ProviderKeyPages:
             user=session.user,
             csrf=session.csrf_token,
             page="projects",
+            tab="provider-keys",
             project=project,
             rows=self._rows(stored),
             writable=writable,

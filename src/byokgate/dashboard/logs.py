@@ -1,0 +1,193 @@
+"""The request log and the audit trail of a project: filtered pages of 50, newest first, a cursor to the next
+page (server-side: the browser never holds more than a page), one request's trace, and links to the same
+exports the admin API streams. Read through ``admin/request_log.RequestLog``, as the admin API reads them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal, cast
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from byokgate.admin.request_api import audit_query, download, parse_cursor, request_query
+from byokgate.admin.request_log import RequestLog
+from byokgate.domain.entities import AuditEvent
+from byokgate.errors import ApiError, InvalidRequestError
+from byokgate.store.audit import AuditQuery
+from byokgate.store.requests import RequestQuery
+
+if TYPE_CHECKING:
+    from byokgate.dashboard.pages import Dashboard
+
+PAGE = 50
+REQUEST_FILTERS = ("model", "provider", "lane", "status", "cache")
+LANES = ("byok", "pooled")
+CACHE_STATUSES = ("HIT", "SEMANTIC-HIT", "MISS", "REFRESH", "BYPASS")
+AUDIT_FILTERS = ("action", "outcome", "provider")
+_MAX_FILTER = 200
+
+
+class LogPages:
+    def __init__(self, dashboard: Dashboard, log: RequestLog) -> None:
+        self._dashboard = dashboard
+        self._log = log
+
+    @staticmethod
+    def _filters(request: Request, names: tuple[str, ...]) -> dict[str, str]:
+        return {
+            name: value[:_MAX_FILTER]
+            for name in names
+            if (value := request.query_params.get(name, "").strip())
+        }
+
+    async def requests(self, request: Request) -> Response:
+        access = await self._dashboard.access(request, request.path_params["project_id"], write=False)
+        if isinstance(access, Response):
+            return access
+        session, project, _ = access
+        filters = self._filters(request, REQUEST_FILTERS)
+        error, records, following = None, [], None
+        try:
+            query = _request_query(filters)
+            before = request.query_params.get("before")
+            cursor = parse_cursor(before) if before else None
+            records = await self._log.page(project.id, query, limit=PAGE + 1, before=cursor)
+        except ApiError as problem:
+            error = problem.message
+        if len(records) > PAGE:
+            records = records[:PAGE]
+            last = records[-1]
+            following = urlencode({**filters, "before": f"{last.created_at.isoformat()}|{last.id}"})
+        return self._dashboard.render(
+            "requests.html",
+            400 if error else 200,
+            user=session.user,
+            csrf=session.csrf_token,
+            page="projects",
+            tab="requests",
+            project=project,
+            records=records,
+            filters=filters,
+            following=following,
+            export=urlencode(filters),
+            error=error,
+        )
+
+    async def export(self, request: Request) -> Response:
+        """The filtered requests or audit events as CSV or JSON Lines, streamed page by page."""
+        access = await self._dashboard.access(request, request.path_params["project_id"], write=False)
+        if isinstance(access, Response):
+            return access
+        _, project, _ = access
+        fmt = request.query_params.get("format", "csv")
+        if fmt not in ("csv", "jsonl") or request.path_params["log"] not in ("requests", "audit"):
+            return self._dashboard.not_found()
+        try:
+            if request.path_params["log"] == "requests":
+                query = _request_query(self._filters(request, REQUEST_FILTERS))
+                body = await self._log.export_requests(project.id, query, fmt)
+            else:
+                audit = _audit_query(self._filters(request, AUDIT_FILTERS))
+                body = await self._log.export_audit(project.id, audit, fmt)
+        except ApiError:
+            return self._dashboard.not_found()
+        name = f"{request.path_params['log']}-{project.id}"
+        return download(body, cast(Literal["csv", "jsonl"], fmt), name)
+
+    async def trace(self, request: Request) -> Response:
+        access = await self._dashboard.access(request, request.path_params["project_id"], write=False)
+        if isinstance(access, Response):
+            return access
+        session, project, _ = access
+        found = await self._log.trace(project.id, request.path_params["request_id"][:64])
+        if found is None:
+            return self._dashboard.not_found()
+        return self._dashboard.render(
+            "trace.html",
+            user=session.user,
+            csrf=session.csrf_token,
+            page="projects",
+            tab="requests",
+            project=project,
+            record=found.record,
+            uses=found.key_uses,
+        )
+
+    async def audit(self, request: Request) -> Response:
+        access = await self._dashboard.access(request, request.path_params["project_id"], write=False)
+        if isinstance(access, Response):
+            return access
+        session, project, _ = access
+        filters = self._filters(request, AUDIT_FILTERS)
+        error, events, following = None, [], None
+        before = request.query_params.get("before", "")
+        try:
+            query = _audit_query(filters)
+            if before and not before.isdigit():
+                raise _BadCursor
+            events = await self._log_audit(project.id, query, int(before) if before else None)
+        except (ApiError, _BadCursor) as problem:
+            error = problem.message if isinstance(problem, ApiError) else "That page link is not valid."
+        if len(events) > PAGE:
+            events = events[:PAGE]
+            following = urlencode({**filters, "before": events[-1].id})
+        return self._dashboard.render(
+            "audit.html",
+            400 if error else 200,
+            user=session.user,
+            csrf=session.csrf_token,
+            page="projects",
+            tab="audit",
+            project=project,
+            events=events,
+            filters=filters,
+            following=following,
+            export=urlencode(filters),
+            error=error,
+        )
+
+    async def _log_audit(self, project_id: str, query: AuditQuery, before_id: int | None) -> list[AuditEvent]:
+        control = self._dashboard.control
+        return await control.audit_log(project_id, limit=PAGE + 1, before_id=before_id, query=query)
+
+
+class _BadCursor(Exception):
+    pass
+
+
+def _request_query(filters: dict[str, str]) -> RequestQuery:
+    """The admin API's request filters (its checks of a status) from the page's form; a lane or a cache
+    status outside the form's choices is refused here."""
+    lane, cache = filters.get("lane"), filters.get("cache")
+    if lane not in (None, *LANES):
+        raise InvalidRequestError("Choose a lane from the list.")
+    if cache not in (None, *CACHE_STATUSES):
+        raise InvalidRequestError("Choose a cache status from the list.")
+    return request_query(
+        start=None,
+        end=None,
+        model=filters.get("model"),
+        provider=filters.get("provider"),
+        lane=cast(Literal["byok", "pooled"] | None, lane),
+        status=filters.get("status"),
+        error_type=None,
+        cache=cast(Literal["HIT", "SEMANTIC-HIT", "MISS", "REFRESH", "BYPASS"] | None, cache),
+        api_key=None,
+        user=None,
+    )
+
+
+def _audit_query(filters: dict[str, str]) -> AuditQuery:
+    return audit_query(
+        start=None,
+        end=None,
+        action=filters.get("action"),
+        outcome=filters.get("outcome"),
+        provider=filters.get("provider"),
+        provider_key=None,
+        api_key=None,
+        actor=None,
+        request_id=None,
+    )

@@ -1,0 +1,129 @@
+"""A project's requests and audit trail in the dashboard over real HTTP: what the SDK sent is listed with its
+facts, filters narrow it, pages of 50 follow a cursor, one request's trace shows its key use, exports stream
+CSV and JSON Lines; refused filters are explained; another project's member sees nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+
+import httpx
+import openai
+import orjson
+import pytest
+
+from tests.dashboard.conftest import ADMIN_EMAIL, MEMBER_EMAIL, OPENAI, sign_in
+from tests.dashboard.test_api_keys import new_project
+from tests.dashboard.test_provider_keys import post_key
+
+pytestmark = pytest.mark.usefixtures("users")
+ROW = re.compile(r'href="/dashboard/projects/proj_[0-9a-f]+/requests/(req_[0-9a-f]+)"')
+
+
+def listed(client: httpx.Client, url: str, count: int) -> list[str]:
+    """The request ids a page lists, once it lists ``count`` (the writer stores records in the background)."""
+    found: list[str] = []
+    for _ in range(300):
+        page = client.get(url)
+        assert page.status_code == 200, page.text
+        found = ROW.findall(page.text)
+        if len(found) >= count:
+            return found
+        time.sleep(0.03)
+    raise AssertionError(f"expected {count} requests listed, found {len(found)}")
+
+
+@pytest.fixture
+def traffic(browser: httpx.Client, gateway_url: str) -> str:
+    """A project (made in the dashboard) with an OpenAI key, 52 answered requests and one for a model no
+    provider serves."""
+    sign_in(browser, ADMIN_EMAIL)
+    project_id, secret = new_project(browser, "traffic")
+    assert post_key(browser, project_id, OPENAI.key, "save").status_code == 303
+    sdk = openai.OpenAI(base_url=f"{gateway_url}/v1", api_key=secret, max_retries=0)
+    for _ in range(52):
+        sdk.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    with pytest.raises(openai.APIStatusError):
+        sdk.chat.completions.create(
+            model="no-such-model-anywhere", messages=[{"role": "user", "content": "hi"}]
+        )
+    return project_id
+
+
+def test_requests_are_listed_paged_filtered_traced_and_exported(browser: httpx.Client, traffic: str) -> None:
+    base = f"/dashboard/projects/{traffic}/requests"
+    errors = listed(browser, f"{base}?status=error", 1)  # the newest, so every record is stored by now
+    assert len(errors) == 1
+    first = listed(browser, base, 50)
+    assert len(first) == 50  # a page of 50, newest first
+    assert first[0] == errors[0]
+    page = browser.get(base).text
+    older = re.search(r'href="\?(before=[^"]+)"', page)
+    assert older is not None
+    rest = listed(browser, f"{base}?{older.group(1).replace('&amp;', '&')}", 3)
+    assert len(rest) == 3
+    assert not set(first) & set(rest)
+
+    ok = listed(browser, f"{base}?status=ok&model=gpt-4o-mini", 50)
+    assert errors[0] not in ok
+
+    trace = browser.get(f"{base}/{first[-1]}")
+    assert trace.status_code == 200
+    assert "gpt-4o-mini" in trace.text
+    assert "openai" in trace.text
+    assert "key <code>cred_" in trace.text  # the provider key it used
+
+    exported = browser.get(f"/dashboard/projects/{traffic}/requests/export", params={"format": "csv"})
+    assert exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert len(rows) == 53
+    lines = browser.get(
+        f"/dashboard/projects/{traffic}/requests/export", params={"format": "jsonl", "status": "error"}
+    )
+    assert [orjson.loads(line)["id"] for line in lines.text.splitlines()] == errors
+
+
+def test_the_audit_trail_lists_changes_and_key_uses(browser: httpx.Client, traffic: str) -> None:
+    audit = f"/dashboard/projects/{traffic}/audit"
+    for _ in range(300):  # key uses are stored by the writer, in the background
+        page = browser.get(audit).text
+        if "<td>provider_key.use</td>" in page:
+            break
+        time.sleep(0.03)
+    assert "<td>provider_key.use</td>" in page
+    assert "Older events" in page  # 53 key uses and 3 changes: more than a page
+    only_sets = browser.get(audit, params={"action": "provider_key.set"}).text
+    assert "<td>provider_key.set</td>" in only_sets
+    assert "<td>user:usr_" in only_sets  # set by the signed-in user
+    assert "<td>provider_key.use</td>" not in only_sets
+    exported = browser.get(f"{audit}/export", params={"format": "jsonl", "action": "project.create"})
+    assert [orjson.loads(line)["action"] for line in exported.text.splitlines()] == ["project.create"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("lane=bogus", "Choose a lane from the list."),
+        ("status=teapot", "status takes a code"),
+        ("before=not-a-cursor", "before must be a next_before value"),
+    ],
+)
+def test_a_refused_filter_is_explained(
+    browser: httpx.Client, gateway_url: str, query: str, message: str
+) -> None:
+    sign_in(browser, ADMIN_EMAIL)
+    project_id, _ = new_project(browser, "filters")
+    answer = browser.get(f"/dashboard/projects/{project_id}/requests?{query}")
+    assert answer.status_code == 400
+    assert message in answer.text
+
+
+def test_another_projects_member_sees_none_of_it(
+    browser: httpx.Client, gateway_url: str, traffic: str
+) -> None:
+    with httpx.Client(base_url=gateway_url) as member:
+        sign_in(member, MEMBER_EMAIL)
+        for path in ("requests", "audit", "requests/export", "audit/export", "requests/req_0"):
+            assert member.get(f"/dashboard/projects/{traffic}/{path}").status_code == 404
