@@ -51,6 +51,9 @@ def test_no_serious_or_critical_violations_on_any_page(chromium: Any, gateway_ur
         found["requests, none yet"] = violations(page)
         page.get_by_role("link", name="Audit", exact=True).click()
         found["audit"] = violations(page)
+        page.get_by_role("link", name="Usage", exact=True).click()
+        page.locator("#usage-chart canvas").wait_for()
+        found["usage"] = violations(page)
         page.goto(f"{gateway_url}/dashboard/")
         found["projects"] = violations(page)
         page.get_by_role("link", name="Provider keys of a11y").click()
@@ -67,4 +70,4 @@ def test_no_serious_or_critical_violations_on_any_page(chromium: Any, gateway_ur
     finally:
         context.close()
     assert {name: v for name, v in found.items() if v} == {}
-    assert len(found) == 12
+    assert len(found) == 13

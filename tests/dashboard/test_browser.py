@@ -95,6 +95,10 @@ def test_the_first_journey(page: object, gateway_url: str) -> None:
     expect(page.get_by_role("heading", name="Request req_")).to_be_visible()
     expect(page.locator("dl.facts")).to_contain_text("openai")
     shot(page, "trace")
+    page.get_by_role("link", name="Usage").click()
+    expect(page.locator("#usage-chart canvas")).to_be_visible()  # drawn by the vendored uPlot, CSP and all
+    expect(page.locator("dl.summary")).to_contain_text("Requests")
+    shot(page, "usage")
     page.get_by_role("link", name="Audit").click()
     expect(page.get_by_role("cell", name="provider_key.set")).to_be_visible()
     shot(page, "audit")

@@ -7,6 +7,7 @@ Every page answers with a Content-Security-Policy that allows no inline script o
 
 from __future__ import annotations
 
+import re
 import secrets
 from importlib import resources
 from typing import Any
@@ -30,6 +31,7 @@ from byokgate.dashboard.sessions import (
     SignInError,
     same,
 )
+from byokgate.dashboard.usage import UsagePages
 from byokgate.domain.entities import Project
 from byokgate.errors import NotFoundError
 from byokgate.store.users import Session
@@ -44,7 +46,12 @@ _SECURITY_HEADERS = {
     "referrer-policy": "same-origin",
     "cache-control": "no-store",
 }
-_STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+_STATIC_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+}
+_STATIC_NAME = re.compile(r"(vendor/)?[A-Za-z0-9_-][A-Za-z0-9._-]*")
 
 
 class Dashboard:
@@ -62,6 +69,7 @@ class Dashboard:
         keys = ProviderKeyPages(self)
         api_keys = ApiKeyPages(self)
         logs = LogPages(self, log)
+        usage = UsagePages(self)
         project = f"{PREFIX}/projects/{{project_id}}"
         self._router = Router(
             routes=[
@@ -91,7 +99,8 @@ class Dashboard:
                     keys.delete,
                     methods=["POST"],
                 ),
-                Route(f"{PREFIX}/static/{{name}}", self._static, methods=["GET"]),
+                Route(f"{project}/usage", usage.page, methods=["GET"]),
+                Route(f"{PREFIX}/static/{{name:path}}", self._static, methods=["GET"]),
             ]
         )
 
@@ -303,11 +312,12 @@ class Dashboard:
         return response
 
     async def _static(self, request: Request) -> Response:
+        """The package's own files (``static/``, vendored libraries under ``static/vendor/``)."""
         name = request.path_params["name"]
         suffix = name[name.rfind(".") :] if "." in name else ""
-        if "/" in name or name.startswith(".") or suffix not in _STATIC_TYPES:
+        if not _STATIC_NAME.fullmatch(name) or suffix not in _STATIC_TYPES:
             return Response(status_code=404)
-        resource = resources.files("byokgate.dashboard").joinpath("static", name)
+        resource = resources.files("byokgate.dashboard").joinpath("static", *name.split("/"))
         if not resource.is_file():
             return Response(status_code=404)
         headers = {**_SECURITY_HEADERS, "cache-control": "public, max-age=3600"}
