@@ -51,6 +51,10 @@ def test_no_serious_or_critical_violations_on_any_page(chromium: Any, gateway_ur
         found["requests, none yet"] = violations(page)
         page.get_by_role("link", name="Audit", exact=True).click()
         found["audit"] = violations(page)
+        page.get_by_role("link", name="Playground", exact=True).click()
+        page.get_by_role("button", name="Use a new playground key").click()
+        page.get_by_text("No model is reachable: add a provider key first.").wait_for()
+        found["playground"] = violations(page)
         page.get_by_role("link", name="Usage", exact=True).click()
         page.locator("#usage-chart canvas").wait_for()
         found["usage"] = violations(page)
@@ -70,4 +74,4 @@ def test_no_serious_or_critical_violations_on_any_page(chromium: Any, gateway_ur
     finally:
         context.close()
     assert {name: v for name, v in found.items() if v} == {}
-    assert len(found) == 13
+    assert len(found) == 14

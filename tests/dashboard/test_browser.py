@@ -81,6 +81,18 @@ def test_the_first_journey(page: object, gateway_url: str) -> None:
     completion = sdk.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
     assert completion.choices[0].message.content  # what was set up in the browser serves the SDK
 
+    page.get_by_role("link", name="Playground").click()
+    page.get_by_role("button", name="Use a new playground key").click()
+    expect(page.locator("#pg-key-status")).to_contain_text("models reachable with this key")
+    page.get_by_label("Model").select_option("gpt-4o")
+    page.get_by_label("Prompt").fill("Say hello.")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#pg-facts")).to_be_visible()
+    expect(page.locator("#pg-answer")).not_to_be_empty()
+    expect(page.locator('[data-fact="x-byokgate-lane"]')).to_have_text("byok")
+    expect(page.locator('[data-fact="x-byokgate-provider"]')).to_have_text("openai")
+    shot(page, "playground")
+
     page.get_by_role("link", name="Requests").click()
     expect(page.get_by_role("heading", name="Requests")).to_be_visible()
     row = page.locator("tbody tr").first
@@ -104,11 +116,13 @@ def test_the_first_journey(page: object, gateway_url: str) -> None:
     shot(page, "audit")
 
     page.get_by_role("link", name="API keys").click()
-    expect(page.get_by_role("cell", name="active")).to_be_visible()
+    expect(page.get_by_role("cell", name="playground")).to_be_visible()
     shot(page, "api-keys")
-    page.get_by_role("button", name="Revoke").click()
+    page.get_by_role(
+        "button", name=f"Revoke the key {secret[:13]}..."
+    ).click()  # the SDK's, not the playground's
     expect(page.get_by_role("status")).to_have_text("Revoked the key.")
-    expect(page.get_by_role("cell", name="revoked")).to_be_visible()
+    expect(page.get_by_role("cell", name="revoked")).to_have_count(1)
     deadline = time.monotonic() + 10
     while True:  # the data plane follows the change at once, or within its snapshot's poll interval
         try:

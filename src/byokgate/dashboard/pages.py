@@ -23,6 +23,7 @@ from byokgate.admin.request_log import RequestLog
 from byokgate.admin.services import ControlPlane
 from byokgate.dashboard.api_keys import ApiKeyPages
 from byokgate.dashboard.logs import LogPages
+from byokgate.dashboard.playground import PlaygroundPages
 from byokgate.dashboard.provider_keys import ProviderKeyPages
 from byokgate.dashboard.sessions import (
     PRESESSION_COOKIE,
@@ -70,6 +71,7 @@ class Dashboard:
         api_keys = ApiKeyPages(self)
         logs = LogPages(self, log)
         usage = UsagePages(self)
+        playground = PlaygroundPages(self)
         project = f"{PREFIX}/projects/{{project_id}}"
         self._router = Router(
             routes=[
@@ -100,6 +102,8 @@ class Dashboard:
                     methods=["POST"],
                 ),
                 Route(f"{project}/usage", usage.page, methods=["GET"]),
+                Route(f"{project}/playground", playground.page, methods=["GET"]),
+                Route(f"{project}/playground/key", playground.key, methods=["POST"]),
                 Route(f"{PREFIX}/static/{{name:path}}", self._static, methods=["GET"]),
             ]
         )
