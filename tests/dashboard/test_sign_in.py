@@ -3,16 +3,15 @@ sign-out, password change, and what a member may see."""
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from byokgate.app import create_app
 from byokgate.settings import Settings
 from byokgate.store.database import Store
-from byokgate.store.tables import project_members, users
+from byokgate.store.tables import users
+from tests.cli.conftest import run
 from tests.conftest import ADMIN_TOKEN
 from tests.dashboard.conftest import ADMIN_EMAIL, MEMBER_EMAIL, PASSWORD, csrf_of, sign_in
 from tests.support.server import running_server
@@ -164,22 +163,40 @@ def test_changing_the_password_ends_every_session(browser: httpx.Client, gateway
         assert sign_in(fresh, MEMBER_EMAIL, "a brand new passphrase").status_code == 303
 
 
-async def test_a_member_sees_only_their_projects(
-    browser: httpx.Client, gateway_url: str, store: Store
+def test_a_member_sees_only_their_projects(
+    browser: httpx.Client, gateway_url: str, cli_env: dict[str, str]
 ) -> None:
-    theirs = await asyncio.to_thread(create_project, gateway_url, "theirs")
-    other = await asyncio.to_thread(create_project, gateway_url, "not-theirs")
-    async with store.transaction() as tx:
-        member = (
-            await tx.connection.execute(select(users.c.id).where(users.c.email == MEMBER_EMAIL))
-        ).scalar_one()
-        await tx.connection.execute(
-            insert(project_members).values(project_id=theirs, user_id=member, role="read")
-        )
-    await asyncio.to_thread(sign_in, browser, MEMBER_EMAIL)
-    page = (await asyncio.to_thread(browser.get, "/dashboard/")).text
+    theirs = create_project(gateway_url, "theirs")
+    other = create_project(gateway_url, "not-theirs")
+    run(cli_env, "users", "member", "--email", MEMBER_EMAIL, "--project", theirs, "--role", "read")
+    sign_in(browser, MEMBER_EMAIL)
+    page = browser.get("/dashboard/").text
     assert theirs in page
     assert other not in page
+    run(cli_env, "users", "member", "--email", MEMBER_EMAIL, "--project", theirs, "--role", "none")
+    assert theirs not in browser.get("/dashboard/").text
+    assert browser.get(f"/dashboard/projects/{theirs}/requests").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("email", "project", "message"),
+    [
+        ("nobody@example.com", None, "There is no user nobody@example.com."),
+        (MEMBER_EMAIL, "proj_nope", "There is no project proj_nope."),
+    ],
+)
+def test_membership_needs_a_user_and_a_project(
+    gateway_url: str, cli_env: dict[str, str], email: str, project: str | None, message: str
+) -> None:
+    from click.testing import CliRunner
+
+    from byokgate.cli import main
+
+    project_id = project or create_project(gateway_url, "members")
+    args = ["users", "member", "--email", email, "--project", project_id, "--role", "write"]
+    result = CliRunner().invoke(main, args, env=cli_env)
+    assert result.exit_code != 0
+    assert message in result.output
 
 
 async def test_passwords_are_stored_as_argon2id_hashes_only(store: Store) -> None:

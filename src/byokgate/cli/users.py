@@ -43,3 +43,31 @@ def users_create(email: str, admin: bool, password_stdin: bool, as_json: bool) -
         )
 
     run(work, check_keys=False)
+
+
+@users.command("member")
+@click.option("--email", required=True, help="The user's email address.")
+@click.option("--project", "project_id", required=True, help="The project's id.")
+@click.option(
+    "--role",
+    type=click.Choice(["read", "write", "none"]),
+    required=True,
+    help="none: take the membership away.",
+)
+def users_member(email: str, project_id: str, role: str) -> None:
+    """Make a user a member of a project (read: sees it; write: changes it), or not."""
+
+    async def work(c: Components) -> None:
+        from byokgate.cli.common import actor
+        from byokgate.dashboard.sessions import Accounts, SignInError
+
+        accounts = Accounts(c.store, session_hours=c.settings.dashboard_session_hours)
+        try:
+            user = await accounts.set_member(
+                email, project_id, None if role == "none" else role, actor=actor()
+            )
+        except SignInError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"{user.email}: {role} in {project_id}")
+
+    run(work, check_keys=False)

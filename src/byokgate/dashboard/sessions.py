@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from byokgate.dashboard.passwords import hash_password, problem, verify
+from byokgate.domain.entities import NewAuditEvent
 from byokgate.domain.ids import new_id
 from byokgate.store.database import Store
 from byokgate.store.users import Session, User
@@ -106,6 +107,22 @@ class Accounts:
             if await tx.users.by_email(email) is not None:
                 raise SignInError(f"There is already a user {email}.")
             await tx.users.add(user)
+        return user
+
+    async def set_member(self, email: str, project_id: str, role: str | None, *, actor: str) -> User:
+        """Give the user ``role`` (read or write) in the project, or (None) take their membership away;
+        audit-logged."""
+        if role not in (None, "read", "write"):
+            raise SignInError("A role is read or write.")
+        async with self._store.transaction() as tx:
+            user = await tx.users.by_email(normalize(email))
+            if user is None:
+                raise SignInError(f"There is no user {normalize(email)}.")
+            if await tx.projects.get(project_id) is None:
+                raise SignInError(f"There is no project {project_id}.")
+            await tx.users.set_role(user.id, project_id, role)
+            detail = {"user_id": user.id, "role": role}
+            await tx.audit.append(NewAuditEvent(actor, "project.member", project_id, detail=detail))
         return user
 
     async def sign_in(self, email: str, password: str, client: str) -> str:

@@ -98,6 +98,18 @@ class UserRepository:
         )
         return {row[0] for row in rows}
 
+    async def set_role(self, user_id: str, project_id: str, role: str | None) -> None:
+        """Make the user a member of the project with ``role`` (read or write); None: not a member."""
+        await self._conn.execute(
+            delete(project_members).where(
+                project_members.c.user_id == user_id, project_members.c.project_id == project_id
+            )
+        )
+        if role is not None:
+            await self._conn.execute(
+                insert(project_members).values(project_id=project_id, user_id=user_id, role=role)
+            )
+
     async def role(self, user_id: str, project_id: str) -> str | None:
         """The user's role in the project (read or write); None when not a member."""
         statement = select(project_members.c.role).where(
