@@ -96,6 +96,8 @@ def test_every_fact_of_a_request_is_recorded(gateway: Gateway, traffic: tuple[st
         "invalid_request_error",
         "model_not_found",
     )
+    assert missing["requested_model"] == "claude-3-5-sonnet-20241022"  # what the client asked for
+    assert missing["resolved_model"] is None  # nothing served it
 
 
 def test_filters_and_cursor_pages(gateway: Gateway, traffic: tuple[str, str, list[str]]) -> None:

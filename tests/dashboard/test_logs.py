@@ -83,6 +83,7 @@ def test_requests_are_listed_paged_filtered_traced_and_exported(browser: httpx.C
         f"/dashboard/projects/{traffic}/requests/export", params={"format": "jsonl", "status": "error"}
     )
     assert [orjson.loads(line)["id"] for line in lines.text.splitlines()] == errors
+    assert orjson.loads(lines.text.splitlines()[0])["requested_model"] == "no-such-model-anywhere"
 
 
 def test_the_audit_trail_lists_changes_and_key_uses(browser: httpx.Client, traffic: str) -> None:

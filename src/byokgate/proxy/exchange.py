@@ -37,6 +37,7 @@ class Exchange:
     endpoint: str
     key: KeyEntry | None = None
     route: Route | None = None
+    model: str | None = None  # the model the client asked for (recorded even when nothing routes it)
     credential_id: str | None = None
     stream: bool = False
     upstream_started: float | None = None

@@ -50,7 +50,7 @@ def _request_record(exchange: Exchange, key: KeyEntry, now: datetime) -> Request
         lane=str(route.lane) if route else None,  # a StrEnum: str() is C, .value a slow property
         provider=route.provider if route else None,
         credential_id=exchange.credential_id,
-        requested_model=route.requested_model if route else None,
+        requested_model=route.requested_model if route else exchange.model,
         resolved_model=route.upstream_model if route else None,
         stream=exchange.stream,
         status=exchange.status,

@@ -63,6 +63,7 @@ class ChatDoor:
                 "you must provide a model parameter", param="model", code="missing_model"
             )
         check_model_name(model)
+        exchange.model = model
         fallbacks, preferences = routing_options(payload, model)
         _validate(operation, payload)
         stream = payload.get("stream", False)

@@ -73,6 +73,7 @@ class MessagesDoor:
         if not isinstance(model, str) or not model:
             raise InvalidRequestError("model: Field required", param="model")
         check_model_name(model)
+        exchange.model = model
         fallbacks, preferences = routing_options(body, model)
         max_tokens = body.get("max_tokens")
         if not counting and (
