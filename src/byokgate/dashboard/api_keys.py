@@ -50,13 +50,10 @@ class ApiKeyPages:
         )
 
     async def create(self, request: Request) -> Response:
-        access = await self._dashboard.access(request, request.path_params["project_id"], write=True)
-        if isinstance(access, Response):
-            return access
-        session, project, _ = access
-        form = await self._dashboard.checked_form(request, session)
-        if form is None:
-            return self._dashboard.refused()
+        change = await self._dashboard.change(request, request.path_params["project_id"])
+        if isinstance(change, Response):
+            return change
+        session, project, form = change
         if form.get("expires", "") not in EXPIRIES:
             return await self.page(request, "Choose an expiry from the list.")
         days = EXPIRIES[form.get("expires", "")]
@@ -87,13 +84,10 @@ class ApiKeyPages:
 
     async def revoke(self, request: Request) -> Response:
         project_id, key_id = request.path_params["project_id"], request.path_params["key_id"]
-        access = await self._dashboard.access(request, project_id, write=True)
-        if isinstance(access, Response):
-            return access
-        session, project, _ = access
-        form = await self._dashboard.checked_form(request, session)
-        if form is None:
-            return self._dashboard.refused()
+        change = await self._dashboard.change(request, project_id)
+        if isinstance(change, Response):
+            return change
+        session, project, _ = change
         try:
             await self._control.revoke_api_key(project.id, key_id, actor=f"user:{session.user.id}")
         except ApiError as error:
@@ -102,12 +96,10 @@ class ApiKeyPages:
 
     async def create_project(self, request: Request) -> Response:
         """A new project (admins only) and its first API key, shown once."""
-        session = await self._dashboard.signed_in(request)
-        if session is None:
-            return self._dashboard.to_sign_in()
-        form = await self._dashboard.checked_form(request, session)
-        if form is None:
-            return self._dashboard.refused()
+        posted = await self._dashboard.posted(request)
+        if isinstance(posted, Response):
+            return posted
+        session, form = posted
         if not session.user.is_admin:
             return self._dashboard.not_found()
         try:

@@ -154,13 +154,33 @@ class Dashboard:
         async with self.control.store.transaction() as tx:
             return await tx.users.role(session.user.id, project_id)
 
-    async def checked_form(self, request: Request, session: Session) -> dict[str, str] | None:
-        """The form's fields when it carries the session's CSRF token; None otherwise."""
+    async def posted(self, request: Request) -> tuple[Session, dict[str, str]] | Response:
+        """A signed-in user's form: the session and the form's fields; or the answer instead (sign in, or
+        the refusal of a form without the session's CSRF token)."""
+        session = await self.signed_in(request)
+        if session is None:
+            return self.to_sign_in()
         try:
             form = await self._form(request)
         except SignInError:
-            return None
-        return form if same(session.csrf_token, form.get("csrf")) else None
+            return self.refused()
+        if not same(session.csrf_token, form.get("csrf")):
+            return self.refused()
+        return session, form
+
+    async def change(
+        self, request: Request, project_id: str
+    ) -> tuple[Session, Project, dict[str, str]] | Response:
+        """A form that changes a project: the session, the project and the form's fields; or the answer
+        instead (sign in, 404, 403 for a read-only member, or the refusal of a form without its token)."""
+        access = await self.access(request, project_id, write=True)
+        if isinstance(access, Response):
+            return access
+        posted = await self.posted(request)
+        if isinstance(posted, Response):
+            return posted
+        session, project, _ = access
+        return session, project, posted[1]
 
     def not_found(self) -> Response:
         return HTMLResponse(
@@ -243,16 +263,10 @@ class Dashboard:
         return response
 
     async def _sign_out(self, request: Request) -> Response:
-        session = await self.signed_in(request)
-        if session is None:
-            return self.to_sign_in()
-        try:
-            form = await self._form(request)
-        except SignInError:
-            return self.refused()
-        if not same(session.csrf_token, form.get("csrf")):
-            return self.refused()
-        await self.accounts.sign_out(session)
+        posted = await self.posted(request)
+        if isinstance(posted, Response):
+            return posted
+        await self.accounts.sign_out(posted[0])
         response = self.to_sign_in()
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
@@ -289,15 +303,10 @@ class Dashboard:
         return self.render("password.html", user=session.user, csrf=session.csrf_token, page="password")
 
     async def _change_password(self, request: Request) -> Response:
-        session = await self.signed_in(request)
-        if session is None:
-            return self.to_sign_in()
-        try:
-            form = await self._form(request)
-        except SignInError:
-            return self.refused()
-        if not same(session.csrf_token, form.get("csrf")):
-            return self.refused()
+        posted = await self.posted(request)
+        if isinstance(posted, Response):
+            return posted
+        session, form = posted
         try:
             await self.accounts.change_password(session, form.get("current", ""), form.get("new", ""))
         except SignInError as exc:

@@ -80,13 +80,10 @@ class ProviderKeyPages:
     async def submit(self, request: Request) -> Response:
         """Test or save the key typed for a provider."""
         project_id, provider = request.path_params["project_id"], request.path_params["provider"]
-        access = await self._dashboard.access(request, project_id, write=True)
-        if isinstance(access, Response):
-            return access
-        session, project, _ = access
-        form = await self._dashboard.checked_form(request, session)
-        if form is None:
-            return self._dashboard.refused()
+        change = await self._dashboard.change(request, project_id)
+        if isinstance(change, Response):
+            return change
+        session, project, form = change
         if provider not in self._control.registry.byok_names:
             return self._dashboard.not_found()
         title = self._control.registry[provider].title
@@ -110,13 +107,10 @@ class ProviderKeyPages:
 
     async def delete(self, request: Request) -> Response:
         project_id, provider = request.path_params["project_id"], request.path_params["provider"]
-        access = await self._dashboard.access(request, project_id, write=True)
-        if isinstance(access, Response):
-            return access
-        session, project, _ = access
-        form = await self._dashboard.checked_form(request, session)
-        if form is None:
-            return self._dashboard.refused()
+        change = await self._dashboard.change(request, project_id)
+        if isinstance(change, Response):
+            return change
+        session, project, form = change
         if provider not in self._control.registry.byok_names:
             return self._dashboard.not_found()
         try:
