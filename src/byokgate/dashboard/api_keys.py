@@ -34,14 +34,12 @@ class ApiKeyPages:
         session, project, writable = access
         keys = await self._control.list_api_keys(project.id)
         done = "Revoked the key." if request.query_params.get("revoked") else None
-        return self._dashboard.render(
+        return self._dashboard.render_project(
             "api_keys.html",
+            session,
+            project,
+            "api-keys",
             400 if error else 200,
-            user=session.user,
-            csrf=session.csrf_token,
-            page="projects",
-            tab="api-keys",
-            project=project,
             keys=keys,
             writable=writable,
             now=datetime.now(UTC),
@@ -71,13 +69,11 @@ class ApiKeyPages:
 
     def shown_once(self, session: Session, project: Project, created: CreatedApiKey) -> Response:
         """The page that shows a new key's secret, the only time it is shown (never stored, never cached)."""
-        return self._dashboard.render(
+        return self._dashboard.render_project(
             "api_key_created.html",
-            user=session.user,
-            csrf=session.csrf_token,
-            page="projects",
-            tab="api-keys",
-            project=project,
+            session,
+            project,
+            "api-keys",
             key=created.key,
             secret=created.plaintext.reveal(),
         )

@@ -60,14 +60,12 @@ class LogPages:
             records = records[:PAGE]
             last = records[-1]
             following = urlencode({**filters, "before": f"{last.created_at.isoformat()}|{last.id}"})
-        return self._dashboard.render(
+        return self._dashboard.render_project(
             "requests.html",
+            session,
+            project,
+            "requests",
             400 if error else 200,
-            user=session.user,
-            csrf=session.csrf_token,
-            page="projects",
-            tab="requests",
-            project=project,
             records=records,
             filters=filters,
             following=following,
@@ -104,13 +102,11 @@ class LogPages:
         found = await self._log.trace(project.id, request.path_params["request_id"][:64])
         if found is None:
             return self._dashboard.not_found()
-        return self._dashboard.render(
+        return self._dashboard.render_project(
             "trace.html",
-            user=session.user,
-            csrf=session.csrf_token,
-            page="projects",
-            tab="requests",
-            project=project,
+            session,
+            project,
+            "requests",
             record=found.record,
             uses=found.key_uses,
         )
@@ -133,14 +129,12 @@ class LogPages:
         if len(events) > PAGE:
             events = events[:PAGE]
             following = urlencode({**filters, "before": events[-1].id})
-        return self._dashboard.render(
+        return self._dashboard.render_project(
             "audit.html",
+            session,
+            project,
+            "audit",
             400 if error else 200,
-            user=session.user,
-            csrf=session.csrf_token,
-            page="projects",
-            tab="audit",
-            project=project,
             events=events,
             filters=filters,
             following=following,

@@ -117,6 +117,21 @@ class Dashboard:
         body = self._templates.get_template(template).render(**context)
         return HTMLResponse(body, status_code=status, headers=_SECURITY_HEADERS)
 
+    def render_project(
+        self, template: str, session: Session, project: Project, tab: str, status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        """A page of a project (its tabs in ``_project_nav.html``)."""
+        return self.render(
+            template,
+            status,
+            user=session.user,
+            csrf=session.csrf_token,
+            page="projects",
+            tab=tab,
+            project=project,
+            **context,
+        )
+
     def _secure(self, request: Request) -> bool:
         return self._secure_always or request.url.scheme == "https"
 

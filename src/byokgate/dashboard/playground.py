@@ -35,13 +35,11 @@ class PlaygroundPages:
         if isinstance(access, Response):
             return access
         session, project, writable = access
-        return self._dashboard.render(
+        return self._dashboard.render_project(
             "playground.html",
-            user=session.user,
-            csrf=session.csrf_token,
-            page="projects",
-            tab="playground",
-            project=project,
+            session,
+            project,
+            "playground",
             writable=writable,
         )
 

@@ -63,14 +63,12 @@ class ProviderKeyPages:
         stored = await self._control.list_provider_keys(project.id)
         notice = notice or self.done(request)
         status = 400 if error else 200
-        return self._dashboard.render(
+        return self._dashboard.render_project(
             "provider_keys.html",
+            session,
+            project,
+            "provider-keys",
             status,
-            user=session.user,
-            csrf=session.csrf_token,
-            page="projects",
-            tab="provider-keys",
-            project=project,
             rows=self._rows(stored),
             writable=writable,
             notice=notice,

@@ -71,13 +71,11 @@ class UsagePages:
         splits = {name: await self._control.usage(project.id, first, last, [name]) for name, _ in SPLITS}
         billing = await self._control.billing(project.id)
         account, ledger = await self._control.credits(project.id, limit=20)
-        return self._dashboard.render(
+        return self._dashboard.render_project(
             "usage.html",
-            user=session.user,
-            csrf=session.csrf_token,
-            page="projects",
-            tab="usage",
-            project=project,
+            session,
+            project,
+            "usage",
             days=days,
             periods=PERIODS,
             daily=_daily(by_day, first, last),
