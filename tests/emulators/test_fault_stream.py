@@ -101,8 +101,9 @@ def test_slow_first_token_through_the_sdk(family_engine: Engine) -> None:
     seen = _sdk_stream_times(family_engine)
     content_at = next(at for at, content in seen if content)
     assert content_at >= AT_LEAST_S
-    if family_engine.family != "gemini":  # the opening events came before the wait
-        assert content_at - seen[0][0] >= AT_LEAST_S
+    if family_engine.family != "gemini":  # the opening events came before the content (bounds from the start
+        assert seen[0][0] < content_at  # only, as above: a gap between two arrivals can look shorter)
+        assert not seen[0][1]
     assert sum(content for _, content in seen) > 1  # the rest of the answer followed
 
 
@@ -111,7 +112,10 @@ def test_stream_stall(engine: Engine) -> None:
     assert stalled.status == 200
     assert len(stalled.lines) == 2
     assert not any(is_terminator(event) for event in stalled.events())
-    assert stalled.ended_at - stalled.lines[-1][0] >= AT_LEAST_S  # silence, then the close
+    # Silence, then the close: timed from the request's start, which precedes the stall for certain (the
+    # second line's own arrival can be late on a loaded machine, shortening the silence the client sees).
+    assert stalled.ended_at >= AT_LEAST_S
+    assert stalled.ended_at > stalled.lines[-1][0]
     assert isinstance(stalled.error, httpx.RemoteProtocolError)  # closed without the body's end
     assert timeline(engine).error is None  # consumed: the next stream is whole
 
