@@ -109,6 +109,7 @@ def test_the_audit_trail_lists_changes_and_key_uses(browser: httpx.Client, traff
         ("lane=bogus", "Choose a lane from the list."),
         ("status=teapot", "status takes a code"),
         ("before=not-a-cursor", "before must be a next_before value"),
+        ("audit:before=not-a-number", "That page link is not valid."),
     ],
 )
 def test_a_refused_filter_is_explained(
@@ -116,7 +117,8 @@ def test_a_refused_filter_is_explained(
 ) -> None:
     sign_in(browser, ADMIN_EMAIL)
     project_id, _ = new_project(browser, "filters")
-    answer = browser.get(f"/dashboard/projects/{project_id}/requests?{query}")
+    log, _, query = query.rpartition(":")
+    answer = browser.get(f"/dashboard/projects/{project_id}/{log or 'requests'}?{query}")
     assert answer.status_code == 400
     assert message in answer.text
 

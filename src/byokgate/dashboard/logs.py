@@ -122,10 +122,10 @@ class LogPages:
         try:
             query = _audit_query(filters)
             if before and not before.isdigit():
-                raise _BadCursor
+                raise InvalidRequestError("That page link is not valid.")
             events = await self._log_audit(project.id, query, int(before) if before else None)
-        except (ApiError, _BadCursor) as problem:
-            error = problem.message if isinstance(problem, ApiError) else "That page link is not valid."
+        except ApiError as problem:
+            error = problem.message
         if len(events) > PAGE:
             events = events[:PAGE]
             following = urlencode({**filters, "before": events[-1].id})
@@ -145,10 +145,6 @@ class LogPages:
     async def _log_audit(self, project_id: str, query: AuditQuery, before_id: int | None) -> list[AuditEvent]:
         control = self._dashboard.control
         return await control.audit_log(project_id, limit=PAGE + 1, before_id=before_id, query=query)
-
-
-class _BadCursor(Exception):
-    pass
 
 
 def _request_query(filters: dict[str, str]) -> RequestQuery:

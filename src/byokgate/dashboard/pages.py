@@ -30,6 +30,7 @@ from byokgate.dashboard.sessions import (
     SESSION_COOKIE,
     Accounts,
     SignInError,
+    ThrottledError,
     same,
 )
 from byokgate.dashboard.usage import UsagePages
@@ -234,12 +235,15 @@ class Dashboard:
     async def _root(self, request: Request) -> Response:
         return RedirectResponse(f"{PREFIX}/", status_code=303, headers=_SECURITY_HEADERS)
 
-    async def _sign_in_page(self, request: Request, error: str | None = None, email: str = "") -> Response:
+    async def _sign_in_page(
+        self, request: Request, error: SignInError | None = None, email: str = ""
+    ) -> Response:
         if error is None and await self.signed_in(request) is not None:
             return RedirectResponse(f"{PREFIX}/", status_code=303, headers=_SECURITY_HEADERS)
         token = secrets.token_urlsafe(32)
-        status = 429 if error and error.startswith("Too many") else (400 if error else 200)
-        response = self.render("sign_in.html", status, csrf=token, error=error, email=email, user=None)
+        status = 200 if error is None else 429 if isinstance(error, ThrottledError) else 400
+        message = str(error) if error is not None else None
+        response = self.render("sign_in.html", status, csrf=token, error=message, email=email, user=None)
         response.set_cookie(
             PRESESSION_COOKIE,
             token,
@@ -262,8 +266,8 @@ class Dashboard:
         client = request.client.host if request.client else "unknown"
         try:
             token = await self.accounts.sign_in(email, form.get("password", ""), client)
-        except SignInError as exc:  # (a ThrottledError too: answered 429)
-            return await self._sign_in_page(request, str(exc), email)
+        except SignInError as exc:
+            return await self._sign_in_page(request, exc, email)
         response = RedirectResponse(f"{PREFIX}/", status_code=303, headers=_SECURITY_HEADERS)
         response.set_cookie(
             SESSION_COOKIE,

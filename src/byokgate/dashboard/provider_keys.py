@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from byokgate.domain.entities import ProviderCredential
+from byokgate.domain.entities import Project, ProviderCredential
 from byokgate.domain.secret import Secret
 from byokgate.domain.upstream import KeyCheckOutcome
 from byokgate.errors import ApiError
+from byokgate.store.users import Session
 
 if TYPE_CHECKING:
     from byokgate.dashboard.pages import Dashboard
@@ -75,15 +76,22 @@ class ProviderKeyPages:
             error=error,
         )
 
-    async def submit(self, request: Request) -> Response:
-        """Test or save the key typed for a provider."""
-        project_id, provider = request.path_params["project_id"], request.path_params["provider"]
-        change = await self._dashboard.change(request, project_id)
+    async def _change(self, request: Request) -> tuple[Session, Project, dict[str, str], str] | Response:
+        """A form that changes one provider's keys: ``Dashboard.change``'s, and the provider."""
+        provider = request.path_params["provider"]
+        change = await self._dashboard.change(request, request.path_params["project_id"])
         if isinstance(change, Response):
             return change
-        session, project, form = change
         if provider not in self._control.registry.byok_names:
             return self._dashboard.not_found()
+        return (*change, provider)
+
+    async def submit(self, request: Request) -> Response:
+        """Test or save the key typed for a provider."""
+        change = await self._change(request)
+        if isinstance(change, Response):
+            return change
+        session, project, form, provider = change
         title = self._control.registry[provider].title
         typed = form.get("api_key", "").strip()
         if not typed:
@@ -104,13 +112,10 @@ class ProviderKeyPages:
         return self._back(project.id, "saved", provider)
 
     async def delete(self, request: Request) -> Response:
-        project_id, provider = request.path_params["project_id"], request.path_params["provider"]
-        change = await self._dashboard.change(request, project_id)
+        change = await self._change(request)
         if isinstance(change, Response):
             return change
-        session, project, form = change
-        if provider not in self._control.registry.byok_names:
-            return self._dashboard.not_found()
+        session, project, form, provider = change
         try:
             await self._control.delete_provider_key(
                 project.id, provider, actor=f"user:{session.user.id}", name=form.get("name") or None
