@@ -33,6 +33,7 @@ from byokgate.dashboard.sessions import (
     ThrottledError,
     same,
 )
+from byokgate.dashboard.settings import SettingsPages
 from byokgate.dashboard.usage import UsagePages
 from byokgate.domain.entities import Project
 from byokgate.errors import NotFoundError
@@ -73,6 +74,7 @@ class Dashboard:
         logs = LogPages(self, log)
         usage = UsagePages(self)
         playground = PlaygroundPages(self)
+        settings = SettingsPages(self, log)
         project = f"{PREFIX}/projects/{{project_id}}"
         self._router = Router(
             routes=[
@@ -105,6 +107,8 @@ class Dashboard:
                 Route(f"{project}/usage", usage.page, methods=["GET"]),
                 Route(f"{project}/playground", playground.page, methods=["GET"]),
                 Route(f"{project}/playground/key", playground.key, methods=["POST"]),
+                Route(f"{project}/settings", settings.page, methods=["GET"]),
+                Route(f"{project}/settings/{{section}}", settings.submit, methods=["POST"]),
                 Route(f"{PREFIX}/static/{{name:path}}", self._static, methods=["GET"]),
             ]
         )
@@ -152,14 +156,7 @@ class Dashboard:
         if role is None:
             return self.not_found()
         if write and role != "write":
-            return self.render(
-                "message.html",
-                403,
-                user=session.user,
-                csrf=session.csrf_token,
-                title="Read only",
-                message="You can see this project but not change it.",
-            )
+            return self.forbidden(session, "You can see this project but not change it.", "Read only")
         try:
             project = await self.control.get_project(project_id)
         except NotFoundError:
@@ -197,6 +194,11 @@ class Dashboard:
             return posted
         session, project, _ = access
         return session, project, posted[1]
+
+    def forbidden(self, session: Session, message: str, title: str = "Not allowed") -> Response:
+        return self.render(
+            "message.html", 403, user=session.user, csrf=session.csrf_token, title=title, message=message
+        )
 
     def not_found(self) -> Response:
         return HTMLResponse(
@@ -297,6 +299,7 @@ class Dashboard:
         return await self.projects_page(request, session)
 
     async def projects_page(self, request: Request, session: Session, error: str | None = None) -> Response:
+        deleted = request.query_params.get("deleted") == "1"
         projects = await self.control.list_projects(limit=100)
         if not session.user.is_admin:
             allowed = await self._member_of(session)
@@ -309,6 +312,7 @@ class Dashboard:
             page="projects",
             projects=projects,
             error=error,
+            notice="Deleted the project." if deleted and not error else None,
         )
 
     async def _member_of(self, session: Session) -> set[str]:
