@@ -25,6 +25,7 @@ from byokgate.dashboard.api_keys import ApiKeyPages
 from byokgate.dashboard.logs import LogPages
 from byokgate.dashboard.playground import PlaygroundPages
 from byokgate.dashboard.provider_keys import ProviderKeyPages
+from byokgate.dashboard.routing import RoutingPages
 from byokgate.dashboard.sessions import (
     PRESESSION_COOKIE,
     SESSION_COOKIE,
@@ -69,12 +70,14 @@ class Dashboard:
             autoescape=select_autoescape(default=True, default_for_string=True),
         )
         self._templates.globals["static"] = lambda name: f"{PREFIX}/static/{name}"
+        self._templates.filters["slug"] = lambda text: re.sub(r"[^A-Za-z0-9]+", "-", str(text)).strip("-")
         keys = ProviderKeyPages(self)
         api_keys = ApiKeyPages(self)
         logs = LogPages(self, log)
         usage = UsagePages(self)
         playground = PlaygroundPages(self)
         settings = SettingsPages(self, log)
+        routing = RoutingPages(self)
         project = f"{PREFIX}/projects/{{project_id}}"
         self._router = Router(
             routes=[
@@ -107,6 +110,10 @@ class Dashboard:
                 Route(f"{project}/usage", usage.page, methods=["GET"]),
                 Route(f"{project}/playground", playground.page, methods=["GET"]),
                 Route(f"{project}/playground/key", playground.key, methods=["POST"]),
+                Route(f"{project}/routing", routing.page, methods=["GET"]),
+                Route(f"{project}/routing", routing.save, methods=["POST"]),
+                Route(f"{project}/routing/delete", routing.delete, methods=["POST"]),
+                Route(f"{project}/routing/apply", routing.apply, methods=["POST"]),
                 Route(f"{project}/settings", settings.page, methods=["GET"]),
                 Route(f"{project}/settings/{{section}}", settings.submit, methods=["POST"]),
                 Route(f"{PREFIX}/static/{{name:path}}", self._static, methods=["GET"]),
@@ -220,7 +227,7 @@ class Dashboard:
             body += chunk
             if len(body) > _MAX_FORM_BYTES:
                 raise SignInError("That form is larger than any this dashboard sends.")
-        fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=32)
+        fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=64)
         return {name: values[0] for name, values in fields.items()}
 
     def refused(self) -> Response:
