@@ -7,7 +7,7 @@ import sys
 import click
 
 from byokgate.app import Components
-from byokgate.cli.common import emit, json_option, run
+from byokgate.cli.common import actor, emit, json_option, run
 
 
 @click.group()
@@ -32,7 +32,7 @@ def users_create(email: str, admin: bool, password_stdin: bool, as_json: bool) -
 
         accounts = Accounts(c.store, session_hours=c.settings.dashboard_session_hours)
         try:
-            user = await accounts.create_user(email, password, admin=admin)
+            user = await accounts.create_user(email, password, admin=admin, actor=actor())
         except SignInError as exc:
             raise click.ClickException(str(exc)) from None
         data = {"id": user.id, "email": user.email, "admin": user.is_admin}
@@ -58,7 +58,6 @@ def users_member(email: str, project_id: str, role: str) -> None:
     """Make a user a member of a project (read: sees it; write: changes it), or not."""
 
     async def work(c: Components) -> None:
-        from byokgate.cli.common import actor
         from byokgate.dashboard.sessions import Accounts, SignInError
 
         accounts = Accounts(c.store, session_hours=c.settings.dashboard_session_hours)

@@ -23,6 +23,7 @@ from byokgate.admin.request_log import RequestLog
 from byokgate.admin.services import ControlPlane
 from byokgate.dashboard.api_keys import ApiKeyPages
 from byokgate.dashboard.logs import LogPages
+from byokgate.dashboard.members import MemberPages
 from byokgate.dashboard.playground import PlaygroundPages
 from byokgate.dashboard.provider_keys import ProviderKeyPages
 from byokgate.dashboard.routing import RoutingPages
@@ -78,6 +79,7 @@ class Dashboard:
         playground = PlaygroundPages(self)
         settings = SettingsPages(self, log)
         routing = RoutingPages(self)
+        members = MemberPages(self)
         project = f"{PREFIX}/projects/{{project_id}}"
         self._router = Router(
             routes=[
@@ -114,6 +116,11 @@ class Dashboard:
                 Route(f"{project}/routing", routing.save, methods=["POST"]),
                 Route(f"{project}/routing/delete", routing.delete, methods=["POST"]),
                 Route(f"{project}/routing/apply", routing.apply, methods=["POST"]),
+                Route(f"{project}/members", members.members, methods=["GET"]),
+                Route(f"{project}/members", members.set_member, methods=["POST"]),
+                Route(f"{PREFIX}/users", members.users, methods=["GET"]),
+                Route(f"{PREFIX}/users", members.create_user, methods=["POST"]),
+                Route(f"{PREFIX}/users/{{user_id}}", members.change_user, methods=["POST"]),
                 Route(f"{project}/settings", settings.page, methods=["GET"]),
                 Route(f"{project}/settings/{{section}}", settings.submit, methods=["POST"]),
                 Route(f"{PREFIX}/static/{{name:path}}", self._static, methods=["GET"]),
@@ -340,7 +347,7 @@ class Dashboard:
         try:
             await self.accounts.change_password(session, form.get("current", ""), form.get("new", ""))
         except SignInError as exc:
-            field = "current" if "current" in str(exc) else "new"
+            field = exc.field or "new"
             return self.render(
                 "password.html",
                 400,

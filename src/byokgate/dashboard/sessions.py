@@ -37,7 +37,11 @@ def same(expected: str, given: str | None) -> bool:
 
 
 class SignInError(Exception):
-    """Sign-in refused; the message is for the person signing in."""
+    """Refused; the message is for the person at the form, ``field`` the form field it concerns."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ThrottledError(SignInError):
@@ -94,35 +98,74 @@ class Accounts:
     def lifetime_s(self) -> int:
         return int(self._lifetime.total_seconds())
 
-    async def create_user(self, email: str, password: str, *, admin: bool) -> User:
+    async def create_user(self, email: str, password: str, *, admin: bool, actor: str = "cli") -> User:
+        """A new user (audit-logged as ``actor``); ``SignInError`` says what is wrong with the email or
+        the password."""
         email = normalize(email)
         if "@" not in email or len(email) > 254:
-            raise SignInError("Give an email address.")
+            raise SignInError("Give an email address.", "email")
         why = problem(password, email)
         if why is not None:
-            raise SignInError(why)
+            raise SignInError(why, "password")
         now = datetime.now(UTC)
         user = User(new_id("usr"), email, hash_password(password), admin, now, now)
         async with self._store.transaction() as tx:
             if await tx.users.by_email(email) is not None:
-                raise SignInError(f"There is already a user {email}.")
+                raise SignInError(f"There is already a user {email}.", "email")
             await tx.users.add(user)
+            detail = {"user_id": user.id, "email": user.email, "admin": admin}
+            await tx.audit.append(NewAuditEvent(actor, "user.create", detail=detail))
         return user
 
     async def set_member(self, email: str, project_id: str, role: str | None, *, actor: str) -> User:
         """Give the user ``role`` (read or write) in the project, or (None) take their membership away;
         audit-logged."""
         if role not in (None, "read", "write"):
-            raise SignInError("A role is read or write.")
+            raise SignInError("A role is read or write.", "role")
         async with self._store.transaction() as tx:
             user = await tx.users.by_email(normalize(email))
             if user is None:
-                raise SignInError(f"There is no user {normalize(email)}.")
+                raise SignInError(f"There is no user {normalize(email)}.", "email")
             if await tx.projects.get(project_id) is None:
                 raise SignInError(f"There is no project {project_id}.")
             await tx.users.set_role(user.id, project_id, role)
             detail = {"user_id": user.id, "role": role}
             await tx.audit.append(NewAuditEvent(actor, "project.member", project_id, detail=detail))
+        return user
+
+    async def users(self) -> list[User]:
+        async with self._store.transaction() as tx:
+            return await tx.users.list_all()
+
+    async def members(self, project_id: str) -> list[tuple[User, str]]:
+        async with self._store.transaction() as tx:
+            return await tx.users.members(project_id)
+
+    async def set_admin(self, user_id: str, admin: bool, *, by: User) -> User:
+        """Make a user an admin of the gateway, or not; an admin cannot demote themself (someone must stay
+        able to manage users)."""
+        async with self._store.transaction() as tx:
+            user = await tx.users.get(user_id)
+            if user is None:
+                raise SignInError("There is no such user.")
+            if user.id == by.id and not admin:
+                raise SignInError("You cannot take your own admin role: ask another admin.")
+            await tx.users.set_admin(user.id, admin)
+            detail = {"user_id": user.id, "email": user.email, "admin": admin}
+            await tx.audit.append(NewAuditEvent(f"user:{by.id}", "user.admin", detail=detail))
+        return user
+
+    async def remove_user(self, user_id: str, *, by: User) -> User:
+        """Delete a user (not oneself), their sessions and memberships; audit-logged."""
+        async with self._store.transaction() as tx:
+            user = await tx.users.get(user_id)
+            if user is None:
+                raise SignInError("There is no such user.")
+            if user.id == by.id:
+                raise SignInError("You cannot delete yourself: ask another admin.")
+            await tx.users.remove(user.id)
+            detail = {"user_id": user.id, "email": user.email}
+            await tx.audit.append(NewAuditEvent(f"user:{by.id}", "user.delete", detail=detail))
         return user
 
     async def sign_in(self, email: str, password: str, client: str) -> str:
@@ -159,10 +202,10 @@ class Accounts:
     async def change_password(self, session: Session, current: str, new: str) -> None:
         """Every session of the user ends, this one included (sign in again with the new password)."""
         if not verify(session.user.password_hash, current):
-            raise SignInError("Your current password is not right.")
+            raise SignInError("Your current password is not right.", "current")
         why = problem(new, session.user.email)
         if why is not None:
-            raise SignInError(why)
+            raise SignInError(why, "new")
         async with self._store.transaction() as tx:
             await tx.users.set_password(session.user.id, hash_password(new), datetime.now(UTC))
 

@@ -49,6 +49,39 @@ class UserRepository:
         row = (await self._conn.execute(select(users).where(users.c.email == email))).first()
         return User(**row._mapping) if row is not None else None
 
+    async def get(self, user_id: str) -> User | None:
+        row = (await self._conn.execute(select(users).where(users.c.id == user_id))).first()
+        return User(**row._mapping) if row is not None else None
+
+    async def list_all(self) -> list[User]:
+        """Every user, by email."""
+        rows = await self._conn.execute(select(users).order_by(users.c.email))
+        return [User(**row._mapping) for row in rows]
+
+    async def members(self, project_id: str) -> list[tuple[User, str]]:
+        """The project's members and their roles, by email."""
+        statement = (
+            select(users, project_members.c.role)
+            .join(project_members, project_members.c.user_id == users.c.id)
+            .where(project_members.c.project_id == project_id)
+            .order_by(users.c.email)
+        )
+        found = []
+        for row in await self._conn.execute(statement):
+            values = dict(row._mapping)
+            role = values.pop("role")
+            found.append((User(**values), role))
+        return found
+
+    async def set_admin(self, user_id: str, admin: bool) -> None:
+        await self._conn.execute(update(users).where(users.c.id == user_id).values(is_admin=admin))
+
+    async def remove(self, user_id: str) -> None:
+        """The user, their sessions and memberships (gone at once: their next page asks them to sign in)."""
+        await self._conn.execute(delete(user_sessions).where(user_sessions.c.user_id == user_id))
+        await self._conn.execute(delete(project_members).where(project_members.c.user_id == user_id))
+        await self._conn.execute(delete(users).where(users.c.id == user_id))
+
     async def count(self) -> int:
         return len((await self._conn.execute(select(users.c.id))).all())
 
