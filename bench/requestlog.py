@@ -8,8 +8,10 @@ creates the projects through the control plane, generates the rows in the databa
 (``generate_series``: half of them the measured project's, spread over 30 days and 12 models, 5% errors),
 adds them to the daily usage aggregates as the writer would, and then times, through the real admin API
 in process (FastAPI over ASGI, no network), each of: the newest page of 50, a filtered page, the tenth
-page by cursor, one request's trace, and the 30-day usage report by day and by model. Each is asked
-``--repeat`` times after two warm-up calls; the report gives the median, p95 and max in milliseconds.
+page by cursor, one request's trace, and the 30-day usage report by day and by model; then the same
+through the dashboard's pages (signed in as an admin: the usage page for 30 and 90 days, the requests page,
+its tenth page, a trace), rendered HTML included. Each is asked ``--repeat`` times after two warm-up calls;
+the report gives the median, p95 and max in milliseconds.
 """
 
 # The SQL is built from this module's own constants and integers, never from input.
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
+import re
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -28,7 +32,10 @@ import asyncpg
 import httpx
 
 from byokgate.admin.api import build_admin_api
+from byokgate.admin.request_log import RequestLog
 from byokgate.admin.services import ControlPlane
+from byokgate.dashboard.pages import Dashboard
+from byokgate.dashboard.sessions import SESSION_COOKIE, Accounts
 from byokgate.domain.secret import Secret
 from byokgate.providers.setup import configure
 from byokgate.store import migrate, partitions
@@ -121,6 +128,22 @@ async def timed(call: Callable[[], Awaitable[httpx.Response]], repeat: int) -> l
     return times
 
 
+async def dashboard_client(control: ControlPlane) -> httpx.AsyncClient:
+    """The dashboard in process, signed in as an admin (made when the database has none)."""
+    accounts = Accounts(control.store, session_hours=1)
+    email, password = "bench@example.com", "bench-password-0123456789"
+    if not await accounts.users():
+        await accounts.create_user(email, password, admin=True, actor="bench")
+    token = await accounts.sign_in(email, password, "127.0.0.1")
+    dashboard = Dashboard(accounts, control, RequestLog(control, default_retention_days=30))
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=dashboard),
+        base_url="http://bench",
+        cookies={SESSION_COOKIE: token},
+        timeout=60,
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -198,16 +221,32 @@ async def main() -> None:
             f"{base}/usage", params={"start": start, "end": end, "group_by": "model"}
         ),
     }
+    pages = await dashboard_client(control)
+    board = f"/dashboard/projects/{target}"
+    tenth_page = f"{board}/requests"
+    for _ in range(9):
+        found = re.search(r'href="([^"]*before=[^"]*)"', (await pages.get(tenth_page)).text)
+        assert found is not None, "the requests page has no next page"
+        tenth_page = html.unescape(found.group(1))
+    cases |= {
+        "dashboard: usage page, 30 days": lambda: pages.get(f"{board}/usage?days=30"),
+        "dashboard: usage page, 90 days": lambda: pages.get(f"{board}/usage?days=90"),
+        "dashboard: requests page": lambda: pages.get(f"{board}/requests"),
+        "dashboard: requests, 10th page": lambda: pages.get(tenth_page),
+        "dashboard: requests, model filter": lambda: pages.get(f"{board}/requests?model=gpt-4o"),
+        "dashboard: a trace": lambda: pages.get(f"{board}/requests/{one}"),
+    }
     print(
         f"\n{count:,} rows; the project measured holds about half. Milliseconds over {args.repeat} calls:\n"
     )
-    print(f"| {'query':<32} | median | p95 | max |")
-    print(f"|{'-' * 34}|-------:|----:|----:|")
+    print(f"| {'query':<36} | median | p95 | max |")
+    print(f"|{'-' * 38}|-------:|----:|----:|")
     for name, call in cases.items():
         times = sorted(await timed(call, args.repeat))
         p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-        print(f"| {name:<32} | {statistics.median(times):6.1f} | {p95:.1f} | {times[-1]:.1f} |")
+        print(f"| {name:<36} | {statistics.median(times):6.1f} | {p95:.1f} | {times[-1]:.1f} |")
     await client.aclose()
+    await pages.aclose()
     await transport.aclose()
     await store.close()
 

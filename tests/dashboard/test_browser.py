@@ -67,11 +67,11 @@ def test_the_first_journey(page: object, gateway_url: str) -> None:
 
     page.get_by_role("link", name="Provider keys").click()
     expect(page.get_by_role("heading", name="Provider keys")).to_be_visible()
-    page.get_by_label("OpenAI key").fill(OPENAI.key)
+    page.get_by_label("OpenAI key", exact=True).fill(OPENAI.key)
     page.locator("#provider-openai").get_by_role("button", name="Test key").click()
     expect(page.get_by_role("status")).to_have_text("OpenAI accepted this key. It is not saved yet.")
-    expect(page.get_by_label("OpenAI key")).to_have_value("")  # the key is not sent back into the field
-    page.get_by_label("OpenAI key").fill(OPENAI.key)
+    expect(page.get_by_label("OpenAI key", exact=True)).to_have_value("")  # the key is not sent back into the field
+    page.get_by_label("OpenAI key", exact=True).fill(OPENAI.key)
     page.locator("#provider-openai").get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("Saved the OpenAI key.")
     expect(page.locator("#provider-openai")).to_contain_text("sk-proj-...cccc")

@@ -20,7 +20,6 @@ from byokgate.store.projects import DaysSetting
 from byokgate.store.requests import RequestQuery
 
 EXPORT_PAGE = 1000
-KEY_USE = "provider_key.use"
 REQUEST_FIELDS = tuple(f.name for f in fields(RequestRecord))
 AUDIT_FIELDS = tuple(f.name for f in fields(AuditEvent))
 

@@ -145,6 +145,7 @@ class ProviderCredential:
     name: str = DEFAULT_KEY_NAME  # its name in the project's pool of keys for the provider
     weight: int = 1  # its share of the pool's requests
     state: str = "active"  # or "disabled": kept, never used
+    last_used_at: datetime | None = None  # as of the request log's writer (a second or so behind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +161,9 @@ class AuditEvent:
     request_id: str | None
     outcome: str
     detail: dict[str, Any]
+
+
+KEY_USE = "provider_key.use"  # the audit action of a provider key's use by the data plane
 
 
 @dataclass(slots=True)  # made per request: a frozen one's __init__ costs ~2x

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from byokgate.domain.entities import NewAuditEvent, RequestRecord
+from byokgate.domain.entities import KEY_USE, NewAuditEvent, RequestRecord
 from byokgate.proxy.exchange import Exchange, as_int, cached_tokens
 from byokgate.snapshot.model import KeyEntry
 from byokgate.telemetry.metrics import Metrics, RequestFacts
@@ -140,7 +140,7 @@ def key_use(
     """The audit event of one use of a project's provider key, made with one of its API keys."""
     return NewAuditEvent(
         actor=f"api_key:{key.key_id}",
-        action="provider_key.use",
+        action=KEY_USE,
         project_id=key.project_id,
         provider=provider,
         credential_id=credential_id,

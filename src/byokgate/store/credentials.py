@@ -3,6 +3,8 @@ and provider (name, weight, state)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -23,6 +25,7 @@ _VIEW = (
     t.c.name,
     t.c.weight,
     t.c.state,
+    t.c.last_used_at,
 )
 
 
@@ -39,6 +42,7 @@ def _credential(row: Any) -> ProviderCredential:
         name=row.name,
         weight=row.weight,
         state=row.state,
+        last_used_at=row.last_used_at,
     )
 
 
@@ -75,6 +79,16 @@ class CredentialRepository:
             .where(t.c.id == credential.id)
             .values(weight=credential.weight, state=credential.state, updated_at=credential.updated_at)
         )
+
+    async def touch_last_used(self, used: Mapping[str, datetime]) -> None:
+        """Batch update of last-used times by credential id; never moves a time backwards."""
+        for credential_id, when in used.items():
+            await self._conn.execute(
+                update(t)
+                .where(t.c.id == credential_id)
+                .where((t.c.last_used_at.is_(None)) | (t.c.last_used_at < when))
+                .values(last_used_at=when)
+            )
 
     async def get(
         self, project_id: str, provider: str, name: str = DEFAULT_KEY_NAME

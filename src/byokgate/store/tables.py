@@ -224,6 +224,7 @@ provider_credentials = Table(
     Column("name", String(64), nullable=False, server_default="default"),
     Column("weight", Integer, nullable=False, server_default="1"),
     Column("state", String(16), nullable=False, server_default="active"),  # active or disabled
+    Column("last_used_at", UTCDateTime, nullable=True),  # from the key-use events the writer stores
     UniqueConstraint("project_id", "provider", "name"),
 )
 

@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from byokgate.domain.entities import CreditEntry, NewAuditEvent, RequestBody, RequestRecord
+from byokgate.domain.entities import KEY_USE, CreditEntry, NewAuditEvent, RequestBody, RequestRecord
 from byokgate.store.database import Store, Transaction
 from byokgate.tasks import cancel_and_wait
 from byokgate.telemetry.journal import Entries, Journal, encode, encode_used
@@ -243,8 +243,7 @@ class BatchWriter:
             writes.append(
                 ("credits", functools.partial(_append_credits, entries.credits[start : start + size]))
             )
-        if entries.used:
-            writes.append(("last-used times", functools.partial(_touch, entries.used)))
+        writes.extend(_touches(entries))
         return writes
 
     async def _salvage(self, name: str | None, entries: Entries, counted: bool = True) -> int:
@@ -260,8 +259,7 @@ class BatchWriter:
                 for c in entries.credits
             ),
         ]
-        if entries.used:
-            writes.append(("last-used times", functools.partial(_touch, entries.used)))
+        writes.extend(_touches(entries))
         refused: list[str] = []
         async with self._store.transaction() as tx:
             for what, write in writes:
@@ -383,5 +381,28 @@ async def _append_credits(entries: list[CreditEntry], tx: Transaction) -> None:
     await tx.credits.record(entries, datetime.now(UTC))
 
 
-async def _touch(used: dict[str, datetime], tx: Transaction) -> None:
+def _touches(entries: Entries) -> list[tuple[str, Write]]:
+    """The last-used times a batch moves: API keys' (queued as such) and provider keys' (from the key-use
+    events it stores)."""
+    writes: list[tuple[str, Write]] = []
+    if entries.used:
+        writes.append(("last-used times", functools.partial(_touch_api_keys, entries.used)))
+    credentials: dict[str, datetime] = {}
+    for event in entries.events:
+        if event.action == KEY_USE and event.credential_id and event.at is not None:
+            previous = credentials.get(event.credential_id)
+            if previous is None or event.at > previous:
+                credentials[event.credential_id] = event.at
+    if credentials:
+        writes.append(
+            ("last-used times of provider keys", functools.partial(_touch_credentials, credentials))
+        )
+    return writes
+
+
+async def _touch_api_keys(used: dict[str, datetime], tx: Transaction) -> None:
     await tx.api_keys.touch_last_used(used)
+
+
+async def _touch_credentials(used: dict[str, datetime], tx: Transaction) -> None:
+    await tx.credentials.touch_last_used(used)
