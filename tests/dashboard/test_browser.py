@@ -5,6 +5,7 @@ Screenshots of every page go to tests/artifacts/dashboard/ (README: Dashboard)."
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 
@@ -70,7 +71,9 @@ def test_the_first_journey(page: object, gateway_url: str) -> None:
     page.get_by_label("OpenAI key", exact=True).fill(OPENAI.key)
     page.locator("#provider-openai").get_by_role("button", name="Test key").click()
     expect(page.get_by_role("status")).to_have_text("OpenAI accepted this key. It is not saved yet.")
-    expect(page.get_by_label("OpenAI key", exact=True)).to_have_value("")  # the key is not sent back into the field
+    expect(page.get_by_label("OpenAI key", exact=True)).to_have_value(
+        ""
+    )  # the key is not sent back into the field
     page.get_by_label("OpenAI key", exact=True).fill(OPENAI.key)
     page.locator("#provider-openai").get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("Saved the OpenAI key.")
@@ -91,6 +94,10 @@ def test_the_first_journey(page: object, gateway_url: str) -> None:
     expect(page.locator("#pg-answer")).not_to_be_empty()
     expect(page.locator('[data-fact="x-byokgate-lane"]')).to_have_text("byok")
     expect(page.locator('[data-fact="x-byokgate-provider"]')).to_have_text("openai")
+    expect(page.locator('[data-fact="x-byokgate-cost-usd"]')).to_have_text(
+        re.compile(r"^0\.\d+$")
+    )  # known at the end
+    expect(page.locator("#pg-tokens")).to_have_text(re.compile(r"^\d+ in, \d+ out$"))
     shot(page, "playground")
 
     page.get_by_role("link", name="Requests").click()

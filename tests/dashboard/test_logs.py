@@ -8,6 +8,8 @@ import csv
 import io
 import re
 import time
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import httpx
 import openai
@@ -103,6 +105,38 @@ def test_the_audit_trail_lists_changes_and_key_uses(browser: httpx.Client, traff
     assert [orjson.loads(line)["action"] for line in exported.text.splitlines()] == ["project.create"]
 
 
+def test_the_further_filters_narrow_requests_and_audit(browser: httpx.Client, traffic: str) -> None:
+    base = f"/dashboard/projects/{traffic}/requests"
+    everything = listed(browser, f"{base}?status=error", 1)
+    assert len(everything) == 1
+    now = datetime.now(UTC)
+    window = {"start": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"), "end": ""}
+    assert len(listed(browser, f"{base}?{urlencode(window)}", 50)) == 50
+    future = urlencode({"start": (now + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")})
+    page = browser.get(f"{base}?{future}")
+    assert ROW.findall(page.text) == []
+    assert '<details class="more" open>' in page.text  # the further filters in use are shown
+    unknown = browser.get(f"{base}?error_type=model_not_found")
+    assert len(ROW.findall(unknown.text)) == 1
+    key_ids = re.findall(r'<option value="(key_[0-9a-f]+)"', browser.get(base).text)
+    assert len(key_ids) == 1  # the project's one key, to pick from
+    assert len(listed(browser, f"{base}?api_key={key_ids[0]}", 50)) == 50
+    assert ROW.findall(browser.get(f"{base}?api_key=key_{'0' * 32}").text) == []
+    assert ROW.findall(browser.get(f"{base}?user=nobody").text) == []
+
+    audit = f"/dashboard/projects/{traffic}/audit"
+    actor = re.search(r"<td>(user:usr_[0-9a-f]+)</td>", browser.get(f"{audit}?action=project.create").text)
+    assert actor is not None
+    by_actor = browser.get(f"{audit}?actor={actor.group(1)}").text
+    assert "<td>project.create</td>" in by_actor
+    assert "<td>provider_key.use</td>" not in by_actor  # the data plane's, not the user's
+    answered = listed(browser, f"{base}?status=ok", 50)[0]
+    by_request = browser.get(f"{audit}?request_id={answered}").text
+    assert "<td>provider_key.use</td>" in by_request
+    assert "<td>project.create</td>" not in by_request
+    assert "No audit events match these filters." in browser.get(f"{audit}?{future}").text
+
+
 @pytest.mark.parametrize(
     ("query", "message"),
     [
@@ -110,6 +144,8 @@ def test_the_audit_trail_lists_changes_and_key_uses(browser: httpx.Client, traff
         ("status=teapot", "status takes a code"),
         ("before=not-a-cursor", "before must be a next_before value"),
         ("audit:before=not-a-number", "That page link is not valid."),
+        ("start=yesterday", "Give the from time like 2026-12-07T09:30."),
+        ("audit:end=soon", "Give the to time like 2026-12-07T09:30."),
     ],
 )
 def test_a_refused_filter_is_explained(

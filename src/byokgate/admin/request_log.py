@@ -12,10 +12,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import DBAPIError
 
 from byokgate.admin.services import ControlPlane
 from byokgate.domain.entities import AuditEvent, NewAuditEvent, RequestBody, RequestRecord
+from byokgate.errors import InvalidRequestError
 from byokgate.store.audit import AuditQuery
+from byokgate.store.database import timed_out
 from byokgate.store.projects import DaysSetting
 from byokgate.store.requests import RequestQuery
 
@@ -46,11 +49,30 @@ class RequestLog:
         await self._set_days(project_id, "log_retention_days", days, actor, "project.log_retention")
 
     async def page(
-        self, project_id: str, query: RequestQuery, *, limit: int, before: tuple[datetime, str] | None = None
+        self,
+        project_id: str,
+        query: RequestQuery,
+        *,
+        limit: int,
+        before: tuple[datetime, str] | None = None,
+        time_limit_s: float | None = None,
     ) -> list[RequestRecord]:
+        """A page of the project's requests, newest first. With ``time_limit_s``, a search that would take
+        longer (filters few recent requests match, on a large log) is refused, saying how to narrow it."""
         async with self._control.store.transaction() as tx:
             await self._control.project_in(tx, project_id)
-            return await tx.requests.list_for_project(project_id, limit=limit, before=before, query=query)
+            if time_limit_s is not None:
+                await tx.time_limit(time_limit_s)
+            try:
+                return await tx.requests.list_for_project(project_id, limit=limit, before=before, query=query)
+            except DBAPIError as error:
+                if not timed_out(error):
+                    raise
+                raise InvalidRequestError(
+                    "Finding these requests took too long: few recent ones match. Narrow the search with "
+                    "a time range.",
+                    code="query_too_slow",
+                ) from None
 
     async def trace(self, project_id: str, request_id: str) -> Trace | None:
         """The request's record, the key uses it caused and its bodies if they were kept (None: no such

@@ -5,6 +5,7 @@ exports the admin API streams. Read through ``admin/request_log.RequestLog``, as
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, cast
 from urllib.parse import urlencode
 
@@ -22,11 +23,24 @@ if TYPE_CHECKING:
     from byokgate.dashboard.pages import Dashboard
 
 PAGE = 50
-REQUEST_FILTERS = ("model", "provider", "lane", "status", "cache")
+REQUEST_FILTERS = (
+    "model",
+    "provider",
+    "lane",
+    "status",
+    "cache",
+    "start",
+    "end",
+    "error_type",
+    "api_key",
+    "user",
+)
 LANES = ("byok", "pooled")
 CACHE_STATUSES = ("HIT", "SEMANTIC-HIT", "MISS", "REFRESH", "BYPASS")
-AUDIT_FILTERS = ("action", "outcome", "provider")
+AUDIT_FILTERS = ("action", "outcome", "provider", "start", "end", "actor", "api_key", "request_id")
+MORE_FILTERS = frozenset({"start", "end", "error_type", "api_key", "user", "actor", "request_id"})
 _MAX_FILTER = 200
+PAGE_TIME_LIMIT_S = 5.0  # a page never hangs: past this, the search is refused with how to narrow it
 
 
 class LogPages:
@@ -53,7 +67,9 @@ class LogPages:
             query = _request_query(filters)
             before = request.query_params.get("before")
             cursor = parse_cursor(before) if before else None
-            records = await self._log.page(project.id, query, limit=PAGE + 1, before=cursor)
+            records = await self._log.page(
+                project.id, query, limit=PAGE + 1, before=cursor, time_limit_s=PAGE_TIME_LIMIT_S
+            )
         except ApiError as problem:
             error = problem.message
         if len(records) > PAGE:
@@ -68,6 +84,8 @@ class LogPages:
             400 if error else 200,
             records=records,
             filters=filters,
+            more=bool(MORE_FILTERS & set(filters)),
+            api_keys=await self._dashboard.control.list_api_keys(project.id),
             following=following,
             export=urlencode(filters),
             error=error,
@@ -137,6 +155,8 @@ class LogPages:
             400 if error else 200,
             events=events,
             filters=filters,
+            more=bool(MORE_FILTERS & set(filters)),
+            api_keys=await self._dashboard.control.list_api_keys(project.id),
             following=following,
             export=urlencode(filters),
             error=error,
@@ -156,28 +176,42 @@ def _request_query(filters: dict[str, str]) -> RequestQuery:
     if cache not in (None, *CACHE_STATUSES):
         raise InvalidRequestError("Choose a cache status from the list.")
     return request_query(
-        start=None,
-        end=None,
+        start=_moment(filters, "start"),
+        end=_moment(filters, "end"),
         model=filters.get("model"),
         provider=filters.get("provider"),
         lane=cast(Literal["byok", "pooled"] | None, lane),
         status=filters.get("status"),
-        error_type=None,
+        error_type=filters.get("error_type"),
         cache=cast(Literal["HIT", "SEMANTIC-HIT", "MISS", "REFRESH", "BYPASS"] | None, cache),
-        api_key=None,
-        user=None,
+        api_key=filters.get("api_key"),
+        user=filters.get("user"),
     )
 
 
 def _audit_query(filters: dict[str, str]) -> AuditQuery:
     return audit_query(
-        start=None,
-        end=None,
+        start=_moment(filters, "start"),
+        end=_moment(filters, "end"),
         action=filters.get("action"),
         outcome=filters.get("outcome"),
         provider=filters.get("provider"),
         provider_key=None,
-        api_key=None,
-        actor=None,
-        request_id=None,
+        api_key=filters.get("api_key"),
+        actor=filters.get("actor"),
+        request_id=filters.get("request_id"),
     )
+
+
+def _moment(filters: dict[str, str], name: str) -> datetime | None:
+    """A time filter from the form's ``datetime-local`` field, read as UTC (the pages show UTC)."""
+    text = filters.get(name)
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidRequestError(
+            f"Give the {'from' if name == 'start' else 'to'} time like 2026-12-07T09:30."
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

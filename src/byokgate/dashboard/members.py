@@ -35,7 +35,7 @@ class MemberPages:
     async def users(self, request: Request) -> Response:
         session = await self._dashboard.signed_in(request)
         if session is None:
-            return self._dashboard.to_sign_in()
+            return self._dashboard.to_sign_in(request)
         if not session.user.is_admin:
             return self._dashboard.forbidden(session, "Only a gateway admin can see the users.")
         return await self._users_page(session, notice=DONE.get(request.query_params.get("done", "")))

@@ -158,7 +158,7 @@ class Dashboard:
         member's change."""
         session = await self.signed_in(request)
         if session is None:
-            return self.to_sign_in()
+            return self.to_sign_in(request)
         role = "write" if session.user.is_admin else await self._role(session, project_id)
         if role is None:
             return self.not_found()
@@ -179,7 +179,7 @@ class Dashboard:
         the refusal of a form without the session's CSRF token)."""
         session = await self.signed_in(request)
         if session is None:
-            return self.to_sign_in()
+            return self.to_sign_in(request)
         try:
             form = await self._form(request)
         except SignInError:
@@ -216,7 +216,12 @@ class Dashboard:
         )
 
     @staticmethod
-    def to_sign_in() -> Response:
+    def to_sign_in(request: Request | None = None) -> Response:
+        """To the sign-in page; a partial update (htmx's ``HX-Request``) is told to load it as a whole page
+        (following a redirect, it would swap a part of the sign-in page into the page it updates)."""
+        if request is not None and request.headers.get("hx-request") == "true":
+            headers = {**_SECURITY_HEADERS, "hx-redirect": f"{PREFIX}/sign-in"}
+            return Response(status_code=204, headers=headers)
         return RedirectResponse(f"{PREFIX}/sign-in", status_code=303, headers=_SECURITY_HEADERS)
 
     @staticmethod
@@ -302,7 +307,7 @@ class Dashboard:
     async def _projects(self, request: Request) -> Response:
         session = await self.signed_in(request)
         if session is None:
-            return self.to_sign_in()
+            return self.to_sign_in(request)
         return await self.projects_page(request, session)
 
     async def projects_page(self, request: Request, session: Session, error: str | None = None) -> Response:
@@ -329,7 +334,7 @@ class Dashboard:
     async def _password_page(self, request: Request) -> Response:
         session = await self.signed_in(request)
         if session is None:
-            return self.to_sign_in()
+            return self.to_sign_in(request)
         return self.render("password.html", user=session.user, csrf=session.csrf_token, page="password")
 
     async def _change_password(self, request: Request) -> Response:

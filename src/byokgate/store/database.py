@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from byokgate.store.api_keys import ApiKeyRepository
@@ -24,8 +25,22 @@ from byokgate.store.state import StateRepository
 from byokgate.store.usage import UsageRepository
 from byokgate.store.users import UserRepository
 
+_QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout
+
+
+def timed_out(error: BaseException) -> bool:
+    """Whether a database error is a statement cancelled by ``Transaction.time_limit``."""
+    return isinstance(error, DBAPIError) and getattr(error.orig, "pgcode", None) == _QUERY_CANCELED
+
 
 class Transaction:
+    async def time_limit(self, seconds: float) -> None:
+        """Cancel any later statement of this transaction that runs longer than ``seconds`` (PostgreSQL;
+        ``timed_out`` tells the error apart). SQLite has no such limit: it is left alone there."""
+        if self.connection.dialect.name == "postgresql":
+            milliseconds = max(1, int(seconds * 1000))
+            await self.connection.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
+
     def __init__(self, conn: AsyncConnection) -> None:
         self.connection = conn
         self.projects = ProjectRepository(conn)

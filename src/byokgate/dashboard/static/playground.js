@@ -34,6 +34,17 @@
     await loadModels();
   });
 
+  // A stream's cost and tokens are known when it ends: the request's generation record has them.
+  async function showGeneration(id) {
+    const cost = $("pg-facts").querySelector('[data-fact="x-byokgate-cost-usd"]');
+    const found = await fetch(`/v1/generations/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${key}` } });
+    if (!found.ok) { if (cost.textContent === "-") cost.textContent = "in the trace"; return; }
+    const generation = await found.json();
+    cost.textContent = generation.cost_usd ?? "not priced";
+    const usage = generation.usage || {};
+    if (usage.total_tokens != null) $("pg-tokens").textContent = `${usage.prompt_tokens} in, ${usage.completion_tokens} out`;
+  }
+
   $("pg-send").addEventListener("click", async () => {
     showError("");
     $("pg-facts").hidden = true;
@@ -47,8 +58,8 @@
         body: JSON.stringify({ model: $("pg-model").value, stream: true, messages: [{ role: "user", content: $("pg-prompt").value }] }),
       });
       for (const dd of document.querySelectorAll("[data-fact]")) dd.textContent = answer.headers.get(dd.dataset.fact) || "-";
-      if (!answer.headers.get("x-byokgate-cost-usd")) $("pg-facts").querySelector('[data-fact="x-byokgate-cost-usd"]').textContent = "in the trace (a stream's cost is known when it ends)";
       const id = answer.headers.get("x-byokgate-request-id");
+      $("pg-tokens").textContent = "-";
       $("pg-trace").href = `/dashboard/projects/${project}/requests/${id}`;
       if (!answer.ok) { showError((await answer.json()).error?.message || `The gateway answered ${answer.status}.`); $("pg-facts").hidden = false; return; }
       const reader = answer.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -66,6 +77,7 @@
           if (delta) out.textContent += delta;
         }
       }
+      if (id) await showGeneration(id);
       $("pg-facts").hidden = false;
     } catch (error) {
       showError(String(error));
