@@ -36,7 +36,14 @@ def test_filters_paging_and_key_forms_update_part_of_the_page(page: object, gate
     project_id, key = made["id"], made["api_key"]
     sdk = openai.OpenAI(base_url=f"{gateway_url}/v1", api_key=key, max_retries=0)
     problems: list[str] = []
-    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"{message.text} (at {message.location['url']})")
+            if message.type == "error"
+            else None
+        ),
+    )
     page.on("pageerror", lambda error: problems.append(str(error)))
 
     page.goto(f"{gateway_url}/dashboard/sign-in")
@@ -87,6 +94,13 @@ def test_filters_paging_and_key_forms_update_part_of_the_page(page: object, gate
     expect(page.locator("#log .error")).to_be_visible()  # a refused filter (400) is shown in place
     assert page.evaluate("window.notReloaded") is True
     shot(page, "requests-partial")
+    page.get_by_label("Status").fill("")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(2)
+    rows.first.click()  # a trace is a page of its own, not a part of this one
+    expect(page.get_by_role("heading", name="Request req_")).to_be_visible()
+    page.go_back()
+    expect(rows).to_have_count(2)
 
     page.context.clear_cookies()  # the session ends (signed out elsewhere, expired)
     page.get_by_label("Status").fill("")
