@@ -100,6 +100,12 @@ def test_a_pool_of_keys_with_weights_states_last_use_and_cooldowns(
             break
         assert time.monotonic() < deadline, blocks
         time.sleep(0.2)
+    request_id = raw.headers["x-byokgate-request-id"]
+    trace = browser.get(f"/dashboard/projects/{project_id}/requests/{request_id}").text
+    bars = re.findall(r'<rect class="(failed|answered)" x="(\d+)" y="\d+" width="(\d+)"', trace)
+    assert [bar[0] for bar in bars] == ["failed", "answered"]  # the 429, then the other key's answer
+    assert int(bars[1][1]) >= int(bars[0][1])  # the second attempt starts after the first
+    assert "openai gpt-4o: 429" in trace
     for key in stored(gateway_url, project_id).values():
         assert key["cooldown"] is None or key["cooldown"]["reason"] == "429"  # type: ignore[index]
     assert OPENAI.key not in page.text

@@ -133,9 +133,12 @@ class ControlPlane(ProviderKeyCases):
             )
         return CreatedProject(project, created)
 
-    async def list_projects(self, *, limit: int = 100, after: str | None = None) -> list[Project]:
+    async def list_projects(
+        self, *, limit: int = 100, after: str | None = None, member: str | None = None
+    ) -> list[Project]:
+        """A page of projects by id; ``member``: only the ones that user is a member of."""
         async with self.store.transaction() as tx:
-            return await tx.projects.page(limit=limit, after=after)
+            return await tx.projects.page(limit=limit, after=after, member=member)
 
     async def get_project(self, project_id: str) -> Project:
         async with self.store.transaction() as tx:

@@ -5,6 +5,7 @@ exports the admin API streams. Read through ``admin/request_log.RequestLog``, as
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, cast
 from urllib.parse import urlencode
@@ -14,7 +15,7 @@ from starlette.responses import Response
 
 from byokgate.admin.request_api import audit_query, download, parse_cursor, request_query
 from byokgate.admin.request_log import RequestLog
-from byokgate.domain.entities import AuditEvent
+from byokgate.domain.entities import AuditEvent, RequestRecord
 from byokgate.errors import ApiError, InvalidRequestError
 from byokgate.store.audit import AuditQuery
 from byokgate.store.requests import RequestQuery
@@ -127,6 +128,7 @@ class LogPages:
             "requests",
             record=found.record,
             uses=found.key_uses,
+            timeline=timeline(found.record),
         )
 
     async def audit(self, request: Request) -> Response:
@@ -165,6 +167,46 @@ class LogPages:
     async def _log_audit(self, project_id: str, query: AuditQuery, before_id: int | None) -> list[AuditEvent]:
         control = self._dashboard.control
         return await control.audit_log(project_id, limit=PAGE + 1, before_id=before_id, query=query)
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One attempt on the trace's timeline: where it starts and how long it lasts, in thousandths of the
+    request's whole time (an SVG's own coordinates: no inline style, which the pages' policy forbids)."""
+
+    label: str
+    x: int
+    width: int
+    failed: bool
+
+
+def timeline(record: RequestRecord) -> list[Bar]:
+    """The request's attempts on one time axis (the request's own latency, or the last attempt's end)."""
+    attempts = record.attempts or (
+        [
+            {
+                "provider": record.provider,
+                "model": record.resolved_model,
+                "status": record.status,
+                "ms": record.upstream_ms,
+                "at_ms": max(record.latency_ms - record.upstream_ms, 0.0),
+            }
+        ]
+        if record.provider and record.upstream_ms is not None and record.cache not in ("HIT", "SEMANTIC-HIT")
+        else []
+    )
+    spans = [(float(a.get("at_ms") or 0.0), float(a.get("ms") or 0.0), a) for a in attempts]
+    total = max([record.latency_ms, *(start + length for start, length, _ in spans)]) or 1.0
+    bars = []
+    for start, length, attempt in spans:
+        status = attempt.get("status")
+        label = (
+            f"{attempt.get('provider')} {attempt.get('model')}: {status}, {length:.1f} ms from {start:.1f} ms"
+        )
+        x = min(999, round(start / total * 1000))
+        width = max(2, min(1000 - x, round(length / total * 1000)))
+        bars.append(Bar(label, x, width, not isinstance(status, int) or status >= 400))
+    return bars
 
 
 def _request_query(filters: dict[str, str]) -> RequestQuery:

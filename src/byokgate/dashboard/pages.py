@@ -42,6 +42,7 @@ from byokgate.errors import NotFoundError
 from byokgate.store.users import Session
 
 PREFIX = "/dashboard"
+PROJECTS_PAGE = 50
 _MAX_FORM_BYTES = 16 * 1024
 _SECURITY_HEADERS = {
     "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -311,11 +312,13 @@ class Dashboard:
         return await self.projects_page(request, session)
 
     async def projects_page(self, request: Request, session: Session, error: str | None = None) -> Response:
+        """The projects the user can see, by id in pages of ``PROJECTS_PAGE`` (``?after=`` the last seen)."""
         deleted = request.query_params.get("deleted") == "1"
-        projects = await self.control.list_projects(limit=100)
-        if not session.user.is_admin:
-            allowed = await self._member_of(session)
-            projects = [project for project in projects if project.id in allowed]
+        after = request.query_params.get("after") or None
+        member = None if session.user.is_admin else session.user.id
+        found = await self.control.list_projects(limit=PROJECTS_PAGE + 1, after=after, member=member)
+        projects = found[:PROJECTS_PAGE]
+        following = projects[-1].id if len(found) > PROJECTS_PAGE else None
         return self.render(
             "projects.html",
             400 if error else 200,
@@ -323,13 +326,11 @@ class Dashboard:
             csrf=session.csrf_token,
             page="projects",
             projects=projects,
+            following=following,
+            paged=after is not None,
             error=error,
             notice="Deleted the project." if deleted and not error else None,
         )
-
-    async def _member_of(self, session: Session) -> set[str]:
-        async with self.control.store.transaction() as tx:
-            return await tx.users.project_ids(session.user.id)
 
     async def _password_page(self, request: Request) -> Response:
         session = await self.signed_in(request)

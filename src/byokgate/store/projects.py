@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from byokgate.domain.entities import Project, ProjectKeyMaterial
-from byokgate.store.tables import projects
+from byokgate.store.tables import project_members, projects
 
 _VIEW = (projects.c.id, projects.c.name, projects.c.created_at, projects.c.updated_at)
 
@@ -41,10 +41,15 @@ class ProjectRepository:
         row = (await self._conn.execute(select(*_VIEW).where(projects.c.id == project_id))).first()
         return _project(row) if row else None
 
-    async def page(self, *, limit: int, after: str | None = None) -> list[Project]:
+    async def page(self, *, limit: int, after: str | None = None, member: str | None = None) -> list[Project]:
+        """Projects by id (``after``: the last one seen); ``member``: only those the user is a member of."""
         query = select(*_VIEW).order_by(projects.c.id).limit(limit)
         if after is not None:
             query = query.where(projects.c.id > after)
+        if member is not None:
+            query = query.join(project_members, project_members.c.project_id == projects.c.id).where(
+                project_members.c.user_id == member
+            )
         return [_project(row) for row in await self._conn.execute(query)]
 
     async def rename(self, project_id: str, name: str, now: datetime) -> Project | None:
