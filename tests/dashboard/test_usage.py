@@ -38,6 +38,17 @@ def test_the_usage_page_sums_the_periods_requests(browser: httpx.Client, traffic
     assert "gpt-4o-mini" in page.text  # by model
     assert "<td>byok</td>" in page.text  # by lane: BYOK spend apart from pooled
     assert "<td>charge</td>" not in page.text  # a BYOK-only project is charged no credits
+    spend = re.search(
+        r"<dd>([0-9.]+) on the project's own keys \(BYOK\) · ([0-9.]+) on the pooled lane</dd>", page.text
+    )
+    assert spend is not None
+    assert float(spend.group(1)) == pytest.approx(sum(cost), abs=1e-6)
+    assert float(spend.group(2)) == 0
+    assert re.search(
+        r"<dt>Included tokens</dt><dd>"
+        r"(0 of [0-9,]+ pooled tokens used this (month|day)|none in this plan)</dd>",
+        page.text,
+    )
 
     week = usage(browser, traffic, days="7")
     xs, requests, _ = orjson.loads(html.unescape(SERIES.search(week.text).group(1)))  # type: ignore[union-attr]
@@ -51,6 +62,8 @@ def test_vendored_files_are_served_and_nothing_else(browser: httpx.Client) -> No
     for name in (
         "vendor/uplot-1.6.32.min.js",
         "vendor/uplot-1.6.32.LICENSE.txt",
+        "vendor/htmx-2.0.11.min.js",
+        "vendor/htmx-2.0.11.LICENSE.txt",
         "usage.js",
         "dashboard.css",
     ):

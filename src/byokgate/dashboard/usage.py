@@ -70,7 +70,12 @@ class UsagePages:
         by_day = {row["day"]: row for row in await self._control.usage(project.id, first, last, ["day"])}
         splits = {name: await self._control.usage(project.id, first, last, [name]) for name, _ in SPLITS}
         billing = await self._control.billing(project.id)
+        plan = self._control.plans.get(billing.plan)
         account, ledger = await self._control.credits(project.id, limit=20)
+        period_first = last.replace(day=1) if plan.period == "month" else last
+        in_period = await self._control.usage(project.id, period_first, last, ["lane"])
+        pooled_tokens = sum(_count(row, "total_tokens") for row in in_period if row["lane"] == "pooled")
+        lanes = {row["lane"]: _count(row, "cost_micro_usd") for row in splits["lane"]}
         return self._dashboard.render_project(
             "usage.html",
             session,
@@ -82,11 +87,18 @@ class UsagePages:
             totals=Totals.of(list(by_day.values())),
             splits=[(name, title, rows) for (name, title), rows in zip(SPLITS, splits.values(), strict=True)],
             chart=_chart(by_day, first, last),
-            plan=billing.plan or "the gateway's default plan",
+            plan=plan.title,
+            included=(min(pooled_tokens, plan.included_tokens), plan.included_tokens, plan.period),
+            spend=(lanes.get("byok", 0), lanes.get("pooled", 0)),
             policy=billing.policy,
             balance=account.balance_micro_usd,
             ledger=ledger,
         )
+
+
+def _count(row: dict[str, object], name: str) -> int:
+    value = row.get(name)
+    return value if isinstance(value, int) else 0
 
 
 def _days(first: date, last: date) -> list[date]:
