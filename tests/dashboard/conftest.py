@@ -59,6 +59,16 @@ def chromium() -> Iterator[object]:
             browser.close()
 
 
+@pytest.fixture
+def page(chromium: object) -> Iterator[object]:
+    """A page in a fresh browser context (no cookies), of a desktop's size."""
+    context = chromium.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 def shot(page: object, name: str) -> None:
     """A screenshot of the page for people to look at (tests/artifacts/dashboard/)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

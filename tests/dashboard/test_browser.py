@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 
 import openai
 import pytest
@@ -15,15 +14,6 @@ import pytest
 from tests.dashboard.conftest import ADMIN_EMAIL, OPENAI, PASSWORD, shot
 
 pytestmark = pytest.mark.usefixtures("users")
-
-
-@pytest.fixture
-def page(chromium: object) -> Iterator[object]:
-    context = chromium.new_context(viewport={"width": 1200, "height": 800})  # type: ignore[attr-defined]
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -6,7 +6,6 @@ sign-in page as a whole page; no Content-Security-Policy or script error on the 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import httpx
 import openai
@@ -16,15 +15,6 @@ from tests.dashboard.conftest import ADMIN_EMAIL, OPENAI, PASSWORD, shot
 from tests.dashboard.test_settings import ADMIN
 
 pytestmark = pytest.mark.usefixtures("users")
-
-
-@pytest.fixture
-def page(chromium: object) -> Iterator[object]:
-    context = chromium.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -15,10 +15,11 @@ from starlette.responses import Response
 
 from byokgate.admin.request_api import audit_query, download, parse_cursor, request_query
 from byokgate.admin.request_log import RequestLog
-from byokgate.domain.entities import AuditEvent, RequestRecord
+from byokgate.domain.entities import AuditEvent, Project, RequestRecord
 from byokgate.errors import ApiError, InvalidRequestError
 from byokgate.store.audit import AuditQuery
 from byokgate.store.requests import RequestQuery
+from byokgate.store.users import Session
 
 if TYPE_CHECKING:
     from byokgate.dashboard.pages import Dashboard
@@ -77,20 +78,7 @@ class LogPages:
             records = records[:PAGE]
             last = records[-1]
             following = urlencode({**filters, "before": f"{last.created_at.isoformat()}|{last.id}"})
-        return self._dashboard.render_project(
-            "requests.html",
-            session,
-            project,
-            "requests",
-            400 if error else 200,
-            records=records,
-            filters=filters,
-            more=bool(MORE_FILTERS & set(filters)),
-            api_keys=await self._dashboard.control.list_api_keys(project.id),
-            following=following,
-            export=urlencode(filters),
-            error=error,
-        )
+        return await self._listing("requests", session, project, filters, following, error, records=records)
 
     async def export(self, request: Request) -> Response:
         """The filtered requests or audit events as CSV or JSON Lines, streamed page by page."""
@@ -149,19 +137,33 @@ class LogPages:
         if len(events) > PAGE:
             events = events[:PAGE]
             following = urlencode({**filters, "before": events[-1].id})
+        return await self._listing("audit", session, project, filters, following, error, events=events)
+
+    async def _listing(
+        self,
+        log: str,
+        session: Session,
+        project: Project,
+        filters: dict[str, str],
+        following: str | None,
+        error: str | None,
+        **rows: object,
+    ) -> Response:
+        """The requests or audit page: its rows, the filters (and the project's API keys to pick one),
+        the next page's link and the exports'."""
         return self._dashboard.render_project(
-            "audit.html",
+            f"{log}.html",
             session,
             project,
-            "audit",
+            log,
             400 if error else 200,
-            events=events,
             filters=filters,
             more=bool(MORE_FILTERS & set(filters)),
             api_keys=await self._dashboard.control.list_api_keys(project.id),
             following=following,
             export=urlencode(filters),
             error=error,
+            **rows,
         )
 
     async def _log_audit(self, project_id: str, query: AuditQuery, before_id: int | None) -> list[AuditEvent]:
