@@ -105,7 +105,8 @@ class RoutingPages:
         except ApiError as error:
             field = _form_field(error.param or "name", rows)
             routes = await self._routes.list(project.id)
-            return self._render(session, project, True, routes, form=form, errors={field: error.message})
+            message = error.message.removeprefix(f"{error.param}: ")  # shown next to that field
+            return self._render(session, project, True, routes, form=form, errors={field: message})
         return self._back(project.id, "saved")
 
     async def delete(self, request: Request) -> Response:
