@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy.exc import DBAPIError
@@ -18,7 +18,7 @@ from byokgate.admin.services import ControlPlane
 from byokgate.domain.entities import AuditEvent, NewAuditEvent, RequestBody, RequestRecord
 from byokgate.errors import InvalidRequestError
 from byokgate.store.audit import AuditQuery
-from byokgate.store.database import timed_out
+from byokgate.store.database import Transaction, timed_out
 from byokgate.store.projects import DaysSetting
 from byokgate.store.requests import RequestQuery
 
@@ -32,6 +32,28 @@ class Trace:
     record: RequestRecord
     key_uses: list[AuditEvent]
     bodies: RequestBody | None
+
+
+Rows = TypeVar("Rows")
+
+
+async def _within(
+    tx: Transaction, seconds: float | None, what: str, read: Callable[[], Awaitable[Rows]]
+) -> Rows:
+    """``read()`` under a statement time limit of ``seconds`` (None: none); past it, a refusal that says
+    how to narrow the search (a filter few recent rows match walks the project's whole index)."""
+    if seconds is not None:
+        await tx.time_limit(seconds)
+    try:
+        return await read()
+    except DBAPIError as error:
+        if not timed_out(error):
+            raise
+        raise InvalidRequestError(
+            f"Finding these {what} took too long: few recent ones match. Narrow the search with a time "
+            "range.",
+            code="query_too_slow",
+        ) from None
 
 
 class RequestLog:
@@ -61,18 +83,30 @@ class RequestLog:
         longer (filters few recent requests match, on a large log) is refused, saying how to narrow it."""
         async with self._control.store.transaction() as tx:
             await self._control.project_in(tx, project_id)
-            if time_limit_s is not None:
-                await tx.time_limit(time_limit_s)
-            try:
-                return await tx.requests.list_for_project(project_id, limit=limit, before=before, query=query)
-            except DBAPIError as error:
-                if not timed_out(error):
-                    raise
-                raise InvalidRequestError(
-                    "Finding these requests took too long: few recent ones match. Narrow the search with "
-                    "a time range.",
-                    code="query_too_slow",
-                ) from None
+            return await _within(
+                tx,
+                time_limit_s,
+                "requests",
+                lambda: tx.requests.list_for_project(project_id, limit=limit, before=before, query=query),
+            )
+
+    async def audit_page(
+        self,
+        project_id: str,
+        query: AuditQuery,
+        *,
+        limit: int,
+        before_id: int | None = None,
+        time_limit_s: float | None = None,
+    ) -> list[AuditEvent]:
+        """A page of the project's audit events, newest first; ``time_limit_s`` as for ``page``."""
+        async with self._control.store.transaction() as tx:
+            return await _within(
+                tx,
+                time_limit_s,
+                "audit events",
+                lambda: tx.audit.list_for_project(project_id, limit=limit, before_id=before_id, query=query),
+            )
 
     async def trace(self, project_id: str, request_id: str) -> Trace | None:
         """The request's record, the key uses it caused and its bodies if they were kept (None: no such

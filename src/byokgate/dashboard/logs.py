@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from byokgate.admin.request_api import audit_query, download, parse_cursor, request_query
 from byokgate.admin.request_log import RequestLog
-from byokgate.domain.entities import AuditEvent, Project, RequestRecord
+from byokgate.domain.entities import Project, RequestRecord
 from byokgate.errors import ApiError, InvalidRequestError
 from byokgate.store.audit import AuditQuery
 from byokgate.store.requests import RequestQuery
@@ -131,7 +131,13 @@ class LogPages:
             query = _audit_query(filters)
             if before and not before.isdigit():
                 raise InvalidRequestError("That page link is not valid.")
-            events = await self._log_audit(project.id, query, int(before) if before else None)
+            events = await self._log.audit_page(
+                project.id,
+                query,
+                limit=PAGE + 1,
+                before_id=int(before) if before else None,
+                time_limit_s=PAGE_TIME_LIMIT_S,
+            )
         except ApiError as problem:
             error = problem.message
         if len(events) > PAGE:
@@ -165,10 +171,6 @@ class LogPages:
             error=error,
             **rows,
         )
-
-    async def _log_audit(self, project_id: str, query: AuditQuery, before_id: int | None) -> list[AuditEvent]:
-        control = self._dashboard.control
-        return await control.audit_log(project_id, limit=PAGE + 1, before_id=before_id, query=query)
 
 
 @dataclass(frozen=True, slots=True)
