@@ -108,6 +108,7 @@ def test_the_first_journey(page: object, gateway_url: str) -> None:
     shot(page, "trace")
     page.get_by_role("link", name="Usage").click()
     expect(page.locator("#usage-chart canvas")).to_be_visible()  # drawn by the vendored uPlot, CSP and all
+    expect(page.locator("#usage-tokens-chart canvas")).to_be_visible()
     expect(page.locator("dl.summary")).to_contain_text("Requests")
     shot(page, "usage")
     page.get_by_role("link", name="Audit").click()

@@ -30,7 +30,11 @@ def usage(browser: httpx.Client, project_id: str, **params: str) -> httpx.Respon
 def test_the_usage_page_sums_the_periods_requests(browser: httpx.Client, traffic: str) -> None:
     page = usage(browser, traffic)
     series = orjson.loads(html.unescape(SERIES.search(page.text).group(1)))  # type: ignore[union-attr]
-    xs, requests, cost = series
+    xs, requests, errors, cost, tokens, hits = series
+    assert len(errors) == len(tokens) == len(hits) == 30
+    assert errors[-1] == 1  # the request for a model nothing serves
+    assert tokens[-1] > 0
+    assert sum(hits) == 0  # no cache on this project
     assert len(xs) == len(requests) == len(cost) == 30  # every day of the period, zeros included
     assert sum(requests) == 53
     assert requests[-1] == 53  # all of them today
@@ -51,7 +55,7 @@ def test_the_usage_page_sums_the_periods_requests(browser: httpx.Client, traffic
     )
 
     week = usage(browser, traffic, days="7")
-    xs, requests, _ = orjson.loads(html.unescape(SERIES.search(week.text).group(1)))  # type: ignore[union-attr]
+    xs, requests, *_ = orjson.loads(html.unescape(SERIES.search(week.text).group(1)))  # type: ignore[union-attr]
     assert len(xs) == 7
     assert 'aria-current="page">Last 7 days' in week.text
     odd = usage(browser, traffic, days="1000")  # not a period on offer: the default

@@ -111,10 +111,16 @@ def _daily(by_day: dict[Any, dict[str, Any]], first: date, last: date) -> list[d
 
 
 def _chart(by_day: dict[Any, dict[str, Any]], first: date, last: date) -> str:
-    """The chart's data as uPlot takes it (x: Unix seconds; requests; cost in USD), as JSON for a data
-    attribute (the page's policy allows no inline script)."""
+    """The charts' data as uPlot takes it (x: Unix seconds; then requests, errors, cost in USD, tokens and
+    cache hits by day), as JSON for a data attribute (the page's policy allows no inline script)."""
     days = _days(first, last)
     xs = [int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp()) for d in days]
-    requests = [int(by_day.get(d.isoformat(), {}).get("requests") or 0) for d in days]
-    cost = [int(by_day.get(d.isoformat(), {}).get("cost_micro_usd") or 0) / 1e6 for d in days]
-    return orjson.dumps([xs, requests, cost]).decode()
+    rows = [by_day.get(d.isoformat(), {}) for d in days]
+
+    def series(name: str) -> list[int]:
+        return [int(row.get(name) or 0) for row in rows]
+
+    cost = [value / 1e6 for value in series("cost_micro_usd")]
+    return orjson.dumps(
+        [xs, series("requests"), series("errors"), cost, series("total_tokens"), series("cache_hits")]
+    ).decode()
