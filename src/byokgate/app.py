@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from byokgate.admin.keyring import check_keyring
 from byokgate.admin.services import ControlPlane
 from byokgate.admintoken import resolve_admin_token
-from byokgate.asgi import JSON_CONTENT, send_bytes, send_error
+from byokgate.asgi import JSON_CONTENT, send_bytes
 from byokgate.billing.credits import CreditGate
 from byokgate.billing.plans import Plans
 from byokgate.cache.keys import CacheKeys, cache_secret
@@ -23,7 +23,6 @@ from byokgate.cache.store import CacheStore, MemoryStore
 from byokgate.cache.vectors import MemoryIndex, SemanticIndex
 from byokgate.domain.entities import RequestRecord
 from byokgate.domain.secret import Secret
-from byokgate.errors import NotFoundError
 from byokgate.health.breakers import Breakers, BreakerSettings
 from byokgate.health.keys import KeyHealth
 from byokgate.limits.counters import Counters, MemoryCounters
@@ -296,9 +295,8 @@ class Gateway:
             await self.metrics(scope, receive, send)
         elif self.dashboard is not None and (path == "/" or path.startswith("/dashboard/")):
             await self.dashboard(scope, receive, send)
-        else:
-            error = NotFoundError(f"no route for {scope['method']} {path}", code="unknown_url")
-            await send_error(send, error)
+        else:  # the data plane checks the project key first: a wrong key is a 401 on any path
+            await self.data_plane(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

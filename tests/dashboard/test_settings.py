@@ -249,6 +249,9 @@ def test_who_may_change_what(browser: httpx.Client, gateway_url: str, cli_env: d
         f"/dashboard/projects/{other_id}/settings/general", data={"csrf": csrf_of(own), "name": "x"}
     )
     assert foreign.status_code == 404
+    refused = post(browser, project_id, "billing", {"policy": "free_for_all"})
+    assert refused.status_code == 400
+    assert "Free preview" in refused.text.split('id="billing-plan"', 1)[1][:200]  # the plan still shown
     missing_token = browser.post(f"/dashboard/projects/{project_id}/settings/general", data={"name": "x"})
     assert missing_token.status_code == 403
     assert browser.post(f"/dashboard/projects/{project_id}/settings/nonsense", data={}).status_code == 404

@@ -108,3 +108,37 @@ def test_oversize_body_and_unknown_path(gateway: Gateway) -> None:
     response = httpx.post(f"{gateway.url}/v1/nothing", json={}, headers=headers)
     assert response.status_code == 404
     assert response.json()["error"]["message"] == "Invalid URL (POST /v1/nothing)"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v1/nothing"),
+        ("GET", "/v1/models/gpt-4o/extra"),
+        ("POST", "/v1beta/models/gemini-1.5-pro:generateContent"),  # google-genai's path, not served yet
+        ("GET", "/favicon.ico"),
+    ],
+)
+def test_the_key_is_checked_before_the_path(gateway: Gateway, method: str, path: str) -> None:
+    """A wrong or missing key is a 401 on every path, known or not (no probing which paths exist); the
+    right key learns that the path is unknown (404), in the API's error format."""
+    project_id, key = gateway.project()
+    for headers in ({}, {"authorization": "Bearer lgw_proj_wrong0000000000000000"}, {"x-api-key": "nope"}):
+        refused = httpx.request(method, f"{gateway.url}{path}", headers=headers)
+        assert refused.status_code == 401, (headers, refused.text)
+        assert refused.json()["error"]["type"] == "authentication_error"
+    for headers in ({"authorization": f"Bearer {key}"}, {"x-api-key": key}):
+        unknown = httpx.request(method, f"{gateway.url}{path}", headers=headers)
+        assert unknown.status_code == 404
+        assert unknown.json()["error"] == {
+            "message": f"Invalid URL ({method} {path})",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "unknown_url",
+        }
+    for _ in range(200):  # recorded for the project, under a bounded endpoint name (both databases)
+        records = gateway.admin.get(f"/projects/{project_id}/requests").json()["data"]
+        if len(records) == 2:
+            break
+        time.sleep(0.05)  # the writer stores records in the background
+    assert [(r["endpoint"], r["status"]) for r in records] == [("unknown", 404)] * 2

@@ -107,8 +107,11 @@ class SettingsPages:
             },
             "credits": {"kind": "topup"},
         }
-        if section is not None and typed is not None:
-            values[section] = {name: typed[name] for name in typed if name != "csrf"}
+        if section is not None and typed is not None:  # what was typed, over what is stored
+            shown = {**values.get(section, {}), **{name: typed[name] for name in typed if name != "csrf"}}
+            if section == "cache":  # an unticked box is absent from the form: unticked, not as stored
+                shown |= {name: name in typed for name, kind in CACHE_FIELDS.items() if kind is Kind.CHECKBOX}
+            values[section] = shown
         return self._dashboard.render_project(
             "settings.html",
             session,

@@ -103,7 +103,11 @@ class DataPlane:
             elif path.startswith("/v1/generations/") and method == "GET":
                 exchange.endpoint = "generations"
                 await self._generation(scope, responded, exchange, path.removeprefix("/v1/generations/"))
-            else:
+            else:  # the key first: a wrong key is a 401 on every path, known or not
+                exchange.endpoint = "unknown"  # recorded as such (a path is unbounded; the column is not)
+                exchange.key = authenticate(
+                    self._snapshot.current, scope["headers"], datetime.now(UTC), x_api_key=True
+                )
                 raise NotFoundError(f"Invalid URL ({method} {path})", code="unknown_url")
         except ClientGoneError:
             exchange.status, exchange.error_code = 499, "client_closed_request"
