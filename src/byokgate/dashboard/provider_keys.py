@@ -160,7 +160,7 @@ class ProviderKeyPages:
         weight_text = form.get("weight", "").strip()
         try:
             if weight_text and not weight_text.isdigit():
-                raise _weight_error()
+                raise InvalidRequestError("weight: an integer from 0 to 1000", param="weight")
             await self._control.update_provider_key(
                 project.id,
                 provider,
@@ -225,10 +225,6 @@ def _fields_of(specs: tuple[KeyField, ...], form: dict[str, str]) -> dict[str, A
             names[model.strip()] = name.strip()
         fields[spec.name] = names
     return fields
-
-
-def _weight_error() -> ApiError:
-    return InvalidRequestError("weight: an integer from 0 to 1000", param="weight")
 
 
 def _cooldown(cooldown: Cooldown) -> str:

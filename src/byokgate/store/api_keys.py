@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from byokgate.domain.entities import ProjectApiKey
+from byokgate.store.bulk import touch_last_used
 from byokgate.store.tables import project_api_keys as t
 
 _VIEW = (
@@ -73,10 +74,4 @@ class ApiKeyRepository:
 
     async def touch_last_used(self, used: Mapping[str, datetime]) -> None:
         """Batch update of last-used times; never moves a time backwards."""
-        for key_id, when in used.items():
-            await self._conn.execute(
-                update(t)
-                .where(t.c.id == key_id)
-                .where((t.c.last_used_at.is_(None)) | (t.c.last_used_at < when))
-                .values(last_used_at=when)
-            )
+        await touch_last_used(self._conn, t, used)

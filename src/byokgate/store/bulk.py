@@ -1,5 +1,5 @@
 """Batch inserts compiled once per dialect and bound by position: the writer's path for request records,
-audit events and ledger entries.
+audit events and ledger entries; and the writer's batch of last-used times (``touch_last_used``).
 
 ``connection.execute(insert(table), [dict, ...])`` runs SQLAlchemy's per-row machinery for every row (a
 parameter dict built and walked, every column's processor looked up): ~35 µs a request in py-spy of the
@@ -11,10 +11,11 @@ Python. The values stored are the same as through ``execute``: the same processo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -71,3 +72,15 @@ class BulkInsert:
         else:
             bound = [tuple([row[i] if p is None else p(row[i]) for i, p in steps]) for row in rows]
         await conn.exec_driver_sql(sql, bound)
+
+
+async def touch_last_used(conn: AsyncConnection, table: Table, used: Mapping[str, datetime]) -> None:
+    """Move each row's ``last_used_at`` (by ``id``) to the time given, never backwards."""
+    column = table.c.last_used_at
+    for row_id, when in used.items():
+        await conn.execute(
+            update(table)
+            .where(table.c.id == row_id)
+            .where(column.is_(None) | (column < when))
+            .values(last_used_at=when)
+        )

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from byokgate.domain.entities import DEFAULT_KEY_NAME, ProviderCredential
+from byokgate.store.bulk import touch_last_used
 from byokgate.store.tables import provider_credentials as t
 
 _VIEW = (
@@ -82,13 +83,7 @@ class CredentialRepository:
 
     async def touch_last_used(self, used: Mapping[str, datetime]) -> None:
         """Batch update of last-used times by credential id; never moves a time backwards."""
-        for credential_id, when in used.items():
-            await self._conn.execute(
-                update(t)
-                .where(t.c.id == credential_id)
-                .where((t.c.last_used_at.is_(None)) | (t.c.last_used_at < when))
-                .values(last_used_at=when)
-            )
+        await touch_last_used(self._conn, t, used)
 
     async def get(
         self, project_id: str, provider: str, name: str = DEFAULT_KEY_NAME
