@@ -38,10 +38,12 @@ from byokgate.proxy.costs import Coster
 from byokgate.proxy.dataplane import DataPlane, DataPlaneConfig
 from byokgate.proxy.embedder import Embedder, ProviderEmbedder
 from byokgate.proxy.executor import Executor
+from byokgate.proxy.forward import Forwarder
 from byokgate.proxy.metering import Metering
 from byokgate.proxy.pipeline import Pipeline
 from byokgate.proxy.planner import Planner
 from byokgate.proxy.semantic import SemanticCache
+from byokgate.proxy.stored_responses import StoredResponses
 from byokgate.routing.auto import AutoCatalog
 from byokgate.routing.policy import RoutingPolicy
 from byokgate.settings import Settings
@@ -381,10 +383,22 @@ def build_data_plane(components: Components) -> DataPlane:
         chain=Chain(executor, retry, components.control.breakers, windows=auto.window),
         gate=gate,
     )
+    # Stored Responses: in Redis beside the cache entries (a purge leaves them), else in their own memory.
+    kept = components.cache if settings.redis_url else MemoryStore(settings.responses_memory_bytes)
+    forwarder = Forwarder(
+        snapshot=components.snapshot,
+        credentials=components.credentials,
+        registry=registry,
+        transport=components.transport,
+        base_urls=setup.base_urls,
+        pooled=setup.pooled,
+    )
     return DataPlane(
         snapshot=components.snapshot,
         registry=registry,
         pipeline=pipeline,
+        stored=StoredResponses(kept, components.vault, components.snapshot, settings.responses_ttl_s),
+        forwarder=forwarder,
         writer=components.writer,
         config=DataPlaneConfig(max_body_bytes=settings.max_request_bytes),
         pooled_provider=policy.pooled_provider,

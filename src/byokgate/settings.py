@@ -200,6 +200,16 @@ class Settings(BaseSettings):
     semantic_index_bytes: int = Field(
         default=16 * 1024 * 1024, ge=1024 * 1024, description="in-process semantic index size (without Redis)"
     )
+    responses_ttl_s: float = Field(
+        default=30 * 24 * 3600,
+        gt=0,
+        description="how long stored Responses (translated models' conversations, response owners) are kept",
+    )
+    responses_memory_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="in-process stored Responses size (without Redis)",
+    )
 
     @classmethod
     def settings_customise_sources(

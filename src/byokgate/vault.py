@@ -206,6 +206,23 @@ class Vault:
         return Secret(plaintext.decode())
 
 
+def seal(data_key: bytes, aad: bytes, plaintext: bytes) -> bytes:
+    """Data a project keeps for a while (a stored conversation) encrypted under its data key, bound to
+    ``aad`` (what it is and whose)."""
+    nonce = os.urandom(NONCE_BYTES)
+    return bytes((FORMAT_VERSION,)) + nonce + AESGCM(data_key).encrypt(nonce, plaintext, aad)
+
+
+def unseal(data_key: bytes, aad: bytes, blob: bytes) -> bytes:
+    """What ``seal`` encrypted (``DecryptionError`` when it was altered or is another's)."""
+    if len(blob) < 1 + NONCE_BYTES + 16 or blob[0] != FORMAT_VERSION:
+        raise DecryptionError("sealed data has an unknown format or is truncated")
+    try:
+        return AESGCM(data_key).decrypt(blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :], aad)
+    except InvalidTag:
+        raise DecryptionError("sealed data does not decrypt (altered, or another project's)") from None
+
+
 def missing_key_ids(keyring: Keyring, wanted: Iterable[str]) -> list[str]:
     """Key ids in ``wanted`` that the keyring lacks."""
     return sorted({key_id for key_id in wanted if key_id not in keyring})

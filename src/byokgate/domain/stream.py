@@ -41,6 +41,7 @@ class StreamTally:
     events: int = 0
     dropped: int = 0  # malformed events skipped (counted and logged, the stream goes on)
     content: bool = False  # something for the client arrived: text, a tool call, reasoning or the finish
+    answer_id: str | None = None  # the provider's id of the answer, where a native stream names it
     # The usage chunk the gateway asked upstream for but the client did not (the relay drops it and keeps
     # its event here: a streamed cache miss stores it with the answer).
     withheld: bytes = b""

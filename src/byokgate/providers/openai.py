@@ -4,6 +4,7 @@ import re
 
 from byokgate.providers.base import Capabilities, ModelCatalog
 from byokgate.providers.openai_compat import OpenAICompatible
+from byokgate.providers.openai_responses import RESPONSES
 
 
 class OpenAIProvider(OpenAICompatible):
@@ -12,6 +13,7 @@ class OpenAIProvider(OpenAICompatible):
     key_prefixes = ("sk-proj-", "sk-svcacct-", "sk-admin-", "sk-")
     default_base_url = "https://api.openai.com/v1"
     capabilities = Capabilities(embeddings=True, vision=True, json_mode=True)
+    native_apis = frozenset({RESPONSES})  # /v1/responses goes to OpenAI as it is
     catalog = ModelCatalog(
         models=(
             "gpt-4o",

@@ -14,7 +14,7 @@ import orjson
 
 from byokgate.domain.secret import Secret
 from byokgate.domain.stream import EventStream
-from byokgate.domain.upstream import KeyCheckOutcome, UpstreamError, UpstreamRequest
+from byokgate.domain.upstream import KeyCheckOutcome, NativeCall, UpstreamError, UpstreamRequest
 from byokgate.providers.base import (
     Auth,
     Capabilities,
@@ -25,6 +25,7 @@ from byokgate.providers.base import (
     generic_outcome,
     overflow_code,
 )
+from byokgate.providers.openai_responses import RESPONSES, ResponsesRelay, canonical_usage
 from byokgate.providers.openai_stream import SSERelay
 
 
@@ -76,6 +77,21 @@ class OpenAICompatible:
 
     def embeddings_response(self, body: bytes, payload: dict[str, Any]) -> bytes:
         return body
+
+    # The Responses API, for a provider listing it in ``native_apis``: ``<base URL>/responses``, the client's
+    # body untouched but for ``model``.
+
+    def native_request(
+        self, api: str, endpoint: Endpoint, key: Secret, body: dict[str, Any], call: NativeCall
+    ) -> UpstreamRequest:
+        url, payload = self.target(endpoint, RESPONSES, body)
+        return UpstreamRequest("POST", url, self.headers(endpoint, key), orjson.dumps(payload))
+
+    def native_stream(self, api: str) -> EventStream:
+        return ResponsesRelay()
+
+    def native_usage(self, api: str, answer: dict[str, Any]) -> dict[str, Any]:
+        return canonical_usage(answer.get("usage"))
 
     def usage(self, usage: dict[str, Any]) -> dict[str, Any]:
         """A usage object of an answer in canonical terms (as it is, for OpenAI's own format)."""

@@ -1,7 +1,8 @@
 """The data-plane ASGI app: each path to its front door, errors in the door's format, one record a request.
 
 /v1/chat/completions and /v1/embeddings (OpenAI's format), /v1/messages and /v1/messages/count_tokens
-(Anthropic's), /v1/models and /v1/generations/{id}. A door parses its format and hands the request to the
+(Anthropic's), /v1/responses and the calls on a stored response (OpenAI's Responses API), /v1/models and
+/v1/generations/{id}. A door parses its format and hands the request to the
 pipeline (route, admit, cache, executor); nothing on the way waits on the database.
 """
 
@@ -25,11 +26,14 @@ from byokgate.proxy.auth import authenticate
 from byokgate.proxy.call import Operation
 from byokgate.proxy.doors.chat import ChatDoor
 from byokgate.proxy.doors.messages import MessagesDoor
+from byokgate.proxy.doors.responses import ResponsesDoor
 from byokgate.proxy.exchange import Exchange, Responded
+from byokgate.proxy.forward import Forwarder
 from byokgate.proxy.generations import FindRequest, generation, not_found
 from byokgate.proxy.models import models_list
 from byokgate.proxy.pipeline import Pipeline
 from byokgate.proxy.records import keep_bodies, observe, record
+from byokgate.proxy.stored_responses import StoredResponses
 from byokgate.proxy.traces import server_ended, server_started
 from byokgate.snapshot.holder import SnapshotHolder
 from byokgate.telemetry.metrics import Metrics
@@ -55,6 +59,8 @@ class DataPlane:
         snapshot: SnapshotHolder,
         registry: ProviderRegistry,
         pipeline: Pipeline,
+        stored: StoredResponses,
+        forwarder: Forwarder,
         writer: BatchWriter,
         config: DataPlaneConfig,
         pooled_provider: str | None,
@@ -72,6 +78,13 @@ class DataPlane:
         self._chat = ChatDoor(snapshot=snapshot, pipeline=pipeline, max_body_bytes=config.max_body_bytes)
         self._messages = MessagesDoor(
             snapshot=snapshot, pipeline=pipeline, max_body_bytes=config.max_body_bytes
+        )
+        self._responses = ResponsesDoor(
+            snapshot=snapshot,
+            pipeline=pipeline,
+            max_body_bytes=config.max_body_bytes,
+            stored=stored,
+            forwarder=forwarder,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -91,13 +104,20 @@ class DataPlane:
             server_started(self._tracing, exchange, method, path)
         LOG_CONTEXT.set((exchange.request_id, exchange.trace_id))
         responded = Responded(send)
-        door: ChatDoor | MessagesDoor = self._chat
+        door: ChatDoor | MessagesDoor | ResponsesDoor = self._chat
         try:
             if path in _OPERATIONS and method == "POST":
                 await self._chat.handle(scope, receive, responded, exchange, _OPERATIONS[path])
             elif path in _MESSAGES and method == "POST":
                 door = self._messages
                 await self._messages.handle(scope, receive, responded, exchange)
+            elif path == "/v1/responses" and method == "POST":
+                door = self._responses
+                await self._responses.handle(scope, receive, responded, exchange)
+            elif path.startswith("/v1/responses/"):
+                door = self._responses
+                rest = path.removeprefix("/v1/responses/")
+                await self._responses.resource(scope, receive, responded, exchange, rest)
             elif path == "/v1/models" and method == "GET":
                 await self._models(scope, responded, exchange)
             elif path.startswith("/v1/generations/") and method == "GET":

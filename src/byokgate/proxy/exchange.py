@@ -71,6 +71,7 @@ class Exchange:
     trace_id: str = ""  # the trace the request's record, logs and upstream requests carry
     span: Span | None = None  # the request's server span, when traces are exported
     finish_reason: str | None = None  # why the answer ended (the upstream's word), when it says
+    answer_id: str | None = None  # a native answer's own id (a stored response's, for its owner)
     tags: dict[str, Any] | None = None  # the client's ``user`` and ``metadata``, for the record
     client_ip: str | None = None
     user_agent: str | None = None

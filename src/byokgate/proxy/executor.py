@@ -241,6 +241,8 @@ class Executor:
             if call.operation is not Operation.COUNT_TOKENS and isinstance(parsed, dict):
                 exchange.usage = native.native_usage(call.door.api, parsed)
                 exchange.finish_reason = finish_reason(parsed)
+                answer_id = parsed.get("id")
+                exchange.answer_id = answer_id if isinstance(answer_id, str) else None
         else:
             completion = adapter.chat_response(read)
             parsed = parsed_body(completion)
@@ -306,6 +308,7 @@ class Executor:
             exchange.broken = Broken(relayed.broken, transcript)
         tally = events.tally
         exchange.finish_reason = tally.finish_reason
+        exchange.answer_id = tally.answer_id
         if tally.dropped:
             log.warning(
                 "request %s: dropped %d malformed stream event(s) from %s",

@@ -11,7 +11,7 @@ from typing import Any
 from byokgate.domain.secret import Secret
 from byokgate.health.keys import KeyHealth
 from byokgate.logs import REDACTOR
-from byokgate.snapshot.model import Snapshot
+from byokgate.snapshot.model import CredentialRef, Snapshot
 from byokgate.vault import Vault
 
 
@@ -63,10 +63,24 @@ class CredentialOpener:
         ref = self.health.pick(pool, avoid, strict=strict, blocked=blocked, model=model)
         if ref is None:
             return None
+        return self._opened(snapshot, project_id, provider, ref, len(pool))
+
+    def open_id(
+        self, snapshot: Snapshot, project_id: str, provider: str, credential_id: str
+    ) -> OpenedCredential | None:
+        """One key of the project's pool by id, whatever its health (a call that must go with the key that
+        made something upstream); None when the project no longer holds it."""
+        pool = snapshot.pool(project_id, provider)
+        ref = next((ref for ref in pool if ref.credential_id == credential_id), None)
+        return None if ref is None else self._opened(snapshot, project_id, provider, ref, len(pool))
+
+    def _opened(
+        self, snapshot: Snapshot, project_id: str, provider: str, ref: CredentialRef, pool_size: int
+    ) -> OpenedCredential:
         now = self._clock()
         cached = self._cache.get(ref.credential_id)
         if cached is not None and cached[0] > now:
-            return OpenedCredential(ref.credential_id, cached[1], ref.fields, len(pool))
+            return OpenedCredential(ref.credential_id, cached[1], ref.fields, pool_size)
         wrapped = snapshot.wrapped_data_keys[project_id]
         data_key = self._vault.unwrap(project_id, wrapped)
         secret = self._vault.decrypt_credential(
@@ -76,7 +90,7 @@ class CredentialOpener:
         self._cache[ref.credential_id] = (now + self._ttl_s, secret)
         if len(self._cache) > 10_000:
             self._evict(now)
-        return OpenedCredential(ref.credential_id, secret, ref.fields, len(pool))
+        return OpenedCredential(ref.credential_id, secret, ref.fields, pool_size)
 
     def _evict(self, now: float) -> None:
         for credential_id in [cid for cid, (expiry, _) in self._cache.items() if expiry <= now]:

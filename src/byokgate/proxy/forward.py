@@ -1,0 +1,98 @@
+"""A call that must go to one provider with one key, answered as it comes back (no model, no routing).
+
+The Responses API's calls on a stored response (``GET``/``DELETE`` ``/v1/responses/{id}``, ``cancel``,
+``input_items``) go to the provider that made it, with the very key that made it (another key of the
+same project may belong to another account, where the id does not exist). The key is opened from the
+snapshot like any attempt's; the answer is relayed with its status and body untouched.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from starlette.types import Send
+
+from byokgate.asgi import JSON_CONTENT, send_bytes
+from byokgate.domain.upstream import UpstreamRequest
+from byokgate.errors import NotFoundError
+from byokgate.providers.registry import ProviderRegistry
+from byokgate.providers.setup import PooledLane
+from byokgate.proxy.errors import BadGatewayError, GatewayTimeoutError
+from byokgate.proxy.exchange import Exchange
+from byokgate.snapshot.credentials import CredentialOpener
+from byokgate.snapshot.holder import SnapshotHolder
+from byokgate.transport import Transport, UpstreamTimeoutError, UpstreamUnreachableError
+
+
+class Forwarder:
+    def __init__(
+        self,
+        *,
+        snapshot: SnapshotHolder,
+        credentials: CredentialOpener,
+        registry: ProviderRegistry,
+        transport: Transport,
+        base_urls: Mapping[str, str],
+        pooled: PooledLane | None,
+    ) -> None:
+        self._snapshot = snapshot
+        self._credentials = credentials
+        self._registry = registry
+        self._transport = transport
+        self._base_urls = base_urls
+        self._pooled = pooled
+
+    async def relay(
+        self,
+        send: Send,
+        exchange: Exchange,
+        provider: str,
+        credential_id: str | None,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+    ) -> int:
+        """Send ``method`` ``<base URL>/<path>`` (query included) with the key and relay the answer; returns
+        its status. A key the project no longer holds is a 404 (what was made with it is out of reach)."""
+        adapter = self._registry[provider]
+        assert exchange.key is not None
+        if credential_id is None:
+            if self._pooled is None:
+                raise NotFoundError("The pooled lane is not configured on this gateway.")
+            key = self._pooled.key
+        else:
+            opened = self._credentials.open_id(
+                self._snapshot.current, exchange.key.project_id, provider, credential_id
+            )
+            if opened is None:
+                raise NotFoundError(
+                    f"The {adapter.title} key that made this was removed from the project.",
+                    code="key_removed",
+                )
+            key = opened.secret
+            exchange.credential_id = credential_id
+        headers = adapter.auth.headers(key)
+        if body is not None:
+            headers["content-type"] = "application/json"
+        request = UpstreamRequest(method, f"{self._base_urls[provider]}/{path}", headers, body)
+        exchange.upstream_started = time.perf_counter()
+        try:
+            async with self._transport.open(request) as response:
+                exchange.first_byte = time.perf_counter()
+                answer = await response.read()
+                exchange.upstream_done()
+                passed = [
+                    (name.encode(), value.encode())
+                    for name, value in response.headers.items()
+                    if name.startswith(adapter.passed_headers)
+                ]
+        except UpstreamTimeoutError as exc:
+            exchange.upstream_done()
+            raise GatewayTimeoutError(f"{adapter.title} did not answer in time: {exc}.") from None
+        except UpstreamUnreachableError as exc:
+            exchange.upstream_done()
+            raise BadGatewayError(f"Could not reach {adapter.title}: {exc}") from None
+        exchange.status = response.status
+        await send_bytes(send, response.status, answer, [JSON_CONTENT, *passed, *exchange.gateway_headers()])
+        return response.status
