@@ -48,7 +48,7 @@ def keyed(chat_gateway: Gateway) -> tuple[str, str]:
 
 @pytest.fixture
 def client(chat_gateway: Gateway, keyed: tuple[str, str]) -> Iterator[openai.OpenAI]:
-    yield chat_gateway.client(keyed[1])
+    return chat_gateway.client(keyed[1])
 
 
 def _tools(provider: str) -> bool:
@@ -78,7 +78,8 @@ def _stream(gateway: Gateway, key: str, body: dict[str, Any]) -> list[dict[str, 
                 EVENTS.validate_python(data, strict=False)
                 events.append(data)
     numbers = [event["sequence_number"] for event in events]
-    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+    assert numbers == sorted(numbers)
+    assert len(set(numbers)) == len(numbers)
     return events
 
 
@@ -96,7 +97,8 @@ def test_plain_answer(
     assert response.id.startswith("resp_")
     assert response.output_text
     assert response.instructions == "Be brief."
-    assert response.usage is not None and response.usage.output_tokens > 0
+    assert response.usage is not None
+    assert response.usage.output_tokens > 0
     RESPONSE.validate_python(raw.http_response.json(), strict=False)
     sent = chat_upstreams[provider].emulator.requests[-1]
     assert sent.api_key == KEYS[provider]  # the project's own key went upstream
@@ -151,11 +153,10 @@ def test_streamed_tool_call(chat_gateway: Gateway, keyed: tuple[str, str], provi
     events = _stream(chat_gateway, keyed[1], body)
     added = [e["item"] for e in events if e["type"] == "response.output_item.added"]
     assert any(item["type"] == "function_call" for item in added)
-    arguments = "".join(
-        e["delta"] for e in events if e["type"] == "response.function_call_arguments.delta"
-    )
+    arguments = "".join(e["delta"] for e in events if e["type"] == "response.function_call_arguments.delta")
     done = next(e for e in events if e["type"] == "response.function_call_arguments.done")
     assert json.loads(done["arguments"]) == json.loads(arguments)
     final = events[-1]["response"]
     call = next(item for item in final["output"] if item["type"] == "function_call")
-    assert call["name"] == "get_weather" and call["status"] == "completed"
+    assert call["name"] == "get_weather"
+    assert call["status"] == "completed"

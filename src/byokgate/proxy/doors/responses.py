@@ -33,7 +33,7 @@ from byokgate.proxy.doors.responses_egress import (
     response_shell,
     to_response,
 )
-from byokgate.proxy.doors.responses_ingress import input_items, to_chat_payload
+from byokgate.proxy.doors.responses_ingress import input_items, namespaces, to_chat_payload
 from byokgate.proxy.doors.responses_items import listed, page_of
 from byokgate.proxy.exchange import Exchange, Responded
 from byokgate.proxy.forward import Forwarder
@@ -268,11 +268,11 @@ class ResponseRendering:
     def answer(self, completion: Any, raw: bytes, route: Route) -> bytes:
         if not isinstance(completion, dict):
             raise UpstreamFormatError("the answer is not a JSON object")
-        self._answer = to_response(completion, self._shell(route))
+        self._answer = to_response(completion, self._shell(route), namespaces(self._echo))
         return orjson.dumps(self._answer)
 
     def events(self, inner: EventStream, route: Route) -> EventStream:
-        self._events = ResponseEvents(self._shell(route))
+        self._events = ResponseEvents(self._shell(route), namespaces(self._echo))
         return ResponseStream(inner, self._events)
 
     def error_event(self, message: str) -> bytes:

@@ -136,8 +136,13 @@ def text_part(text: str) -> dict[str, Any]:
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
 
 
-def call_item(call_id: str, name: str, arguments: str, status: str = "completed") -> dict[str, Any]:
-    return {
+Names = dict[str, tuple[str, str]]  # a namespaced function's canonical name -> (namespace, name)
+
+
+def call_item(
+    call_id: str, name: str, arguments: str, names: Names, status: str = "completed"
+) -> dict[str, Any]:
+    item = {
         "id": item_id("fc"),
         "type": "function_call",
         "status": status,
@@ -145,9 +150,12 @@ def call_item(call_id: str, name: str, arguments: str, status: str = "completed"
         "name": name,
         "arguments": arguments,
     }
+    if name in names:
+        item["namespace"], item["name"] = names[name]
+    return item
 
 
-def to_response(completion: dict[str, Any], shell: dict[str, Any]) -> dict[str, Any]:
+def to_response(completion: dict[str, Any], shell: dict[str, Any], names: Names) -> dict[str, Any]:
     """A ``response`` for an OpenAI ``chat.completion``."""
     choice = (completion.get("choices") or [{}])[0]
     reply = choice.get("message") or {}
@@ -169,6 +177,7 @@ def to_response(completion: dict[str, Any], shell: dict[str, Any]) -> dict[str, 
                 str(call.get("id") or item_id("call")),
                 str(function.get("name") or ""),
                 arguments if isinstance(arguments, str) else "{}",
+                names,
             )
         )
     return finished(shell, output, choice.get("finish_reason"), completion.get("usage"))
@@ -178,8 +187,9 @@ class ResponseEvents:
     """Turns canonical chunk events (complete ``data:`` events) into Responses stream events, and keeps
     the finished ``response`` (``final``) for the conversation store."""
 
-    def __init__(self, shell: dict[str, Any]) -> None:
+    def __init__(self, shell: dict[str, Any], names: Names) -> None:
         self._shell = shell
+        self._names = names
         self._sequence = 0
         self._started = False
         self._output: list[dict[str, Any]] = []
@@ -313,9 +323,8 @@ class ResponseEvents:
         item = self._tools.get(position)
         if item is None:
             out.extend(self._close_item())
-            item = call_item(
-                str(call.get("id") or item_id("call")), str(function.get("name") or ""), "", "in_progress"
-            )
+            name = str(function.get("name") or "")
+            item = call_item(str(call.get("id") or item_id("call")), name, "", self._names, "in_progress")
             self._tools[position] = item
             self._output.append(item)
             index = len(self._output) - 1

@@ -68,7 +68,9 @@ def to_chat_payload(body: dict[str, Any], history: list[dict[str, Any]] | None =
     user = body.get("user") or body.get("safety_identifier")
     if isinstance(user, str) and user:
         payload["user"] = user
-    tools = [_tool(tool, index) for index, tool in enumerate(body.get("tools") or ())]
+    tools = [
+        function for index, tool in enumerate(body.get("tools") or ()) for function in _tool(tool, index)
+    ]
     if tools:
         payload["tools"] = tools
     choice = _tool_choice(body.get("tool_choice"))
@@ -108,11 +110,14 @@ def _add_items(messages: list[dict[str, Any]], items: list[Any], where: str) -> 
         if kind == "message":
             messages.append(_message(item, at))
         elif kind == "function_call":
+            name = _text(item.get("name"), f"{at}.name")
+            if isinstance(item.get("namespace"), str) and item["namespace"]:
+                name = namespaced(item["namespace"], name)
             call = {
                 "id": _text(item.get("call_id"), f"{at}.call_id"),
                 "type": "function",
                 "function": {
-                    "name": _text(item.get("name"), f"{at}.name"),
+                    "name": name,
                     "arguments": item.get("arguments") if isinstance(item.get("arguments"), str) else "{}",
                 },
             }
@@ -206,7 +211,26 @@ def _text(value: Any, at: str) -> str:
     return value
 
 
-def _tool(tool: Any, index: int) -> dict[str, Any]:
+def namespaced(namespace: str, name: str) -> str:
+    """A function of a ``namespace`` tool as the canonical format names it (one flat list of functions)."""
+    return f"{namespace}{NAMESPACE_SEPARATOR}{name}"
+
+
+NAMESPACE_SEPARATOR = "__"
+
+
+def namespaces(body: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """The request's namespaced functions: canonical name -> (namespace, name), to name calls back."""
+    found = {}
+    for tool in body.get("tools") or ():
+        if isinstance(tool, dict) and tool.get("type") == "namespace" and isinstance(tool.get("name"), str):
+            for inner in tool.get("tools") or ():
+                if isinstance(inner, dict) and isinstance(inner.get("name"), str):
+                    found[namespaced(tool["name"], inner["name"])] = (tool["name"], inner["name"])
+    return found
+
+
+def _tool(tool: Any, index: int) -> list[dict[str, Any]]:
     at = f"tools[{index}]"
     kind = tool.get("type") if isinstance(tool, dict) else None
     if kind == "function":
@@ -214,7 +238,15 @@ def _tool(tool: Any, index: int) -> dict[str, Any]:
         for name in ("description", "parameters", "strict"):
             if tool.get(name) is not None:
                 function[name] = tool[name]
-        return {"type": "function", "function": function}
+        return [{"type": "function", "function": function}]
+    if kind == "namespace":  # a group of functions: each its own, under a prefixed name
+        group = _text(tool.get("name"), f"{at}.name")
+        functions = []
+        for inner in tool.get("tools") or ():
+            for function in _tool(inner, index):
+                function["function"]["name"] = namespaced(group, function["function"]["name"])
+                functions.append(function)
+        return functions
     what = BUILT_IN_TOOLS.get(str(kind))
     if what is not None:
         raise TranslationError(
