@@ -6,7 +6,6 @@ Gemini (translated)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from agents import Agent, OpenAIResponsesModel, Runner, RunResult, function_tool, set_tracing_disabled
@@ -23,7 +22,7 @@ set_tracing_disabled(True)  # nothing goes to OpenAI's trace ingest
 
 
 @pytest.fixture
-def key(chat_gateway: Gateway) -> Iterator[str]:
+def key(chat_gateway: Gateway) -> str:
     _, project_key = chat_gateway.project(**KEYS)
     return project_key
 
@@ -73,7 +72,7 @@ def test_a_streamed_agent_run(chat_gateway: Gateway, key: str, provider: str) ->
             streamed = Runner.run_streamed(
                 _agent(client, MODELS[provider], asked), "What's the weather in Paris?"
             )
-            kinds = []
+            kinds: list[str] = []
             async for event in streamed.stream_events():
                 if event.type == "raw_response_event":
                     kinds.append(event.data.type)

@@ -8,13 +8,12 @@ against the SDK's own ``ResponseStreamEvent`` union, strictly.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import openai
 import pytest
-from openai.types.responses import Response, ResponseStreamEvent
+from openai.types.responses import FunctionToolParam, Response, ResponseStreamEvent
 from pydantic import TypeAdapter
 
 from byokgate.emulators import EmulatorServer
@@ -27,7 +26,7 @@ pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 EVENTS: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
 RESPONSE = TypeAdapter(Response)
-WEATHER = {
+WEATHER: FunctionToolParam = {
     "type": "function",
     "name": "get_weather",
     "description": "Current weather for a city",
@@ -47,7 +46,7 @@ def keyed(chat_gateway: Gateway) -> tuple[str, str]:
 
 
 @pytest.fixture
-def client(chat_gateway: Gateway, keyed: tuple[str, str]) -> Iterator[openai.OpenAI]:
+def client(chat_gateway: Gateway, keyed: tuple[str, str]) -> openai.OpenAI:
     return chat_gateway.client(keyed[1])
 
 
