@@ -122,7 +122,7 @@ def empty_array(param: str) -> ApiError:
 
 def invalid_value(param: str, value: Any, allowed: tuple[str, ...]) -> ApiError:
     quoted = [f"'{item}'" for item in allowed]
-    listed = ", ".join(quoted[:-1]) + f", and {quoted[-1]}" if len(quoted) > 1 else quoted[0]
+    listed = ", ".join(quoted[:-1]) + f", and {quoted[-1]}" if len(quoted) > 2 else " and ".join(quoted)
     message = f"Invalid value: '{value}'. Supported values are: {listed}."
     return ApiError(400, message, param=param, code="invalid_value")
 
