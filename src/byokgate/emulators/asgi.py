@@ -148,9 +148,11 @@ async def send_sse(
     opening: Callable[[Any], bool] | None = None,
     chunk_delay_s: float = 0.0,
     done: bool = True,
+    named: bool = False,
 ) -> None:
     """Stream `events` as `data: <json>` lines then `data: [DONE]` (unless `done` is false, or `no_done`
-    asks: some APIs just close the stream).
+    asks: some APIs just close the stream). `named`: each event also gets an `event: <its "type">` line
+    (OpenAI's Responses API).
 
     Faults as `StreamBreaker` applies them; `malformed_chunk` (`faults.malformed_at` = K) inserts a
     truncated JSON data line before event K. `opening(event)` tells the events sent before
@@ -165,7 +167,7 @@ async def send_sse(
     for index, event in enumerate(events):
         if not await breaker.proceed(index, opening is not None and opening(event)):
             return
-        encoded = sse_event(event)
+        encoded = sse.frame_json(event, str(event["type"])) if named else sse_event(event)
         if malformed_at is not None and index == malformed_at:
             broken = encoded[: max(8, len(encoded) // 2)].rstrip(b"\n") + b"\n\n"
             await send({"type": "http.response.body", "body": broken, "more_body": True})

@@ -135,6 +135,7 @@ class ProviderProfile:
     has_embeddings: bool = True
     has_models_list: bool = True  # GET <base>/models
     has_model_retrieve: bool = True  # GET <base>/models/{id}
+    has_responses: bool = False  # the Responses API (`openai_responses`): POST <base>/responses...
     models_public: bool = False  # the models list answers without a key
     always_stream_usage: bool = False
     obfuscation: bool = False
