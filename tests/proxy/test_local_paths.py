@@ -114,7 +114,7 @@ def test_oversize_body_and_unknown_path(gateway: Gateway) -> None:
     ("method", "path"),
     [
         ("POST", "/v1/nothing"),
-        ("GET", "/v1/models/gpt-4o/extra"),
+        ("DELETE", "/v1/models/gpt-4o"),  # deleting a fine-tuned model: not served
         ("POST", "/v1beta/models/gemini-1.5-pro:generateContent"),  # google-genai's path, not served yet
         ("GET", "/favicon.ico"),
     ],

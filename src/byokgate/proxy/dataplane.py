@@ -30,7 +30,7 @@ from byokgate.proxy.doors.responses import ResponsesDoor
 from byokgate.proxy.exchange import Exchange, Responded
 from byokgate.proxy.forward import Forwarder
 from byokgate.proxy.generations import FindRequest, generation, not_found
-from byokgate.proxy.models import models_list
+from byokgate.proxy.models import anthropic_list, model_entry, models_list
 from byokgate.proxy.pipeline import Pipeline
 from byokgate.proxy.records import keep_bodies, observe, record
 from byokgate.proxy.stored_responses import StoredResponses
@@ -118,8 +118,11 @@ class DataPlane:
                 door = self._responses
                 rest = path.removeprefix("/v1/responses/")
                 await self._responses.resource(scope, receive, responded, exchange, rest)
-            elif path == "/v1/models" and method == "GET":
-                await self._models(scope, responded, exchange)
+            elif (path == "/v1/models" or path.startswith("/v1/models/")) and method == "GET":
+                exchange.endpoint = "models"
+                if any(name == b"anthropic-version" for name, _ in scope["headers"]):
+                    door = self._messages  # the Anthropic SDK's call: its shapes, errors included
+                await self._models(scope, responded, exchange, path.removeprefix("/v1/models")[1:], door)
             elif path.startswith("/v1/generations/") and method == "GET":
                 exchange.endpoint = "generations"
                 await self._generation(scope, responded, exchange, path.removeprefix("/v1/generations/"))
@@ -159,11 +162,21 @@ class DataPlane:
                 if self._tracing is not None:
                     server_ended(self._tracing, exchange)
 
-    async def _models(self, scope: Scope, send: Send, exchange: Exchange) -> None:
+    async def _models(
+        self, scope: Scope, send: Send, exchange: Exchange, model_id: str, door: object
+    ) -> None:
         snapshot = self._snapshot.current
-        exchange.key = authenticate(snapshot, scope["headers"], datetime.now(UTC))
+        exchange.key = authenticate(snapshot, scope["headers"], datetime.now(UTC), x_api_key=True)
         projects = snapshot.providers_of(exchange.key.project_id)
-        body = models_list(self._registry, projects, self._pooled_provider)
+        anthropic = door is self._messages
+        if model_id:
+            body = model_entry(self._registry, projects, self._pooled_provider, model_id, anthropic=anthropic)
+        elif anthropic:
+            query = scope.get("query_string", b"").decode("latin-1")
+            params = dict(part.partition("=")[::2] for part in query.split("&") if part)
+            body = anthropic_list(self._registry, projects, self._pooled_provider, params)
+        else:
+            body = models_list(self._registry, projects, self._pooled_provider)
         exchange.status = 200
         await send_bytes(send, 200, orjson.dumps(body), [JSON_CONTENT, *exchange.gateway_headers()])
 
