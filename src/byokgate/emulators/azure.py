@@ -115,6 +115,7 @@ class AzureProfile(OpenAIProfile):
     name = "azure"
     base_path = ""
     has_model_retrieve = False
+    has_responses = False  # Azure's Responses API (its own routes and api-versions) is not emulated
 
     def __init__(self, deployments: Mapping[str, str], api_versions: Iterable[str]) -> None:
         super().__init__()

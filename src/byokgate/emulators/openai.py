@@ -37,6 +37,9 @@ _CHAT = (
     ("o3", 1744225308, 200_000),
     ("o3-mini", 1737146383, 200_000),
     ("o4-mini", 1744225351, 200_000),
+    ("gpt-5", 1754425777, 400_000),
+    ("gpt-5-mini", 1754425928, 400_000),
+    ("gpt-5-nano", 1754426384, 400_000),
 )
 MODELS = (
     *(
@@ -74,6 +77,7 @@ class OpenAIProfile(ProviderProfile):
     base_path = "/v1"
     catalog = MODELS
     obfuscation = True
+    has_responses = True
 
     def response_headers(
         self, request_id: str, *, endpoint: str, generation_id: str | None, tokens: int, elapsed_ms: int
@@ -84,7 +88,7 @@ class OpenAIProfile(ProviderProfile):
             ("openai-organization", "user-emulator"),
             ("openai-processing-ms", str(max(elapsed_ms, 1))),
         ]
-        if endpoint in ("chat", "embeddings"):
+        if endpoint in ("chat", "embeddings", "responses"):
             headers += [
                 ("x-ratelimit-limit-requests", str(REQUESTS_PER_MINUTE)),
                 ("x-ratelimit-limit-tokens", str(TOKENS_PER_MINUTE)),

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from byokgate.emulators import asgi, chat, content, control
+from byokgate.emulators import asgi, chat, content, control, openai_responses_stream
 from byokgate.emulators.faults import (
     CONNECTION_KINDS,
     AnswerFaults,
@@ -26,6 +26,7 @@ from byokgate.emulators.faults import (
     FaultSpecError,
     parse_fault_header,
 )
+from byokgate.emulators.openai_responses import ResponsesApi
 from byokgate.emulators.profile import ApiError, Exchange, ModelInfo, ProviderProfile, Resolved
 from byokgate.emulators.recorder import DEFAULT_CAPACITY, RecordedRequest, Recorder
 from byokgate.emulators.validation import CHAT_FIELDS, EMBEDDING_FIELDS, validate_chat, validate_embeddings
@@ -104,6 +105,7 @@ class Emulator:
         self.stream_chunk_delay_s = stream_chunk_delay_ms / 1000
         self.faults = FaultBook()
         self.recorder = Recorder(capacity, enabled=record)
+        self.responses = ResponsesApi(profile) if profile.has_responses else None
 
     # Python control API ----------------------------------------------------------------------------
     @property
@@ -210,6 +212,8 @@ class Emulator:
             await self._chat(request, send)
         elif route == "embeddings":
             await self._embeddings(request, send)
+        elif route == "responses":
+            await self._responses(request, method, relative or "", send)
         else:
             await self._get(request, route, relative or "", send)
 
@@ -224,6 +228,8 @@ class Emulator:
             relative.startswith("/models/") and self.profile.has_model_retrieve
         ):
             return "models" if method == "GET" else None
+        if self.responses is not None and relative.split("/")[1] == "responses":
+            return "responses" if self.responses.serves(method, relative) else None
         if relative in self.profile.extra_routes():
             return "extra" if method == "GET" else None
         return None
@@ -347,6 +353,31 @@ class Emulator:
             self.profile.embeddings(model, data, tokens),
             headers,
             faults=self._answer_faults(request),
+        )
+
+    async def _responses(self, request: _Request, method: str, relative: str, send: asgi.Send) -> None:
+        """The Responses API (`openai_responses`); its stored responses are per API key."""
+        assert self.responses is not None
+        if method == "POST" and not isinstance(request.body, dict):
+            raise ApiError(400, MALFORMED_JSON)
+        key = request.record.api_key or ""
+        reply = self.responses.handle(
+            method, relative, request.body, request.record.query, key, request.fault
+        )
+        request.record.status = 200
+        headers = self._success_headers(request, reply.response_id, reply.tokens)
+        if reply.events is None:
+            await asgi.send_json(send, 200, reply.body, headers, faults=self._answer_faults(request))
+            return
+        await asgi.send_sse(
+            send,
+            reply.events,
+            headers,
+            faults=self._answer_faults(request),
+            opening=openai_responses_stream.is_opening,
+            chunk_delay_s=self.stream_chunk_delay_s,
+            done=False,
+            named=True,
         )
 
     async def _get(self, request: _Request, route: str, relative: str, send: asgi.Send) -> None:
