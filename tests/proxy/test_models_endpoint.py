@@ -44,8 +44,8 @@ def test_anthropic_sdk_lists_and_retrieves(gateway: Gateway) -> None:
         assert one.id == "claude-3-5-sonnet-20241022"
         with pytest.raises(anthropic.NotFoundError) as missing:
             client.models.retrieve("gpt-4o")
-        assert missing.value.body["error"]["type"] == "not_found_error"  # type: ignore[index,call-overload]
+        assert missing.value.body["error"]["type"] == "not_found_error"  # type: ignore[index]
     with anthropic.Anthropic(base_url=gateway.url, api_key="lgw_proj_wrong", max_retries=0) as client:
         with pytest.raises(anthropic.AuthenticationError) as refused:
             client.models.list()
-        assert refused.value.body["error"]["type"] == "authentication_error"  # type: ignore[index,call-overload]
+        assert refused.value.body["error"]["type"] == "authentication_error"  # type: ignore[index]
