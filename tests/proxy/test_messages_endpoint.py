@@ -190,3 +190,30 @@ def test_the_version_header_is_required_and_upstream_headers_come_back(chat_gate
     assert answered.status_code == 200
     assert answered.headers["request-id"].startswith("req_")
     assert "anthropic-ratelimit-requests-remaining" in answered.headers
+
+
+def test_structured_output_reaches_every_json_model(
+    client: anthropic.Anthropic, provider: str, chat_upstreams: dict[str, EmulatorServer]
+) -> None:
+    """``output_config.format`` is structured output for any model: a Claude gets it as it is, any other
+    model as ``response_format`` (never dropped: a client parsing the JSON would get free text)."""
+    if not BY_NAME[provider].capabilities.json_mode:
+        pytest.skip(f"{provider} takes no response_format")
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "population": {"type": "integer"}},
+        "required": ["city", "population"],
+        "additionalProperties": False,
+    }
+    message = client.messages.create(
+        model=MODELS[provider],
+        max_tokens=200,
+        messages=[{"role": "user", "content": "Name a big city and its population."}],
+        output_config={"format": {"type": "json_schema", "schema": schema}},
+    )
+    text = "".join(block.text for block in message.content if block.type == "text")
+    assert set(json.loads(text)) == {"city", "population"}
+    sent = chat_upstreams[provider].emulator.requests[-1].body
+    assert isinstance(sent, dict)
+    if not BY_NAME[provider].translated:  # an OpenAI-format provider: the canonical body as it is
+        assert sent["response_format"]["json_schema"]["schema"] == schema

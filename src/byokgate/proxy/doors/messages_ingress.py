@@ -6,7 +6,9 @@ answer comes back through ``messages_egress``.
 
 Gateway choices: each ``tool_result`` block becomes its own ``tool`` message (before the user text of the
 same turn); ``thinking`` blocks sent back by the client are dropped (other providers cannot verify them);
-``top_k`` and ``thinking`` have no canonical equivalent and are dropped; a stream always asks upstream for
+``top_k`` and ``thinking`` have no canonical equivalent and are dropped; structured output
+(``output_config.format``) becomes ``response_format`` (json_schema) and ``output_config.effort``
+``reasoning_effort``; a stream always asks upstream for
 usage so that ``message_delta`` can report it.
 """
 
@@ -59,6 +61,7 @@ def to_chat_payload(body: dict[str, Any], *, max_tokens_field: str = "max_tokens
     if tools:
         payload["tools"] = [_tool(tool, i) for i, tool in enumerate(tools)]
     _tool_choice(body.get("tool_choice"), payload)
+    _output_config(body, payload)
     if body.get("stream") is True:
         payload["stream"] = True
         payload["stream_options"] = {"include_usage": True}
@@ -180,3 +183,37 @@ def _tool_choice(choice: Any, payload: dict[str, Any]) -> None:
         payload["tool_choice"] = {"type": "function", "function": {"name": choice["name"]}}
     if choice.get("disable_parallel_tool_use") is True and "tools" in payload:
         payload["parallel_tool_calls"] = False
+
+
+_EFFORTS = {"low": "low", "medium": "medium", "high": "high", "xhigh": "high", "max": "high"}
+
+
+def _output_config(body: dict[str, Any], payload: dict[str, Any]) -> None:
+    """Structured output (``output_config.format``, or the beta's ``output_format``) as ``response_format``,
+    and ``output_config.effort`` as ``reasoning_effort``; what cannot be expressed is refused, never
+    dropped (a client parsing JSON would get free text)."""
+    config = body.get("output_config")
+    if config is not None and not isinstance(config, dict):
+        raise TranslationError("output_config: expected an object", param="output_config")
+    config = config or {}
+    fmt, where = config.get("format"), "output_config.format"
+    if fmt is None and body.get("output_format") is not None:
+        fmt, where = body["output_format"], "output_format"
+    if fmt is not None:
+        schema = fmt.get("schema") if isinstance(fmt, dict) else None
+        if not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or not isinstance(schema, dict):
+            raise TranslationError(
+                f"{where}: only a json_schema format with a schema object can be sent to this model",
+                param=where,
+            )
+        payload["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "output", "schema": schema, "strict": True},
+        }
+    effort = config.get("effort")
+    if effort is not None:
+        if effort not in _EFFORTS:
+            raise TranslationError(
+                f"output_config.effort: unknown effort {effort!r}", param="output_config.effort"
+            )
+        payload["reasoning_effort"] = _EFFORTS[effort]
