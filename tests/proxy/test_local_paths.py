@@ -8,11 +8,15 @@ import httpx
 import openai
 import pytest
 
-from tests.proxy.conftest import Gateway
+from byokgate.emulators import EmulatorServer, build
+from byokgate.settings import Settings
+from tests.proxy.conftest import Gateway, gateway_for
+from tests.support.settings import wired
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 GROQ = "gsk_" + "g" * 40
+ANTHROPIC = "sk-ant-api03-" + "g" * 80
 
 
 def test_missing_wrong_and_revoked_project_keys_are_401(gateway: Gateway) -> None:
@@ -142,3 +146,31 @@ def test_the_key_is_checked_before_the_path(gateway: Gateway, method: str, path:
             break
         time.sleep(0.05)  # the writer stores records in the background
     assert [(r["endpoint"], r["status"]) for r in records] == [("unknown", 404)] * 2
+
+
+def test_a_retired_model_is_answered_with_what_to_use(settings: Settings) -> None:
+    """The first seed's own example, ``claude-3-sonnet-20240229``, is retired: the provider's 404 becomes
+    guidance naming its successor and the current models, in each front door's error format."""
+    with EmulatorServer(build("anthropic", [ANTHROPIC])) as upstream:
+        for served in gateway_for(wired(settings, {"anthropic": upstream.base_url})):
+            _, key = served.project(anthropic=ANTHROPIC)
+            with pytest.raises(openai.NotFoundError) as gone:
+                served.client(key).chat.completions.create(
+                    model="claude-3-sonnet-20240229", messages=[{"role": "user", "content": "Hi"}]
+                )
+            assert gone.value.code == "model_not_found"
+            assert "claude-sonnet-5-5, which replaced it" in gone.value.message
+            assert "Current Anthropic models: claude-opus-5-5" in gone.value.message
+            answer = httpx.post(
+                f"{served.url}/v1/messages",
+                json={
+                    "model": "claude-3-sonnet-20240229",
+                    "max_tokens": 10,
+                    "messages": [{"role": "user", "content": "Hi"}],
+                },
+                headers={"x-api-key": key, "anthropic-version": "2023-06-01"},
+            )
+            assert answer.status_code == 404
+            error = answer.json()["error"]
+            assert error["type"] == "not_found_error"
+            assert "claude-sonnet-5-5" in error["message"]

@@ -62,7 +62,7 @@ def test_another_project_cannot_see_a_response(chat_gateway: Gateway, provider: 
         other.responses.retrieve(made.id)
     with pytest.raises(openai.NotFoundError):
         other.responses.delete(made.id)
-    with pytest.raises(openai.NotFoundError) as refused:
+    with pytest.raises(openai.BadRequestError) as refused:
         other.responses.create(model=MODELS[provider], input="And then?", previous_response_id=made.id)
     assert refused.value.body["param"] == "previous_response_id"  # type: ignore[index]
     assert chat_gateway.client(mine).responses.retrieve(made.id).id == made.id
@@ -128,7 +128,7 @@ def test_a_native_response_is_not_continued_by_a_translated_model(client: openai
 
 
 def test_unknown_previous_response(client: openai.OpenAI) -> None:
-    with pytest.raises(openai.NotFoundError) as refused:
+    with pytest.raises(openai.BadRequestError) as refused:
         client.responses.create(model=MODELS[TRANSLATED], input="Hi", previous_response_id="resp_nothing")
     assert "resp_nothing" in refused.value.message
 

@@ -92,9 +92,23 @@ class ModelCatalog:
     aliases: Mapping[str, str] = field(default_factory=dict)
     embedding_models: tuple[str, ...] = ()
     native_aliases: Mapping[str, str] = field(default_factory=dict)
+    current: tuple[str, ...] = ()  # the ids to move to, newest first (named when a model is gone)
+    successors: Mapping[str, str] = field(default_factory=dict)  # a retired id -> the one replacing it
 
     def serves(self, model: str) -> bool:
         return model in self.models or (self.pattern is not None and self.pattern.match(model) is not None)
+
+    def guidance(self, model: str, title: str) -> str:
+        """What to use instead of ``model``, which the provider says it does not serve (retired or
+        unknown): its successor when known, and the current models."""
+        current = self.current or tuple(m for m in self.models if m not in self.embedding_models)[:4]
+        successor = self.successors.get(model)
+        advice = f"'{model}' is retired or unknown at {title}."
+        if successor is not None:
+            advice += f" Use {successor}, which replaced it."
+        if current:
+            advice += f" Current {title} models: {', '.join(current)}."
+        return advice
 
 
 class ProviderAdapter(Protocol):

@@ -37,4 +37,5 @@ class OpenAIProvider(OpenAICompatible):
         pattern=re.compile(r"^(gpt-|o\d|chatgpt-|text-embedding-|ft:gpt-|ft:o\d)"),
         vendors=("openai",),
         embedding_models=("text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002"),
+        current=("gpt-5", "gpt-5-mini", "gpt-4.1", "o4-mini"),
     )

@@ -375,12 +375,16 @@ def _upstream_error(
             code="provider_authentication_failed",
             headers=passed,
         )
+    message, code, param = parsed.message, parsed.code, parsed.param
+    if parsed.status == 404 or code == "model_not_found":  # the model is gone: say what to use instead
+        message = f"{adapter.catalog.guidance(route.upstream_model, adapter.title)} ({parsed.message})"
+        code, param = "model_not_found", "model"
     return UpstreamApiError(
         parsed.status,
-        parsed.message,
+        message,
         kind=parsed.type or error_type_for(parsed.status),
-        code=parsed.code,
-        param=parsed.param,
+        code=code,
+        param=param,
         headers=passed,
     )
 

@@ -83,6 +83,19 @@ class AnthropicProvider:
             "anthropic/claude-sonnet-4": "claude-sonnet-4-20250514",
             "anthropic/claude-opus-4": "claude-opus-4-20250514",
         },
+        current=("claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5"),  # the SDK's ModelParam, 2.17
+        successors={  # retired (the SDK's and the API's model-deprecation tables)
+            "claude-3-sonnet-20240229": "claude-sonnet-5-5",
+            "claude-3-opus-20240229": "claude-opus-5-5",
+            "claude-3-haiku-20240307": "claude-haiku-5-5",
+            "claude-3-5-sonnet-20240620": "claude-sonnet-5-5",
+            "claude-3-5-sonnet-20241022": "claude-sonnet-5-5",
+            "claude-3-5-haiku-20241022": "claude-haiku-5-5",
+            "claude-3-7-sonnet-20250219": "claude-sonnet-5-5",
+            "claude-2.1": "claude-sonnet-5-5",
+            "claude-2.0": "claude-sonnet-5-5",
+            "claude-instant-1.2": "claude-haiku-5-5",
+        },
         native_aliases={
             "claude-3-opus": "claude-3-opus-20240229",
             "claude-3-sonnet": "claude-3-sonnet-20240229",

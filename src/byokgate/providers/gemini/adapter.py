@@ -104,6 +104,7 @@ class GeminiProvider:
             "google/gemini-2.0-flash-001": "gemini-2.0-flash",
         },
         embedding_models=("text-embedding-004", "gemini-embedding-001"),
+        current=("gemini-2.5-pro", "gemini-2.5-flash"),
     )
 
     def models_request(self, endpoint: Endpoint, key: Secret) -> UpstreamRequest:

@@ -119,8 +119,8 @@ class ResponsesDoor:
                 code="invalid_type",
             )
         found = await self._stored.find(previous, project_id)
-        if found is None:
-            raise NotFoundError(
+        if found is None:  # as OpenAI answers it: a 400 naming the parameter
+            raise InvalidRequestError(
                 f"Previous response with id '{previous}' not found.",
                 param="previous_response_id",
                 code="previous_response_not_found",
@@ -181,9 +181,7 @@ class ResponsesDoor:
                 await self._stored.forget(response_id)
             return
         if action == "cancel":
-            raise InvalidRequestError(
-                "Only responses created with background=true can be cancelled.", param="response_id"
-            )
+            raise InvalidRequestError("Cannot cancel a synchronous response.", param="response_id")
         if action == "input_items":
             answer = page_of(found.inputs, _query(scope))
         elif method == "DELETE":
