@@ -40,6 +40,7 @@ from byokgate.proxy.embedder import Embedder, ProviderEmbedder
 from byokgate.proxy.executor import Executor
 from byokgate.proxy.forward import Forwarder
 from byokgate.proxy.metering import Metering
+from byokgate.proxy.native import NativeDoor
 from byokgate.proxy.pipeline import Pipeline
 from byokgate.proxy.planner import Planner
 from byokgate.proxy.semantic import SemanticCache
@@ -393,10 +394,22 @@ def build_data_plane(components: Components) -> DataPlane:
         base_urls=setup.base_urls,
         pooled=setup.pooled,
     )
+    native = NativeDoor(
+        snapshot=components.snapshot,
+        credentials=components.credentials,
+        registry=registry,
+        transport=components.transport,
+        base_urls=setup.base_urls,
+        coster=coster,
+        metering=metering,
+        max_body_bytes=settings.max_request_bytes,
+        admin_paths=settings.native_admin_paths,
+    )
     return DataPlane(
         snapshot=components.snapshot,
         registry=registry,
         pipeline=pipeline,
+        native=native,
         stored=StoredResponses(kept, components.vault, components.snapshot, settings.responses_ttl_s),
         forwarder=forwarder,
         writer=components.writer,

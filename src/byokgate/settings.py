@@ -200,6 +200,10 @@ class Settings(BaseSettings):
     semantic_index_bytes: int = Field(
         default=16 * 1024 * 1024, ge=1024 * 1024, description="in-process semantic index size (without Redis)"
     )
+    native_admin_paths: bool = Field(
+        default=False,
+        description="forward providers' administration APIs on the native routes (/openai/v1/organization)",
+    )
     responses_ttl_s: float = Field(
         default=30 * 24 * 3600,
         gt=0,

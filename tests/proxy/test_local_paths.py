@@ -119,7 +119,7 @@ def test_oversize_body_and_unknown_path(gateway: Gateway) -> None:
     [
         ("POST", "/v1/nothing"),
         ("DELETE", "/v1/models/gpt-4o"),  # deleting a fine-tuned model: not served
-        ("POST", "/v1beta/models/gemini-1.5-pro:generateContent"),  # google-genai's path, not served yet
+        ("POST", "/v2/chat/completions"),
         ("GET", "/favicon.ico"),
     ],
 )

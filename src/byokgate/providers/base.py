@@ -188,6 +188,22 @@ class ProviderAdapter(Protocol):
         """Front-door formats it serves untranslated (``NativeApi``)."""
         ...
 
+    @property
+    def root_paths(self) -> re.Pattern[str] | None:
+        """Paths of its own API the gateway answers at its root, for its SDK pointed at the gateway itself
+        (none of them another API's); None: only under ``/<name>/``."""
+        ...
+
+    @property
+    def admin_paths(self) -> tuple[str, ...]:
+        """Path prefixes of its own API that need its admin rights: closed on the native route."""
+        ...
+
+    def api_usage(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """The usage (canonical terms) an answer of its own API carries, or one event of its streams; {}
+        when it carries none (a native route reads what it relays)."""
+        ...
+
     def models_request(self, endpoint: Endpoint, key: Secret) -> UpstreamRequest:
         """A cheap authenticated call that tells whether a key works (``key_check_outcome``)."""
         ...

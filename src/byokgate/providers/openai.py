@@ -14,6 +14,7 @@ class OpenAIProvider(OpenAICompatible):
     default_base_url = "https://api.openai.com/v1"
     capabilities = Capabilities(embeddings=True, vision=True, json_mode=True)
     native_apis = frozenset({RESPONSES})  # /v1/responses goes to OpenAI as it is
+    admin_paths = ("/v1/organization",)  # the Administration API (admin keys): usage, projects, users
     catalog = ModelCatalog(
         models=(
             "gpt-4o",

@@ -8,6 +8,7 @@ capabilities); it overrides a method only where its API differs from OpenAI's (e
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -92,6 +93,18 @@ class OpenAICompatible:
 
     def native_usage(self, api: str, answer: dict[str, Any]) -> dict[str, Any]:
         return canonical_usage(answer.get("usage"))
+
+    admin_paths: tuple[str, ...] = ()
+    root_paths: re.Pattern[str] | None = None
+
+    def api_usage(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """A chat completion's or completion's usage (or a stream chunk's), or a Responses answer's (or its
+        ``response.completed`` event's), in canonical terms."""
+        response = answer.get("response")
+        usage = (response if isinstance(response, dict) else answer).get("usage")
+        if not isinstance(usage, dict):
+            return {}
+        return canonical_usage(usage) if "input_tokens" in usage else self.usage(usage)
 
     def usage(self, usage: dict[str, Any]) -> dict[str, Any]:
         """A usage object of an answer in canonical terms (as it is, for OpenAI's own format)."""

@@ -31,6 +31,11 @@ def authenticate(
     token = bearer_token(headers)
     if token is None and x_api_key:
         token = api_key_header(headers)
+    return authenticate_token(snapshot, token, now)
+
+
+def authenticate_token(snapshot: Snapshot, token: str | None, now: datetime) -> KeyEntry:
+    """A project key however it came (a header, a query parameter) checked against the snapshot."""
     if token is None:
         raise AuthenticationError(
             "You didn't provide an API key. "

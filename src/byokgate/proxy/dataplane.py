@@ -2,8 +2,9 @@
 
 /v1/chat/completions and /v1/embeddings (OpenAI's format), /v1/messages and /v1/messages/count_tokens
 (Anthropic's), /v1/responses and the calls on a stored response (OpenAI's Responses API), /v1/models and
-/v1/generations/{id}. A door parses its format and hands the request to the
-pipeline (route, admit, cache, executor); nothing on the way waits on the database.
+/v1/generations/{id}; and each provider's own API under /<provider>/ (``native.py``). A door parses its
+format and hands the request to the pipeline (route, admit, cache, executor); nothing on the way waits on
+the database.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from byokgate.proxy.doors.responses import ResponsesDoor
 from byokgate.proxy.exchange import Exchange, Responded
 from byokgate.proxy.forward import Forwarder
 from byokgate.proxy.generations import FindRequest, generation, not_found
-from byokgate.proxy.models import anthropic_list, model_entry, models_list
+from byokgate.proxy.models import model_entry, models_list, reachable
+from byokgate.proxy.native import NativeDoor
 from byokgate.proxy.pipeline import Pipeline
 from byokgate.proxy.records import keep_bodies, observe, record
 from byokgate.proxy.stored_responses import StoredResponses
@@ -61,6 +63,7 @@ class DataPlane:
         pipeline: Pipeline,
         stored: StoredResponses,
         forwarder: Forwarder,
+        native: NativeDoor,
         writer: BatchWriter,
         config: DataPlaneConfig,
         pooled_provider: str | None,
@@ -75,6 +78,7 @@ class DataPlane:
         self._writer = writer
         self._pooled_provider = pooled_provider
         self._find_request = find_request
+        self._native = native
         self._chat = ChatDoor(snapshot=snapshot, pipeline=pipeline, max_body_bytes=config.max_body_bytes)
         self._messages = MessagesDoor(
             snapshot=snapshot, pipeline=pipeline, max_body_bytes=config.max_body_bytes
@@ -120,12 +124,14 @@ class DataPlane:
                 await self._responses.resource(scope, receive, responded, exchange, rest)
             elif (path == "/v1/models" or path.startswith("/v1/models/")) and method == "GET":
                 exchange.endpoint = "models"
-                if any(name == b"anthropic-version" for name, _ in scope["headers"]):
-                    door = self._messages  # the Anthropic SDK's call: its shapes, errors included
+                if self._messages.speaks(scope["headers"]):
+                    door = self._messages  # the Messages format's own shapes, errors included
                 await self._models(scope, responded, exchange, path.removeprefix("/v1/models")[1:], door)
             elif path.startswith("/v1/generations/") and method == "GET":
                 exchange.endpoint = "generations"
                 await self._generation(scope, responded, exchange, path.removeprefix("/v1/generations/"))
+            elif (native := self._native.target(path)) is not None:
+                await self._native.handle(scope, receive, responded, exchange, *native)
             else:  # the key first: a wrong key is a 401 on every path, known or not
                 exchange.endpoint = "unknown"  # recorded as such (a path is unbounded; the column is not)
                 exchange.key = authenticate(
@@ -167,16 +173,16 @@ class DataPlane:
     ) -> None:
         snapshot = self._snapshot.current
         exchange.key = authenticate(snapshot, scope["headers"], datetime.now(UTC), x_api_key=True)
-        projects = snapshot.providers_of(exchange.key.project_id)
-        anthropic = door is self._messages
-        if model_id:
-            body = model_entry(self._registry, projects, self._pooled_provider, model_id, anthropic=anthropic)
-        elif anthropic:
+        providers = snapshot.providers_of(exchange.key.project_id)
+        if door is self._messages:
             query = scope.get("query_string", b"").decode("latin-1")
             params = dict(part.partition("=")[::2] for part in query.split("&") if part)
-            body = anthropic_list(self._registry, projects, self._pooled_provider, params)
+            found = reachable(self._registry, providers, self._pooled_provider)
+            body = self._messages.models(found, model_id, params)
+        elif model_id:
+            body = model_entry(self._registry, providers, self._pooled_provider, model_id)
         else:
-            body = models_list(self._registry, projects, self._pooled_provider)
+            body = models_list(self._registry, providers, self._pooled_provider)
         exchange.status = 200
         await send_bytes(send, 200, orjson.dumps(body), [JSON_CONTENT, *exchange.gateway_headers()])
 

@@ -143,6 +143,16 @@ class AnthropicProvider:
     def usage(self, usage: dict[str, Any]) -> dict[str, Any]:
         return usage  # ``chat_response`` gives canonical usage already
 
+    admin_paths: ClassVar[tuple[str, ...]] = ("/v1/organizations",)  # the Admin API (admin keys)
+    root_paths: ClassVar[re.Pattern[str] | None] = None
+
+    def api_usage(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """A ``message``'s usage, or a stream event's (``message_start`` carries the input, ``message_delta``
+        the output)."""
+        message = answer.get("message")
+        usage = (message if isinstance(message, dict) else answer).get("usage")
+        return canonical_usage(usage) if isinstance(usage, dict) else {}
+
     def chat_response(self, body: bytes) -> bytes:
         try:
             message = orjson.loads(body)

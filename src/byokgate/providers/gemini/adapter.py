@@ -22,7 +22,7 @@ from byokgate.providers.base import (
     generic_outcome,
     overflow_code,
 )
-from byokgate.providers.gemini.chat import to_chat_completion, to_generate_request
+from byokgate.providers.gemini.chat import canonical_usage, to_chat_completion, to_generate_request
 from byokgate.providers.gemini.embeddings import to_batch_request, to_embeddings_list
 from byokgate.providers.gemini.stream import GeminiChatStream
 
@@ -147,6 +147,15 @@ class GeminiProvider:
 
     def usage(self, usage: dict[str, Any]) -> dict[str, Any]:
         return usage  # ``chat_response`` and ``embeddings_response`` give canonical usage already
+
+    admin_paths: ClassVar[tuple[str, ...]] = ()
+    # google-genai pointed at the gateway itself: its v1beta API, and v1's /models/{model}:{method}
+    root_paths: ClassVar[re.Pattern[str] | None] = re.compile(r"/v1beta/.+|/v1/models/[^/]+:[A-Za-z]+")
+
+    def api_usage(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """``usageMetadata`` of a ``generateContent`` answer or stream chunk (cumulative: the last counts)."""
+        metadata = answer.get("usageMetadata")
+        return canonical_usage(metadata) if isinstance(metadata, dict) else {}
 
     def parse_error(self, status: int, body: bytes) -> UpstreamError:
         """A ``google.rpc.Status`` body in OpenAI's terms; a bad key (400 API_KEY_INVALID) is a 401."""

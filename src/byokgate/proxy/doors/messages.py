@@ -19,7 +19,7 @@ from byokgate.cache.message_replay import MessageAssembler, replay_message_strea
 from byokgate.domain.messages_format import canonical_usage, error_body, error_event
 from byokgate.domain.stream import EventStream, UpstreamFormatError
 from byokgate.domain.upstream import NativeCall
-from byokgate.errors import ApiError, InvalidRequestError, advice_headers
+from byokgate.errors import ApiError, InvalidRequestError, NotFoundError, advice_headers
 from byokgate.proxy.auth import authenticate
 from byokgate.proxy.bodies import arm
 from byokgate.proxy.cached import Replay
@@ -110,6 +110,42 @@ class MessagesDoor:
         )
         await self._pipeline.run(call, exchange, send, receive)
 
+    @staticmethod
+    def speaks(headers: list[tuple[bytes, bytes]]) -> bool:
+        """The request is in this door's format (the Anthropic SDK sends ``anthropic-version`` on every
+        call): a shared path such as ``/v1/models`` answers in its shapes."""
+        return any(name == b"anthropic-version" for name, _ in headers)
+
+    def models(
+        self, reachable: list[tuple[str, str]], model_id: str, query: dict[str, str]
+    ) -> dict[str, Any]:
+        """``GET /v1/models`` (a page: ``limit`` 1-1000, 20 by default, ``after_id`` / ``before_id``) or
+        ``/v1/models/{id}`` in Anthropic's shapes."""
+        ids = [model for model, _ in reachable]
+        if model_id:
+            if model_id not in ids:
+                raise NotFoundError(f"model: {model_id}")
+            return _model(model_id)
+        try:
+            limit = int(query.get("limit", "20"))
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= 1000:
+            raise InvalidRequestError("limit: Input should be between 1 and 1000", param="limit")
+        after, before = query.get("after_id"), query.get("before_id")
+        if after:
+            ids = ids[ids.index(after) + 1 :] if after in ids else []
+        page = ids[:limit]
+        if before:
+            ids = ids[: ids.index(before)] if before in ids else []
+            page = ids[-limit:]
+        return {
+            "data": [_model(model) for model in page],
+            "has_more": len(ids) > limit,
+            "first_id": page[0] if page else None,
+            "last_id": page[-1] if page else None,
+        }
+
     def canonical(self, body: dict[str, Any]) -> dict[str, Any]:
         return to_chat_payload(body)
 
@@ -134,3 +170,8 @@ class MessagesDoor:
         body = orjson.dumps(rendered)
         extra = advice_headers(error)
         await send_bytes(send, error.status, body, [JSON_CONTENT, *exchange.gateway_headers(), *extra])
+
+
+def _model(model: str) -> dict[str, Any]:
+    # The catalogs carry no display names or release dates: the id, and the epoch (as ``created`` is 0).
+    return {"type": "model", "id": model, "display_name": model, "created_at": "1970-01-01T00:00:00Z"}
