@@ -108,14 +108,18 @@ def azure_error(status: int, code: str, message: str, headers: Mapping[str, str]
 
 
 def _default_deployments() -> dict[str, str]:
-    return {model.id: model.id for model in OPENAI_MODELS}
+    return {model.id: model.id for model in OPENAI_MODELS if model.kind in ("chat", "embedding")}
 
 
 class AzureProfile(OpenAIProfile):
     name = "azure"
     base_path = ""
+    catalog = tuple(model for model in OPENAI_MODELS if model.kind in ("chat", "embedding"))
     has_model_retrieve = False
     has_responses = False  # Azure's Responses API (its own routes and api-versions) is not emulated
+    # nor its completions, images, audio and moderation deployments
+    has_completions = has_images = has_speech = has_moderations = False
+    transcription_rules = None
 
     def __init__(self, deployments: Mapping[str, str], api_versions: Iterable[str]) -> None:
         super().__init__()

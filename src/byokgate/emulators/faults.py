@@ -56,9 +56,22 @@ ERROR_KINDS = frozenset({"429", "500", "502", "503", "504"})
 CONNECTION_KINDS = frozenset({"reset", "no_response"})
 CHAT_ONLY_KINDS = frozenset(
     {"context_length", "content_filter"}
-)  # endpoints other than chat and responses neither match nor use them
-GENERATION_ENDPOINTS = frozenset({"chat", "responses"})
-Endpoint = Literal["chat", "embeddings", "models", "count_tokens", "responses"]
+)  # endpoints other than chat, responses and completions neither match nor use them
+GENERATION_ENDPOINTS = frozenset({"chat", "responses", "completions"})
+FILTERED_ENDPOINTS = GENERATION_ENDPOINTS | {"images"}  # where content_filter also acts
+Endpoint = Literal[
+    "chat",
+    "embeddings",
+    "models",
+    "count_tokens",
+    "responses",
+    "completions",
+    "images",
+    "transcriptions",
+    "translations",
+    "speech",
+    "moderations",
+]
 KIND_DEFAULT = -1  # `delay_ms` left to the kind's default (`DEFAULT_DELAY_MS`)
 DEFAULT_DELAY_MS = {"no_response": 120_000, "stream_stall": 30_000, "slow_first_token": 20_000}
 
@@ -103,7 +116,8 @@ class Fault:
       - `context_length`: the provider's context-window error for the model's real window (400);
         `content_filter`: the provider's content-policy refusal (an error for the OpenAI-format providers;
         Anthropic's 200 with `stop_reason: "refusal"` and Gemini's 200 with `promptFeedback.blockReason`,
-        which is how those APIs refuse). Both act on chat requests only (and OpenAI's Responses API);
+        which is how those APIs refuse). Both act on chat requests only (and OpenAI's Responses API and
+        legacy completions; `content_filter` the images endpoints too);
       - Anthropic emulator only: `529` (`overloaded_error`), `error_event` (an SSE `event: error` after
         `after_chunks` events; a JSON answer is unaffected).
     - `count`: how many matching requests it applies to; `None` = every one until cleared.
@@ -141,7 +155,8 @@ class Fault:
         return self.delay_ms / 1000
 
     def matches(self, endpoint: str, model: str | None) -> bool:
-        if self.kind in CHAT_ONLY_KINDS and endpoint not in GENERATION_ENDPOINTS:
+        filtered = self.kind == "content_filter" and endpoint in FILTERED_ENDPOINTS
+        if self.kind in CHAT_ONLY_KINDS and endpoint not in GENERATION_ENDPOINTS and not filtered:
             return False
         return (self.endpoint is None or self.endpoint == endpoint) and (
             self.model is None or self.model == model

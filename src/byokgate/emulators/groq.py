@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from byokgate.emulators.faults import Fault
+from byokgate.emulators.openai_audio import GROQ_TRANSCRIPTIONS
 from byokgate.emulators.openai_compat import Emulator
 from byokgate.emulators.profile import (
     ApiError,
@@ -41,9 +42,24 @@ _MODELS = (
     ("moonshotai/kimi-k2-instruct", 1752435491, "Moonshot AI", 131072, 16384),
     ("deepseek-r1-distill-llama-70b", 1737924940, "DeepSeek / Meta", 131072, 131072),
 )
-MODELS = tuple(
-    ModelInfo(model_id, created, owner, extra={"context_window": window, "max_completion_tokens": max_out})
-    for model_id, created, owner, window, max_out in _MODELS
+MODELS = (
+    *(
+        ModelInfo(
+            model_id, created, owner, extra={"context_window": window, "max_completion_tokens": max_out}
+        )
+        for model_id, created, owner, window, max_out in _MODELS
+    ),
+    # speech to text (`openai_audio.GROQ_TRANSCRIPTIONS`; listing values plausible, unverified)
+    *(
+        ModelInfo(
+            model_id,
+            created,
+            "OpenAI",
+            "transcription",
+            extra={"context_window": 448, "max_completion_tokens": 448},
+        )
+        for model_id, created in (("whisper-large-v3", 1693721698), ("whisper-large-v3-turbo", 1728413088))
+    ),
 )
 REQUESTS_PER_DAY = 14_400
 TOKENS_PER_MINUTE = 300_000
@@ -74,6 +90,7 @@ class GroqProfile(ProviderProfile):
     name = "groq"
     base_path = "/openai/v1"
     catalog = MODELS
+    transcription_rules = GROQ_TRANSCRIPTIONS
     extra_chat_fields = frozenset(
         [
             "reasoning_format",

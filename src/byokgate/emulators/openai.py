@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from byokgate.emulators.faults import Fault
+from byokgate.emulators.openai_audio import OPENAI_TRANSCRIPTIONS, TranscriptionRules
 from byokgate.emulators.openai_compat import Emulator
 from byokgate.emulators.profile import (
     ApiError,
@@ -49,6 +50,29 @@ MODELS = (
     ModelInfo("text-embedding-3-small", 1705948997, "system", "embedding", 1536, resizable=True),
     ModelInfo("text-embedding-3-large", 1705953180, "system", "embedding", 3072, resizable=True),
     ModelInfo("text-embedding-ada-002", 1671217299, "openai-internal", "embedding", 1536),
+    # legacy completions (context windows from OpenAI's model pages)
+    ModelInfo("gpt-3.5-turbo-instruct", 1692901427, "system", "completion", extra={"context_window": 4096}),
+    ModelInfo("davinci-002", 1692634301, "system", "completion", extra={"context_window": 16384}),
+    ModelInfo("babbage-002", 1692634615, "system", "completion", extra={"context_window": 16384}),
+    # images, audio, moderation (created dates plausible, not all verified)
+    ModelInfo("dall-e-2", 1698798177, "system", "image"),
+    ModelInfo("dall-e-3", 1698785189, "system", "image"),
+    ModelInfo("gpt-image-1", 1745517030, "system", "image"),
+    ModelInfo("gpt-image-1.5", 1765497600, "system", "image"),
+    ModelInfo("whisper-1", 1677532384, "openai-internal", "transcription"),
+    ModelInfo("gpt-4o-transcribe", 1742068463, "system", "transcription"),
+    ModelInfo("gpt-4o-mini-transcribe", 1742068596, "system", "transcription"),
+    ModelInfo("tts-1", 1681940951, "openai-internal", "speech"),
+    ModelInfo("tts-1-hd", 1699046015, "system", "speech"),
+    ModelInfo("gpt-4o-mini-tts", 1742403959, "system", "speech"),
+    ModelInfo("omni-moderation-latest", 1731689265, "system", "moderation"),
+    ModelInfo("omni-moderation-2024-09-26", 1732734466, "system", "moderation"),
+    ModelInfo("text-moderation-latest", 1681940951, "openai-internal", "moderation"),
+    ModelInfo("text-moderation-stable", 1681940951, "openai-internal", "moderation"),
+)
+NOT_CHAT = (
+    "This is not a chat model and thus not supported in the v1/chat/completions endpoint. Did you mean to "
+    "use v1/completions?"
 )
 NO_KEY = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header using "
@@ -78,6 +102,11 @@ class OpenAIProfile(ProviderProfile):
     catalog = MODELS
     obfuscation = True
     has_responses = True
+    has_completions = True
+    has_images = True
+    has_speech = True
+    has_moderations = True
+    transcription_rules: TranscriptionRules | None = OPENAI_TRANSCRIPTIONS
 
     def response_headers(
         self, request_id: str, *, endpoint: str, generation_id: str | None, tokens: int, elapsed_ms: int
@@ -88,7 +117,7 @@ class OpenAIProfile(ProviderProfile):
             ("openai-organization", "user-emulator"),
             ("openai-processing-ms", str(max(elapsed_ms, 1))),
         ]
-        if endpoint in ("chat", "embeddings", "responses"):
+        if endpoint in ("chat", "embeddings", "responses", "completions"):
             headers += [
                 ("x-ratelimit-limit-requests", str(REQUESTS_PER_MINUTE)),
                 ("x-ratelimit-limit-tokens", str(TOKENS_PER_MINUTE)),
@@ -117,6 +146,13 @@ class OpenAIProfile(ProviderProfile):
             "You can find your API key at https://platform.openai.com/account/api-keys."
         )
         return ApiError(401, message, code="invalid_api_key")
+
+    def wrong_kind(self, model_id: str, kind: str) -> ApiError:
+        """Any other model on chat: the real API's 404 (seen for instruct, embedding and image models);
+        elsewhere the model-not-found error (unverified for embeddings)."""
+        if kind == "chat":
+            return ApiError(404, NOT_CHAT, param="model")
+        return self.model_not_found(model_id)
 
     def fault_error(self, fault: Fault, model: str | None) -> ApiError:
         if fault.kind == "429":

@@ -16,7 +16,15 @@ from typing import Any
 
 import orjson
 
-from byokgate.emulators import asgi, chat, content, control, openai_responses_stream
+from byokgate.emulators import (
+    asgi,
+    chat,
+    content,
+    control,
+    multipart,
+    openai_endpoints,
+    openai_responses_stream,
+)
 from byokgate.emulators.faults import (
     CONNECTION_KINDS,
     AnswerFaults,
@@ -38,6 +46,8 @@ MALFORMED_JSON = (
     "If you have trouble figuring out how to fix this, please contact us through our help center at "
     "help.openai.com.)"
 )
+MALFORMED_FORM = "Could not parse the multipart form data."  # wording ours (unverified)
+SPEECH_PACE_S = 0.002  # the least pause between the chunks of a binary answer (speech), so they arrive apart
 
 
 async def apply_request_faults(faults: list[Fault], error_for: Callable[[Fault], Exception | None]) -> None:
@@ -59,13 +69,14 @@ async def apply_request_faults(faults: list[Fault], error_for: Callable[[Fault],
 class _Request:
     """What a handler needs to know about the request being answered."""
 
-    __slots__ = ("body", "endpoint", "faults", "record", "request_id", "resolved", "started")
+    __slots__ = ("body", "endpoint", "faults", "form", "record", "request_id", "resolved", "started")
 
     def __init__(self, record: RecordedRequest, request_id: str) -> None:
         self.record = record
         self.request_id = request_id
         self.started = time.perf_counter()
         self.body: Any = None
+        self.form: multipart.Form | None = None  # the body of a multipart/form-data endpoint
         self.endpoint = "other"
         self.faults: list[Fault] = []
         self.resolved = Resolved("")
@@ -149,6 +160,9 @@ class Emulator:
         if path.startswith(control.PREFIX):
             await control.handle(self, method, path, query, body, send)
             return
+        if method == "GET" and path.startswith(openai_endpoints.FILES_PREFIX) and self.profile.has_images:
+            await openai_endpoints.serve_file(path, send)
+            return
         token = asgi.bind_receive(receive)
         try:
             await self._handle(method, path, query, asgi.header_map(scope), body, send)
@@ -194,21 +208,20 @@ class Emulator:
             raise ApiError(404, f"Invalid URL ({method} {path})")
         request.endpoint = route
         request.resolved = resolved
-        malformed = False
-        if method == "POST":
-            try:
-                request.body = orjson.loads(raw) if raw.strip() else {}
-            except orjson.JSONDecodeError:
-                malformed = True
-            request.record.body = request.body
+        extra = openai_endpoints.route(self.profile, relative or "") if method == "POST" else None
+        malformed = self._read_body(request, raw, extra) if method == "POST" else None
         if not (route == "models" and relative == "/models" and self.profile.models_public):
             self._check_key(request.record.headers, resolved)
-        if malformed:
-            raise ApiError(400, MALFORMED_JSON)
+        if malformed is not None:
+            raise malformed
         model = request.body.get("model") if isinstance(request.body, dict) else None
+        if request.form is not None:
+            model = request.form.value("model")
         model = resolved.model or model
         await self._apply_faults(request, model if isinstance(model, str) else None)
-        if route == "chat":
+        if extra is not None:
+            await self._extra(request, extra, relative or "", send)
+        elif route == "chat":
             await self._chat(request, send)
         elif route == "embeddings":
             await self._embeddings(request, send)
@@ -217,9 +230,35 @@ class Emulator:
         else:
             await self._get(request, route, relative or "", send)
 
+    def _read_body(
+        self, request: _Request, raw: bytes, extra: openai_endpoints.Route | None
+    ) -> ApiError | None:
+        """Parse a POST body (JSON, or the form of a multipart endpoint) into `request` and its record;
+        the error to answer once the key is checked, if it cannot be read."""
+        if extra is not None and extra.multipart:
+            content_type = request.record.headers.get("content-type")
+            if not multipart.is_multipart(content_type):
+                return openai_endpoints.not_multipart(content_type)
+            try:
+                request.form = multipart.parse(raw, content_type)
+            except multipart.MultipartError:
+                return ApiError(400, MALFORMED_FORM)
+            request.body = {}
+            request.record.body = request.form.record()
+            return None
+        try:
+            request.body = orjson.loads(raw) if raw.strip() else {}
+        except orjson.JSONDecodeError:
+            return ApiError(400, MALFORMED_JSON)
+        request.record.body = request.body
+        return None
+
     def _route(self, method: str, relative: str | None) -> str | None:
         if relative is None:
             return None
+        extra = openai_endpoints.route(self.profile, relative)
+        if extra is not None:
+            return extra.endpoint if method == "POST" else None
         if relative == "/chat/completions":
             return "chat" if method == "POST" else None
         if relative == "/embeddings" and self.profile.has_embeddings:
@@ -378,6 +417,32 @@ class Emulator:
             chunk_delay_s=self.stream_chunk_delay_s,
             done=False,
             named=True,
+        )
+
+    async def _extra(
+        self, request: _Request, extra: openai_endpoints.Route, relative: str, send: asgi.Send
+    ) -> None:
+        """Completions, images, audio, moderations (`openai_endpoints`): the route's handler answers."""
+        if not extra.multipart and not isinstance(request.body, dict):
+            raise ApiError(400, MALFORMED_JSON)
+        call = openai_endpoints.Call(
+            self.profile,
+            relative,
+            request.body if isinstance(request.body, dict) else {},
+            request.form,
+            request.request_id,
+            "http://" + request.record.headers.get("host", "localhost"),
+            request.fault,
+        )
+        reply = extra.handler(call)
+        request.record.status = 200
+        await openai_endpoints.send(
+            reply,
+            send,
+            self._success_headers(request, reply.generation_id, reply.tokens),
+            faults=self._answer_faults(request),
+            chunk_delay_s=self.stream_chunk_delay_s,
+            chunk_pace_s=SPEECH_PACE_S,
         )
 
     async def _get(self, request: _Request, route: str, relative: str, send: asgi.Send) -> None:

@@ -11,14 +11,19 @@ import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
 from byokgate.emulators.faults import Fault
 
+if TYPE_CHECKING:
+    from byokgate.emulators.openai_audio import TranscriptionRules
+
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 Position = Literal["first", "middle", "finish"]
+# What a model is for: the endpoint that serves it (`Emulator._model` refuses a model of another kind).
+ModelKind = Literal["chat", "embedding", "completion", "image", "transcription", "speech", "moderation"]
 Headers = list[tuple[str, str]]
 JSON_TYPE = "application/json"
 DEFAULT_CONTEXT_WINDOW = 128_000  # quoted for models whose catalog entry gives no window
@@ -80,13 +85,14 @@ class Resolved:
 
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
-    """One model a provider serves. `dimensions` is set for embedding models (their default size);
-    `extra` holds provider-specific listing fields (pricing, context window, upstream name...)."""
+    """One model a provider serves. `kind` names the endpoint serving it (`ModelKind`); `dimensions` is set
+    for embedding models (their default size); `extra` holds provider-specific listing fields (pricing,
+    context window, upstream name...)."""
 
     id: str
     created: int
     owned_by: str
-    kind: Literal["chat", "embedding"] = "chat"
+    kind: ModelKind = "chat"
     dimensions: int = 0
     resizable: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -136,6 +142,13 @@ class ProviderProfile:
     has_models_list: bool = True  # GET <base>/models
     has_model_retrieve: bool = True  # GET <base>/models/{id}
     has_responses: bool = False  # the Responses API (`openai_responses`): POST <base>/responses...
+    # OpenAI's further endpoints (`openai_endpoints`): legacy completions, images, text to speech,
+    # moderations; audio transcriptions and translations when `transcription_rules` says how.
+    has_completions: bool = False  # POST <base>/completions
+    has_images: bool = False  # POST <base>/images/{generations,edits,variations}
+    has_speech: bool = False  # POST <base>/audio/speech
+    has_moderations: bool = False  # POST <base>/moderations
+    transcription_rules: TranscriptionRules | None = None  # POST <base>/audio/{transcriptions,translations}
     models_public: bool = False  # the models list answers without a key
     always_stream_usage: bool = False
     obfuscation: bool = False
@@ -180,7 +193,8 @@ class ProviderProfile:
     def response_headers(
         self, request_id: str, *, endpoint: str, generation_id: str | None, tokens: int, elapsed_ms: int
     ) -> Headers:
-        """Headers of a successful answer (`endpoint` is chat, embeddings, models or extra)."""
+        """Headers of a successful answer (`endpoint`: chat, embeddings, models, extra, or an endpoint name of
+        `openai_endpoints.ROUTES`)."""
         return [("x-request-id", request_id)]
 
     def error_headers(self, error: ApiError, request_id: str) -> Headers:
