@@ -36,6 +36,7 @@ from byokgate.proxy.cached import CacheGate
 from byokgate.proxy.chain import Chain, RetryPolicy
 from byokgate.proxy.costs import Coster
 from byokgate.proxy.dataplane import DataPlane, DataPlaneConfig
+from byokgate.proxy.doors.media import MediaDoor
 from byokgate.proxy.embedder import Embedder, ProviderEmbedder
 from byokgate.proxy.executor import Executor
 from byokgate.proxy.forward import Forwarder
@@ -405,11 +406,23 @@ def build_data_plane(components: Components) -> DataPlane:
         max_body_bytes=settings.max_request_bytes,
         admin_paths=settings.native_admin_paths,
     )
+    media = MediaDoor(
+        snapshot=components.snapshot,
+        policy=policy,
+        credentials=components.credentials,
+        registry=registry,
+        transport=components.transport,
+        base_urls=setup.base_urls,
+        coster=coster,
+        metering=metering,
+        max_body_bytes=settings.max_request_bytes,
+    )
     return DataPlane(
         snapshot=components.snapshot,
         registry=registry,
         pipeline=pipeline,
         native=native,
+        media=media,
         stored=StoredResponses(kept, components.vault, components.snapshot, settings.responses_ttl_s),
         forwarder=forwarder,
         writer=components.writer,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -56,6 +57,11 @@ class Price:
     cached_input: int | None = None  # cache hits (None: billed as input)
     cache_write: int | None = None  # Anthropic cache writes (None: billed as input)
     long_context: LongContext | None = None  # a dearer tier for long prompts (Gemini, some Claude)
+    # Models priced by what they make rather than by tokens (micro-USD each): an image by "size" or
+    # "size/quality" ("" for any), a minute of audio in, a million characters of speech out (pico-USD each).
+    per_image: Mapping[str, int] | None = None
+    per_minute: int | None = None
+    per_million_characters: int | None = None
 
 
 class PriceCatalog:
@@ -137,10 +143,14 @@ def _models(data: dict[str, Any], path: Path) -> dict[str, tuple[Price, ...]]:
 
 def _period(raw: dict[str, Any]) -> Price:
     long = raw.get("long_context")
+    images = raw.get("per_image")
     return Price(
         effective=date.fromisoformat(raw["effective"]),
-        input=_money(raw["input"]),
+        input=_money(raw.get("input", 0)),
         output=_money(raw.get("output", 0)),
+        per_image=None if images is None else {str(k): _money(v) for k, v in dict(images).items()},
+        per_minute=_optional(raw.get("per_minute")),
+        per_million_characters=_optional(raw.get("per_million_characters")),
         cached_input=_optional(raw.get("cached_input")),
         cache_write=_optional(raw.get("cache_write")),
         long_context=None

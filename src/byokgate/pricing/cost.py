@@ -30,8 +30,34 @@ def cost_micro_usd(price: Price, usage: dict[str, Any]) -> int:
         + read * (tier.input if tier.cached_input is None else tier.cached_input)
         + written * (tier.input if tier.cache_write is None else tier.cache_write)
         + completion * tier.output
+        + _made(price, usage)
     )
     return (total + PICO_PER_MICRO // 2) // PICO_PER_MICRO
+
+
+def _made(price: Price, usage: dict[str, Any]) -> int:
+    """Pico-USD for what a media model made or heard: ``images`` (of ``image_size``, ``image_quality``),
+    ``audio_seconds`` in, ``characters`` of speech out."""
+    total = 0
+    images = _count(usage.get("images"))
+    if images and price.per_image:
+        size, quality = str(usage.get("image_size") or ""), str(usage.get("image_quality") or "")
+        each = next(
+            (price.per_image[k] for k in (f"{size}/{quality}", size, "") if k in price.per_image), None
+        )
+        total += images * (each or 0) * PICO_PER_MICRO
+    seconds = usage.get("audio_seconds")
+    if (
+        isinstance(seconds, int | float)
+        and not isinstance(seconds, bool)
+        and seconds > 0
+        and price.per_minute
+    ):
+        total += int(seconds * price.per_minute * PICO_PER_MICRO / 60)
+    characters = _count(usage.get("characters"))
+    if characters and price.per_million_characters:
+        total += characters * price.per_million_characters
+    return total
 
 
 def usd(micro: int) -> str:

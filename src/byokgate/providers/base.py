@@ -35,6 +35,9 @@ class Capabilities:
     prefill: bool = False  # the answer continues a final assistant message
     prefill_marker: str | None = None  # a field the prefill message must carry as true (Mistral: "prefix")
     no_prefill: re.Pattern[str] | None = None  # its models that refuse a prefill all the same
+    # The rest of the OpenAI API it serves as OpenAI does (``doors/media.py``): completions, images,
+    # transcriptions (and translations), speech, moderations.
+    endpoints: frozenset[str] = frozenset()
 
     def prefills(self, model: str) -> bool:
         """Whether ``model`` continues a final assistant message."""

@@ -11,10 +11,14 @@ class GroqProvider(OpenAICompatible):
     title = "Groq"
     key_prefixes = ("gsk_",)
     default_base_url = "https://api.groq.com/openai/v1"
-    capabilities = Capabilities(vision=True, json_mode=True, prefill=True)
+    capabilities = Capabilities(
+        vision=True, json_mode=True, prefill=True, endpoints=frozenset({"transcriptions"})
+    )
     catalog = ModelCatalog(
         models=(
             "llama-3.3-70b-versatile",
+            "whisper-large-v3",
+            "whisper-large-v3-turbo",
             "llama-3.1-8b-instant",
             "llama3-70b-8192",
             "llama3-8b-8192",

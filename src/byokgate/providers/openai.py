@@ -12,7 +12,12 @@ class OpenAIProvider(OpenAICompatible):
     title = "OpenAI"
     key_prefixes = ("sk-proj-", "sk-svcacct-", "sk-admin-", "sk-")
     default_base_url = "https://api.openai.com/v1"
-    capabilities = Capabilities(embeddings=True, vision=True, json_mode=True)
+    capabilities = Capabilities(
+        embeddings=True,
+        vision=True,
+        json_mode=True,
+        endpoints=frozenset({"completions", "images", "transcriptions", "speech", "moderations"}),
+    )
     native_apis = frozenset({RESPONSES})  # /v1/responses goes to OpenAI as it is
     admin_paths = ("/v1/organization",)  # the Administration API (admin keys): usage, projects, users
     catalog = ModelCatalog(
@@ -35,7 +40,10 @@ class OpenAIProvider(OpenAICompatible):
             "text-embedding-3-large",
             "text-embedding-ada-002",
         ),
-        pattern=re.compile(r"^(gpt-|o\d|chatgpt-|text-embedding-|ft:gpt-|ft:o\d)"),
+        pattern=re.compile(
+            r"^(gpt-|o\d|chatgpt-|text-embedding-|ft:gpt-|ft:o\d|dall-e-|whisper-|tts-|"
+            r"omni-moderation-|text-moderation-|davinci-|babbage-)"
+        ),
         vendors=("openai",),
         embedding_models=("text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002"),
         current=("gpt-5", "gpt-5-mini", "gpt-4.1", "o4-mini"),

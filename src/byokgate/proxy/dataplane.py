@@ -26,6 +26,8 @@ from byokgate.providers.registry import ProviderRegistry
 from byokgate.proxy.auth import authenticate
 from byokgate.proxy.call import Operation
 from byokgate.proxy.doors.chat import ChatDoor
+from byokgate.proxy.doors.media import ENDPOINTS as MEDIA_ENDPOINTS
+from byokgate.proxy.doors.media import MediaDoor
 from byokgate.proxy.doors.messages import MessagesDoor
 from byokgate.proxy.doors.responses import ResponsesDoor
 from byokgate.proxy.exchange import Exchange, Responded
@@ -64,6 +66,7 @@ class DataPlane:
         stored: StoredResponses,
         forwarder: Forwarder,
         native: NativeDoor,
+        media: MediaDoor,
         writer: BatchWriter,
         config: DataPlaneConfig,
         pooled_provider: str | None,
@@ -79,6 +82,7 @@ class DataPlane:
         self._pooled_provider = pooled_provider
         self._find_request = find_request
         self._native = native
+        self._media = media
         self._chat = ChatDoor(snapshot=snapshot, pipeline=pipeline, max_body_bytes=config.max_body_bytes)
         self._messages = MessagesDoor(
             snapshot=snapshot, pipeline=pipeline, max_body_bytes=config.max_body_bytes
@@ -108,13 +112,16 @@ class DataPlane:
             server_started(self._tracing, exchange, method, path)
         LOG_CONTEXT.set((exchange.request_id, exchange.trace_id))
         responded = Responded(send)
-        door: ChatDoor | MessagesDoor | ResponsesDoor = self._chat
+        door: ChatDoor | MessagesDoor | ResponsesDoor | MediaDoor = self._chat
         try:
             if path in _OPERATIONS and method == "POST":
                 await self._chat.handle(scope, receive, responded, exchange, _OPERATIONS[path])
             elif path in _MESSAGES and method == "POST":
                 door = self._messages
                 await self._messages.handle(scope, receive, responded, exchange)
+            elif path in MEDIA_ENDPOINTS and method == "POST":
+                door = self._media
+                await self._media.handle(scope, receive, responded, exchange)
             elif path == "/v1/responses" and method == "POST":
                 door = self._responses
                 await self._responses.handle(scope, receive, responded, exchange)

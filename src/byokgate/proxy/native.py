@@ -16,7 +16,6 @@ audited like any other.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -26,20 +25,19 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from byokgate.asgi import read_body
-from byokgate.domain.sse import EventSplitter, data_of
 from byokgate.domain.upstream import UpstreamRequest
 from byokgate.errors import NotFoundError, PermissionDeniedError
 from byokgate.providers.base import ProviderAdapter
 from byokgate.providers.registry import ProviderRegistry
 from byokgate.proxy.auth import authenticate_token
 from byokgate.proxy.costs import Coster
-from byokgate.proxy.errors import BadGatewayError, GatewayTimeoutError
 from byokgate.proxy.exchange import Exchange
 from byokgate.proxy.metering import Metering
+from byokgate.proxy.passthrough import merged_usage, relay_answer
 from byokgate.routing.policy import Lane, Route
 from byokgate.snapshot.credentials import CredentialOpener
 from byokgate.snapshot.holder import SnapshotHolder
-from byokgate.transport import Transport, UpstreamTimeoutError, UpstreamUnreachableError
+from byokgate.transport import Transport
 
 _NOT_FORWARDED = frozenset(
     {  # besides the key headers
@@ -58,11 +56,7 @@ _NOT_FORWARDED = frozenset(
         b"x-real-ip",
     }
 )
-_NOT_RETURNED = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "content-length", "set-cookie", "proxy-authenticate"}
-)
 _MODEL_IN_PATH = re.compile(r"/models/([^/:?]+)")
-_READ_WHOLE = 8 * 1024 * 1024  # a JSON answer up to this size is read whole: its cost goes in the headers
 
 
 class NativeDoor:
@@ -154,71 +148,22 @@ class NativeDoor:
         request = UpstreamRequest(
             method, url, forwarded, body if body or method in ("POST", "PUT", "PATCH") else None
         )
-        await self._relay(send, exchange, adapter, request)
-
-    async def _relay(
-        self, send: Send, exchange: Exchange, adapter: ProviderAdapter, request: UpstreamRequest
-    ) -> None:
-        exchange.upstream_started = time.perf_counter()
-        try:
-            async with self._transport.open(request) as response:
-                exchange.first_byte = time.perf_counter()
-                exchange.status = response.status
-                exchange.upstream_request_id = next(
-                    (response.headers.get(n) for n in adapter.request_id_headers if response.headers.get(n)),
-                    None,
-                )
-                returned = [
-                    (name.encode("latin-1"), value.encode("latin-1"))
-                    for name, value in response.headers.items()
-                    if name not in _NOT_RETURNED
-                ]
-                kind = response.headers.get("content-type") or ""
-                size = response.headers.get("content-length")
-                if "json" in kind and size is not None and size.isdigit() and int(size) <= _READ_WHOLE:
-                    answer = await response.read()
-                    exchange.upstream_done()
-                    self._note(exchange, adapter, _json(answer))
-                    head = [*returned, *exchange.gateway_headers(), (b"content-length", b"%d" % len(answer))]
-                    await send({"type": "http.response.start", "status": response.status, "headers": head})
-                    await send({"type": "http.response.body", "body": answer, "more_body": False})
-                    return
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": response.status,
-                        "headers": [*returned, *exchange.gateway_headers()],
-                    }
-                )
-                events = EventSplitter() if "event-stream" in kind else None
-                async for chunk in response.chunks():
-                    if exchange.first_token is None:
-                        exchange.first_token = time.perf_counter()
-                    if events is not None:
-                        for event in events.feed(chunk):
-                            self._note(exchange, adapter, _json(data_of(event)))
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                exchange.upstream_done()
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except UpstreamTimeoutError as exc:
-            exchange.upstream_done()
-            raise GatewayTimeoutError(f"{adapter.title} did not answer in time: {exc}.") from None
-        except UpstreamUnreachableError as exc:
-            exchange.upstream_done()
-            raise BadGatewayError(f"Could not reach {adapter.title}: {exc}") from None
+        await relay_answer(
+            self._transport,
+            send,
+            exchange,
+            adapter,
+            request,
+            lambda answer: self._note(exchange, adapter, answer),
+        )
 
     def _note(self, exchange: Exchange, adapter: ProviderAdapter, answer: Any) -> None:
         """What an answer (or one stream event) says of the usage; the cost once it is known."""
-        if not isinstance(answer, dict):
-            return
         usage = adapter.api_usage(answer)
-        if not usage:
-            return
-        merged = {**exchange.usage, **{name: value for name, value in usage.items() if value}}
-        merged["total_tokens"] = (merged.get("prompt_tokens") or 0) + (merged.get("completion_tokens") or 0)
-        exchange.usage = merged
-        if exchange.route is not None and exchange.route.upstream_model:
-            exchange.cost_micro = self._coster.cost(exchange.route, merged)
+        if usage:
+            exchange.usage = merged_usage(exchange.usage, usage)
+            if exchange.route is not None and exchange.route.upstream_model:
+                exchange.cost_micro = self._coster.cost(exchange.route, exchange.usage)
 
 
 def api_root(base_url: str, default_base_url: str) -> str:
