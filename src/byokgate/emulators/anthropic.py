@@ -14,7 +14,9 @@ Choices where the reference is silent or unverified:
   messages: `x-api-key header is required`, `invalid x-api-key`, `Invalid bearer token`;
 - the key is checked before `anthropic-version` (`anthropic-version: header is required` when absent);
   only `2023-06-01` and `2026-10-21` are valid versions; `anthropic-beta` enables the body fields of the
-  betas it names (`anthropic_validation.BETA_FIELDS`: `context_management`, `mcp_servers`), else ignored;
+  betas it names (`anthropic_options.FIELD_BETAS`: `context_management`, `mcp_servers`), else ignored;
+- a request with `context_management` is answered `context_management: {"applied_edits": []}` (in the
+  message, or the `message_delta` event of a stream; `count_tokens`: `original_input_tokens`, the count);
 - the response `model` is the resolved snapshot id (`claude-sonnet-4-5` -> `claude-sonnet-4-5-20250929`);
 - a malformed JSON body is a 400 `invalid_request_error`; an unknown path or method a 404 `Not Found`;
 - headers and error bodies: see `anthropic_profile`.
@@ -175,7 +177,10 @@ class AnthropicEmulator(Emulator):
             await self._models(call, path, send)
         elif route == "count_tokens":
             request = self._validated(call, "count_tokens")
-            await self._send_json(call, {"input_tokens": count_input_tokens(request)}, send)
+            counted: dict[str, Any] = {"input_tokens": count_input_tokens(request)}
+            if request.context_management is not None:
+                counted["context_management"] = {"original_input_tokens": counted["input_tokens"]}
+            await self._send_json(call, counted, send)
         else:
             await self._messages(call, self._validated(call, "messages"), send)
 
@@ -230,6 +235,8 @@ class AnthropicEmulator(Emulator):
                 usage, answer.output_tokens, answer.thinking_tokens if request.thinking else None
             ),
         }
+        if request.context_management is not None:
+            message["context_management"] = {"applied_edits": []}
         headers = [
             *self.anthropic.base_headers(call.request_id),
             *self.anthropic.rate_limit_headers(usage.total, answer.output_tokens),

@@ -1,10 +1,12 @@
 """Validation of message content blocks (`text`, `image`, `document`, `tool_use`, `tool_result`, ...).
 
-Shapes follow the `anthropic` SDK 2.12 param types; extra keys are rejected as the API does. Which blocks
-a role may carry (`tool_use` / `thinking` only from the assistant, `tool_result` only from the user) and
-those messages' wording are unverified reconstructions. Version `2026-10-21` also rejects `document`
-blocks directly in assistant messages and `citations` on user text (the migration guide's rules; message
-wording unverified).
+Shapes follow the `anthropic` SDK 2.17 beta param types; extra keys are rejected as the API does. Blocks
+of server tools, MCP, compaction, tool changes and fallbacks are checked against the shapes of
+`anthropic_server_tools` (the emulator does not act on them). Which blocks a role may carry (`tool_use` /
+`thinking` / server-tool blocks only from the assistant, `tool_result` only from the user; `system`
+messages text and tool changes) and those messages' wording are unverified reconstructions. Version
+`2026-10-21` also rejects `document` blocks directly in assistant messages and `citations` on user text
+(the migration guide's rules; message wording unverified).
 """
 
 from __future__ import annotations
@@ -25,16 +27,23 @@ from byokgate.emulators.anthropic_schema import (
     one_of,
     tag,
 )
+from byokgate.emulators.anthropic_server_tools import BLOCK_SHAPES, CALLER, CITATION, TOOL_RESULT_SHAPES
+from byokgate.emulators.anthropic_spec import BOOL, STR, ListOf, Lit, Null, obj
+from byokgate.emulators.anthropic_tools import CHANGE_BLOCKS, TOOL_CHANGE
 
 VERSION_2026 = "2026-10-21"
+# Blocks that server tools (and MCP servers) leave in the assistant's turn.
 SERVER_BLOCKS = (
     "server_tool_use",
     "web_search_tool_result",
     "web_fetch_tool_result",
+    "advisor_tool_result",
     "code_execution_tool_result",
     "bash_code_execution_tool_result",
     "text_editor_code_execution_tool_result",
     "tool_search_tool_result",
+    "mcp_tool_use",
+    "mcp_tool_result",
     "container_upload",
 )
 BLOCK_TAGS = (
@@ -47,11 +56,17 @@ BLOCK_TAGS = (
     "tool_use",
     "tool_result",
     *SERVER_BLOCKS,
-)
-TOOL_RESULT_TAGS = ("text", "image", "search_result", "document", "tool_reference")
+    *CHANGE_BLOCKS,
+    *(kind for kind in BLOCK_SHAPES if kind not in SERVER_BLOCKS),
+)  # the order of the SDK's union
+TOOL_RESULT_TAGS = ("text", "image", "search_result", "document", *TOOL_RESULT_SHAPES)
+SYSTEM_TAGS = ("text", *TOOL_CHANGE)
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 _MAGIC = ((b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"))
 _ASSISTANT_ONLY = frozenset({"tool_use", "thinking", "redacted_thinking", *SERVER_BLOCKS})
+_CITATIONS = Null(ListOf(CITATION))
+_CITATIONS_CONFIG = Null(obj(enabled=BOOL))
+_TRANSFORMATIONS = Null(obj(oversized_image=Lit(("downsize", "error"))))
 
 
 def blocks_of(message: dict[str, Any]) -> list[dict[str, Any]]:
@@ -76,8 +91,7 @@ def _text_block(block: dict[str, Any], path: str, top: str) -> None:
     fields(block, path, ("type", "text", "cache_control", "citations"), ("text",))
     check_text(block["text"], join(path, "text"), top)
     cache_control(block.get("cache_control"), join(path, "cache_control"))
-    if block.get("citations") is not None:
-        as_list(block["citations"], join(path, "citations"))
+    _CITATIONS.check(block.get("citations"), join(path, "citations"))
 
 
 def text_blocks(value: Any, path: str, top: str) -> None:
@@ -124,6 +138,7 @@ def _image_block(block: dict[str, Any], path: str) -> None:
     fields(block, path, ("type", "source", "cache_control", "transformations"), ("source",))
     _image_source(as_dict(block["source"], join(path, "source")), join(path, "source"))
     cache_control(block.get("cache_control"), join(path, "cache_control"))
+    _TRANSFORMATIONS.check(block.get("transformations"), join(path, "transformations"))
 
 
 def _document_block(block: dict[str, Any], path: str) -> None:
@@ -150,6 +165,9 @@ def _document_block(block: dict[str, Any], path: str) -> None:
         fields(source, inner, ("type", key), (key,))
         as_str(source[key], join(inner, key))
     cache_control(block.get("cache_control"), join(path, "cache_control"))
+    _CITATIONS_CONFIG.check(block.get("citations"), join(path, "citations"))
+    for name in ("context", "title"):
+        Null(STR).check(block.get(name), join(path, name))
 
 
 def _tool_result_block(block: dict[str, Any], path: str, top: str) -> None:
@@ -159,6 +177,7 @@ def _tool_result_block(block: dict[str, Any], path: str, top: str) -> None:
     if "is_error" in block:
         as_bool(block["is_error"], join(path, "is_error"))
     cache_control(block.get("cache_control"), join(path, "cache_control"))
+    Null(STR).check(block.get("toolset_name"), join(path, "toolset_name"))
     content = block.get("content")
     if content is None or isinstance(content, str):
         return
@@ -184,6 +203,8 @@ def check_block(block: dict[str, Any], path: str, kind: str, top: str) -> None:
         as_str(block["name"], join(path, "name"))
         as_dict(block["input"], join(path, "input"))
         cache_control(block.get("cache_control"), join(path, "cache_control"))
+        CALLER.check(block.get("caller"), join(path, "caller"))
+        Null(STR).check(block.get("toolset_name"), join(path, "toolset_name"))
     elif kind == "tool_result":
         _tool_result_block(block, path, top)
     elif kind == "thinking":
@@ -199,7 +220,12 @@ def check_block(block: dict[str, Any], path: str, kind: str, top: str) -> None:
         as_str(block["source"], join(path, "source"))
         as_str(block["title"], join(path, "title"))
         text_blocks(block["content"], join(path, "content"), top)
-    # server-tool blocks (web search results etc.) are passed back as received: not checked further
+        cache_control(block.get("cache_control"), join(path, "cache_control"))
+        _CITATIONS_CONFIG.check(block.get("citations"), join(path, "citations"))
+    elif kind in BLOCK_SHAPES or kind in CHANGE_BLOCKS:
+        (BLOCK_SHAPES.get(kind) or CHANGE_BLOCKS[kind]).check_fields(block, path, ("type",))
+    elif kind in TOOL_RESULT_SHAPES:
+        TOOL_RESULT_SHAPES[kind].check_fields(block, path, ("type",))
 
 
 def _has_citations(block: dict[str, Any]) -> bool:
@@ -216,13 +242,10 @@ def check_content(content: Any, path: str, role: str, version: str) -> None:
     blocks = as_list(content, path)
     if not blocks:
         raise invalid(f"{path}: List should have at least 1 item after validation, not 0")
-    if role == "system":
-        text_blocks(blocks, path, "messages")
-        return
     for index, item in enumerate(blocks):
         block_path = join(path, index)
         block = as_dict(item, block_path)
-        kind = tag(block, block_path, BLOCK_TAGS)
+        kind = tag(block, block_path, SYSTEM_TAGS if role == "system" else BLOCK_TAGS)
         check_block(block, join(block_path, kind), kind, "messages")
         if role == "user" and kind in _ASSISTANT_ONLY:
             raise invalid(f"{block_path}: `{kind}` blocks are only allowed in `assistant` messages")

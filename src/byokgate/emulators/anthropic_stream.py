@@ -3,7 +3,8 @@
 Order, as captured from the real API: `message_start` (the message with empty `content`, null stop
 fields, input usage and `output_tokens` 1), then per block `content_block_start` (the block emptied) ->
 deltas -> `content_block_stop`, one `ping` after the first block start, `message_delta` (stop reason,
-stop sequence, cumulative usage) and `message_stop`. Text goes out a few words per `text_delta` (as
+stop sequence, cumulative usage; and `context_management` when the message has it, which `message_start`
+then carries as null) and `message_stop`. Text goes out a few words per `text_delta` (as
 `content.stream_pieces`), tool input as an empty `input_json_delta` then three `partial_json` pieces of
 its JSON, thinking as `thinking_delta`s then one `signature_delta`.
 
@@ -74,6 +75,8 @@ def stream_frames(message: dict[str, Any]) -> Iterator[bytes]:
         "stop_details": None,
         "usage": start_usage,
     }
+    if "context_management" in message:
+        started["context_management"] = None
     yield frame({"type": "message_start", "message": started})
     blocks = message["content"]
     if not blocks:
@@ -96,7 +99,10 @@ def stream_frames(message: dict[str, Any]) -> Iterator[bytes]:
         "stop_sequence": message["stop_sequence"],
         "stop_details": message["stop_details"],
     }
-    yield frame({"type": "message_delta", "delta": delta, "usage": final_usage})
+    ending: dict[str, Any] = {"type": "message_delta", "delta": delta, "usage": final_usage}
+    if "context_management" in message:
+        ending["context_management"] = message["context_management"]
+    yield frame(ending)
     yield frame({"type": "message_stop"})
 
 

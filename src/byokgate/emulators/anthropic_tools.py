@@ -1,8 +1,11 @@
 """Validation of `tools`, `tool_choice` and `thinking` for the Anthropic emulator.
 
 Client tools need a `name` matching `^[a-zA-Z0-9_-]{1,128}$` and an `input_schema` of `type: object`;
-server tools (`web_search_20250305`, `bash_20250124`, ...) are accepted by their dated `type` (the emulator
-never runs them). Wording of the `tool_choice`-without-tools, unique-names, forced-tool-with-thinking,
+server tools (`web_search_20250305`, `bash_20250124`, `mcp_toolset`, ...) are checked against their
+shapes in `anthropic_server_tools` (the emulator never runs them). Thinking is `enabled` (a budget),
+`adaptive`, `between_tools` or `disabled`; `between_tools` is accepted on the models that think and shows
+no thinking in the emulated answer (its thinking would come between tool calls, which the emulator does
+not make itself). Wording of the `tool_choice`-without-tools, unique-names, forced-tool-with-thinking,
 budget and `max_tokens` errors follows real API answers; the rest is reconstructed (unverified).
 """
 
@@ -12,6 +15,7 @@ import re
 from typing import Any
 
 from byokgate.emulators.anthropic_models import ClaudeModel
+from byokgate.emulators.anthropic_options import BLOCK_BINDING, DISPLAYS, MIN_BUDGET
 from byokgate.emulators.anthropic_schema import (
     as_bool,
     as_dict,
@@ -25,32 +29,32 @@ from byokgate.emulators.anthropic_schema import (
     one_of,
     tag,
 )
+from byokgate.emulators.anthropic_server_tools import CALLER_TYPES, TOOL_SHAPES
+from byokgate.emulators.anthropic_spec import (
+    BOOL,
+    CACHE_CONTROL,
+    OBJECT,
+    STR,
+    Custom,
+    ListOf,
+    Lit,
+    Null,
+    Shape,
+    Spec,
+    nullable,
+    obj,
+    tagged,
+)
 
 _NAME = re.compile(r"[a-zA-Z0-9_-]{1,128}")
-# Server tool `type` -> its fixed `name` (None: a toolset without one), from the SDK 2.12 tool union.
-SERVER_TOOLS: dict[str, str | None] = {
-    "bash_20250124": "bash",
-    "memory_20250818": "memory",
-    "web_fetch_20250910": "web_fetch",
-    "web_fetch_20260209": "web_fetch",
-    "web_fetch_20260309": "web_fetch",
-    "web_fetch_20260318": "web_fetch",
-    "web_search_20250305": "web_search",
-    "web_search_20260209": "web_search",
-    "web_search_20260318": "web_search",
-    "text_editor_20250124": "str_replace_editor",
-    "text_editor_20250429": "str_replace_based_edit_tool",
-    "text_editor_20250728": "str_replace_based_edit_tool",
-    "code_execution_20250522": "code_execution",
-    "code_execution_20250825": "code_execution",
-    "code_execution_20260120": "code_execution",
-    "code_execution_20260521": "code_execution",
-    "tool_search_tool_bm25_20251119": "tool_search_tool_bm25",
-    "tool_search_tool_regex_20251119": "tool_search_tool_regex",
-    "browser_toolset_20260801": None,
-    "computer_toolset_20260801": None,
+TOOL_TAGS = ("custom", *TOOL_SHAPES)
+# The optional keys of a client tool beyond `description`, `input_schema`, `cache_control` and `strict`.
+_CUSTOM_OPTIONS: dict[str, Spec] = {
+    "defer_loading": BOOL,
+    "eager_input_streaming": Null(BOOL),
+    "input_examples": ListOf(OBJECT),
+    "allowed_callers": ListOf(Lit(CALLER_TYPES)),
 }
-TOOL_TAGS = ("custom", *SERVER_TOOLS)
 CUSTOM_TOOL_FIELDS = (
     "type",
     "name",
@@ -58,14 +62,9 @@ CUSTOM_TOOL_FIELDS = (
     "input_schema",
     "cache_control",
     "strict",
-    "defer_loading",
-    "eager_input_streaming",
-    "input_examples",
-    "allowed_callers",
+    *_CUSTOM_OPTIONS,
 )
 CHOICE_TYPES = ("auto", "any", "tool", "none")
-DISPLAY = ("summarized", "omitted")
-MIN_BUDGET = 1024
 THINKING_DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
 
 
@@ -88,25 +87,64 @@ def _custom_tool(tool: dict[str, Any], path: str) -> None:
     if "strict" in tool:
         as_bool(tool["strict"], join(path, "strict"))
     cache_control(tool.get("cache_control"), join(path, "cache_control"))
+    for key, spec in _CUSTOM_OPTIONS.items():
+        if key in tool:
+            spec.check(tool[key], join(path, key))
+
+
+def check_tool(item: Any, path: str) -> dict[str, Any]:
+    """One tool definition (an item of `tools`, or a `tool_definition` a tool change adds)."""
+    tool = as_dict(item, path)
+    if tool.get("type") is None:
+        _custom_tool(tool, join(path, "custom"))
+        return tool
+    kind = tag(tool, path, TOOL_TAGS)
+    if kind == "custom":
+        _custom_tool(tool, join(path, kind))
+    else:
+        TOOL_SHAPES[kind].check_fields(tool, join(path, kind), ("type",))
+    return tool
+
+
+_CHANGED_TOOL = {
+    "tool_reference": obj({"name": STR}),
+    "mcp_tool_reference": obj({"name": STR, "server_name": STR}),
+    "mcp_toolset_reference": obj({"server_name": STR}),
+}
+
+
+def _definition(value: Any, path: str) -> None:
+    check_tool(value, path)
+
+
+_DEFINITION = Custom(OBJECT, _definition)
+# Mid-conversation tool changes (in `system` messages and compaction blocks) and compaction blocks.
+TOOL_CHANGE: dict[str, Shape] = {
+    "tool_addition": obj(
+        {"tool": tagged(**_CHANGED_TOOL, tool_definition=obj({"definition": _DEFINITION}))},
+        cache_control=CACHE_CONTROL,
+    ),
+    "tool_removal": obj({"tool": tagged(**_CHANGED_TOOL)}, cache_control=CACHE_CONTROL),
+}
+
+
+def _summary(value: Any, path: str) -> None:
+    if as_str(value, path) == "":
+        raise invalid(f"{path}: String should have at least 1 character")
+
+
+CHANGE_BLOCKS: dict[str, Shape] = {
+    "compaction": obj(
+        cache_control=CACHE_CONTROL,
+        content=Null(Custom(STR, _summary)),  # null: a failed compaction; an empty summary is refused
+        **nullable(encrypted_content=STR, signature=STR, tool_changes=ListOf(tagged(**TOOL_CHANGE))),
+    ),
+    **TOOL_CHANGE,
+}
 
 
 def check_tools(value: Any) -> list[dict[str, Any]]:
-    tools: list[dict[str, Any]] = []
-    for index, item in enumerate(as_list(value, "tools")):
-        path = join("tools", index)
-        tool = as_dict(item, path)
-        if tool.get("type") is None:
-            _custom_tool(tool, join(path, "custom"))
-        else:
-            kind = tag(tool, path, TOOL_TAGS)
-            if kind == "custom":
-                _custom_tool(tool, join(path, kind))
-            elif SERVER_TOOLS[kind] is not None:
-                if "name" not in tool:
-                    raise invalid(f"{join(join(path, kind), 'name')}: Field required")
-                one_of(tool["name"], join(join(path, kind), "name"), (str(SERVER_TOOLS[kind]),))
-            cache_control(tool.get("cache_control"), join(join(path, kind), "cache_control"))
-        tools.append(tool)
+    tools = [check_tool(item, join("tools", index)) for index, item in enumerate(as_list(value, "tools"))]
     names = [tool["name"] for tool in tools if isinstance(tool.get("name"), str)]
     if len(names) != len(set(names)):
         raise invalid("tools: Tool names must be unique.")
@@ -143,22 +181,25 @@ def check_thinking(value: Any, model: ClaudeModel | None) -> dict[str, Any] | No
     if value is None:
         return None
     config = as_dict(value, "thinking")
-    kind = tag(config, "thinking", ("enabled", "adaptive", "disabled"))
+    kind = tag(config, "thinking", ("enabled", "adaptive", "disabled", "between_tools"))
     path = join("thinking", kind)
-    if kind == "disabled":
+    if kind in ("disabled", "between_tools"):
         fields(config, path, ("type",))
-        return None
-    allowed = ("type", "budget_tokens", "display") if kind == "enabled" else ("type", "display")
-    fields(config, path, allowed, ("budget_tokens",) if kind == "enabled" else ())
+    else:
+        allowed = ("type", "display", "block_binding", *(("budget_tokens",) if kind == "enabled" else ()))
+        fields(config, path, allowed, ("budget_tokens",) if kind == "enabled" else ())
     if kind == "enabled":
         as_int(config["budget_tokens"], join(path, "budget_tokens"), ge=MIN_BUDGET)
     if config.get("display") is not None:
-        one_of(config["display"], join(path, "display"), DISPLAY)
+        one_of(config["display"], join(path, "display"), DISPLAYS)
+    Null(BLOCK_BINDING).check(config.get("block_binding"), join(path, "block_binding"))
+    if kind == "disabled":
+        return None
     if model is not None and model.thinking == "none":
         raise invalid(f"thinking: extended thinking is not supported by {model.id}")
     if model is not None and kind == "adaptive" and model.thinking != "adaptive":
         raise invalid(f"thinking.adaptive: adaptive thinking is not supported by {model.id}")
-    return config
+    return None if kind == "between_tools" else config
 
 
 def check_thinking_limits(

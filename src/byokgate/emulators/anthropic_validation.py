@@ -8,7 +8,11 @@ third-party report quoted by the reference). Choices where the reference is sile
 - models from Claude 4.6 on reject a final `assistant` message (prefill), and from 4.7 on accept only the
   default sampling values (`temperature`/`top_p` 1, no `top_k`) under `2023-06-01`;
 - `max_tokens` 0 is valid (prompt-cache pre-warming); `max_tokens` above the model's limit is a 400;
-- `workspace_id` / `user_profile_id` are headers for the SDK, so they are unknown body fields here.
+- `workspace_id` / `user_profile_id` are headers for the SDK, so they are unknown body fields here;
+- `system` messages may carry `clear_at` and `output_config` (and then need no `content`), text and
+  mid-conversation tool changes; `clear_at` is not emulated (the message always shows).
+The beta options (`context_management`, `mcp_servers`, `fallbacks`, ...) and the betas that enable body
+fields: `anthropic_options`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any, Literal
 from byokgate.emulators import anthropic_tools as tools_
 from byokgate.emulators.anthropic_blocks import VERSION_2026, blocks_of, check_content, text_blocks
 from byokgate.emulators.anthropic_models import ClaudeModel, not_found, resolve
+from byokgate.emulators.anthropic_options import SYSTEM_MESSAGE_OUTPUT, check_options, enabled_fields
 from byokgate.emulators.anthropic_schema import (
     as_bool,
     as_dict,
@@ -32,8 +37,8 @@ from byokgate.emulators.anthropic_schema import (
     invalid,
     join,
     one_of,
-    tag,
 )
+from byokgate.emulators.anthropic_spec import Lit, Null
 
 VERSIONS = ("2023-06-01", VERSION_2026)
 Endpoint = Literal["messages", "count_tokens"]
@@ -48,6 +53,8 @@ COUNT_FIELDS = frozenset(
         "cache_control",
         "output_config",
         "speed",
+        "billing_policy",
+        "compaction",
     }
 )
 CREATE_FIELDS = COUNT_FIELDS | {
@@ -60,14 +67,13 @@ CREATE_FIELDS = COUNT_FIELDS | {
     "diagnostics",
     "inference_geo",
     "output_format",  # accepted "for a transition period" (third-party report, unverified)
+    "fallbacks",
+    "fallback_credit_token",
+    "thread",
 }
 SAMPLING = ("temperature", "top_p", "top_k")
-# Body fields a beta adds (named in `anthropic-beta`): without it they are unknown fields, as for the API.
-BETA_FIELDS: dict[str, frozenset[str]] = {
-    "context-management-2025-06-27": frozenset({"context_management"}),  # Claude Code sends it
-    "mcp-client-2025-04-04": frozenset({"mcp_servers"}),
-}
-CONTEXT_EDITS = ("clear_tool_uses_20250919", "clear_thinking_20251015")
+SYSTEM_MESSAGE_FIELDS = ("role", "content", "clear_at", "output_config")
+CLEAR_AT = Null(Lit(("next_user_message", "never")))
 MAX_MESSAGES = 100_000
 MAX_BREAKPOINTS = 4
 
@@ -87,6 +93,7 @@ class MessagesRequest:
     thinking: dict[str, Any] | None = None
     cache_control: dict[str, Any] | None = None
     output_schema: dict[str, Any] | None = None  # structured outputs: the text is JSON following it
+    context_management: dict[str, Any] | None = None  # accepted, never applied
 
 
 def _messages(value: Any, version: str) -> list[dict[str, Any]]:
@@ -98,10 +105,24 @@ def _messages(value: Any, version: str) -> list[dict[str, Any]]:
     for index, item in enumerate(messages):
         path = join("messages", index)
         message = as_dict(item, path)
+        if message.get("role") == "system":
+            _system_message(message, path, version)
+            continue
         fields(message, path, ("role", "content"), ("role", "content"))
         role = one_of(message["role"], join(path, "role"), ("user", "assistant", "system"))
         check_content(message["content"], join(path, "content"), role, version)
     return messages
+
+
+def _system_message(message: dict[str, Any], path: str, version: str) -> None:
+    fields(message, path, SYSTEM_MESSAGE_FIELDS, ("role",))
+    CLEAR_AT.check(message.get("clear_at"), join(path, "clear_at"))
+    output = message.get("output_config")
+    Null(SYSTEM_MESSAGE_OUTPUT).check(output, join(path, "output_config"))
+    if "content" in message:
+        check_content(message["content"], join(path, "content"), "system", version)
+    elif not output:
+        raise invalid(f"{path}: a `system` message needs `content` or `output_config` fields")
 
 
 def _turns(messages: list[dict[str, Any]]) -> list[tuple[str, int, list[tuple[str, dict[str, Any]]]]]:
@@ -200,27 +221,12 @@ def _breakpoints(body: dict[str, Any], tools: list[dict[str, Any]]) -> None:
         )
 
 
-def _output_schema(value: Any, path: str) -> dict[str, Any]:
-    """A structured-output format `{type: "json_schema", schema: {...}}`: its schema."""
-    output = as_dict(value, path)
-    kind = tag(output, path, ("json_schema",))
-    fields(output, f"{path}.{kind}", ("type", "schema"), ("schema",))
-    return as_dict(output["schema"], f"{path}.{kind}.schema")
-
-
 def _structured_output(body: dict[str, Any]) -> dict[str, Any] | None:
-    """The JSON schema the answer must follow (`output_config.format`, or the older `output_format`)."""
-    schema = None
-    if body.get("output_format") is not None:
-        schema = _output_schema(body["output_format"], "output_format")
-    if body.get("output_config") is not None:
-        config = as_dict(body["output_config"], "output_config")
-        fields(config, "output_config", ("effort", "format"))
-        if config.get("effort") is not None:
-            one_of(config["effort"], "output_config.effort", ("low", "medium", "high", "xhigh", "max"))
-        if config.get("format") is not None:
-            schema = _output_schema(config["format"], "output_config.format")
-    return schema
+    """The JSON schema the answer must follow (`output_config.format`, or the older `output_format`);
+    the shapes were checked with the other options."""
+    config = body.get("output_config") or {}
+    output = config.get("format") or body.get("output_format")
+    return dict(output["schema"]) if output else None
 
 
 def _options(body: dict[str, Any]) -> None:
@@ -240,16 +246,6 @@ def _options(body: dict[str, Any]) -> None:
     cache_control(body.get("cache_control"), "cache_control")
 
 
-def _context_management(value: Any) -> None:
-    edits = as_dict(value, "context_management").get("edits", [])
-    for index, edit in enumerate(as_list(edits, "context_management.edits")):
-        tag(
-            as_dict(edit, f"context_management.edits.{index}"),
-            f"context_management.edits.{index}",
-            CONTEXT_EDITS,
-        )
-
-
 def _stop_sequences(value: Any) -> list[str]:
     sequences = [
         as_str(item, f"stop_sequences.{i}") for i, item in enumerate(as_list(value, "stop_sequences"))
@@ -265,8 +261,7 @@ def allowed_fields(endpoint: Endpoint, version: str, betas: Collection[str] = ()
         known = COUNT_FIELDS
     else:
         known = CREATE_FIELDS if version == VERSION_2026 else CREATE_FIELDS | set(SAMPLING)
-    added = [BETA_FIELDS[beta] for beta in betas if beta in BETA_FIELDS]
-    return known.union(*added) if added else known
+    return known.union(enabled_fields(betas))
 
 
 def validate(body: Any, version: str, endpoint: Endpoint, betas: Collection[str] = ()) -> MessagesRequest:
@@ -274,8 +269,7 @@ def validate(body: Any, version: str, endpoint: Endpoint, betas: Collection[str]
     body = as_dict(body, "body")
     required = ("model", "messages") if endpoint == "count_tokens" else ("model", "max_tokens", "messages")
     fields(body, "", allowed_fields(endpoint, version, betas), required)
-    if "context_management" in body:
-        _context_management(body["context_management"])
+    check_options(body, betas)
     model_id = as_str(body["model"], "model")
     max_tokens = as_int(body["max_tokens"], "max_tokens", ge=0) if endpoint == "messages" else None
     messages = _messages(body["messages"], version)
@@ -314,4 +308,5 @@ def validate(body: Any, version: str, endpoint: Endpoint, betas: Collection[str]
         thinking=thinking,
         cache_control=body.get("cache_control"),
         output_schema=output_schema,
+        context_management=body.get("context_management"),
     )

@@ -183,12 +183,15 @@ def test_2026_rejects_assistant_documents_and_user_citations(server: EmulatorSer
         {"role": "assistant", "content": [document]},
         {"role": "user", "content": "Thanks"},
     ]
-    cited = [
-        {
-            "role": "user",
-            "content": [{"type": "text", "text": "Quote", "citations": [{"type": "char_location"}]}],
-        }
-    ]
+    citation = {
+        "type": "char_location",
+        "cited_text": "Notes.",
+        "document_index": 0,
+        "document_title": None,
+        "start_char_index": 0,
+        "end_char_index": 6,
+    }
+    cited = [{"role": "user", "content": [{"type": "text", "text": "Quote", "citations": [citation]}]}]
     for messages in (history, cited):
         assert post(server, body_with(messages=messages)).status_code == 400
         old = post(server, body_with(messages=messages), headers={"x-api-key": KEY, "anthropic-version": OLD})
@@ -230,8 +233,10 @@ def test_2026_rejects_assistant_documents_and_user_citations(server: EmulatorSer
             "messages.0.content.0: Input tag 'video' found using 'type' does not match any of the expected "
             "tags: 'text', 'image', 'document', 'search_result', 'thinking', 'redacted_thinking', "
             "'tool_use', 'tool_result', 'server_tool_use', 'web_search_tool_result', "
-            "'web_fetch_tool_result', 'code_execution_tool_result', 'bash_code_execution_tool_result', "
-            "'text_editor_code_execution_tool_result', 'tool_search_tool_result', 'container_upload'",
+            "'web_fetch_tool_result', 'advisor_tool_result', 'code_execution_tool_result', "
+            "'bash_code_execution_tool_result', 'text_editor_code_execution_tool_result', "
+            "'tool_search_tool_result', 'mcp_tool_use', 'mcp_tool_result', 'container_upload', 'compaction', "
+            "'tool_addition', 'tool_removal', 'mcp_tool_listing', 'fallback'",
         ),
         (
             body_with(tools=[{"name": "x", "input_schema": {"type": "array"}}]),
