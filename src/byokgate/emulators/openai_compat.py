@@ -1,7 +1,9 @@
 """The shared engine of the OpenAI-format emulators: a raw ASGI app driven by a `ProviderProfile`.
 
-Per request: record it, route it under the profile's base path, check the bearer key, parse the JSON,
-apply faults (armed or from `x-emulator-fault`), validate like the real API, and answer (JSON or SSE).
+Per request: record it, route it under the profile's base path, check the bearer key, parse the JSON (or
+the multipart form of an upload endpoint), apply faults (armed or from `x-emulator-fault`), validate like
+the real API, and answer (JSON, SSE, or chunked binary). Chat, embeddings, models and the Responses API are
+answered here; legacy completions, images, audio and moderations by `openai_endpoints`' handlers.
 Fault order: delays, then a broken connection (`reset`, `no_response`, carried out by `__call__`), then an
 error status; after validation `context_length` / `content_filter` (the profile's errors for the model);
 the answer itself is broken as `faults.AnswerFaults` says.
