@@ -121,7 +121,8 @@ def test_audio(
     record = _last_record(chat_gateway, project_id, "audio/transcriptions")
     assert record["provider"] == "openai"
     assert record["cost_micro_usd"] == 200  # two seconds of audio at $0.006 a minute
-    with pytest.warns(DeprecationWarning):  # the SDK marks translations deprecated; the API serves them
+    # The SDK marks translations deprecated; the API still serves them.
+    with pytest.warns(DeprecationWarning, match="deprecated"):
         translated = client.audio.translations.create(
             model="whisper-1", file=("hello.wav", _wav(), "audio/wav")
         )
