@@ -39,6 +39,20 @@ class OpenAIProvider(OpenAICompatible):
             "text-embedding-3-small",
             "text-embedding-3-large",
             "text-embedding-ada-002",
+            # served on the rest of the API (doors/media.py)
+            "gpt-3.5-turbo-instruct",
+            "davinci-002",
+            "babbage-002",
+            "dall-e-2",
+            "dall-e-3",
+            "gpt-image-1",
+            "whisper-1",
+            "gpt-4o-transcribe",
+            "gpt-4o-mini-transcribe",
+            "tts-1",
+            "tts-1-hd",
+            "omni-moderation-latest",
+            "text-moderation-latest",
         ),
         pattern=re.compile(
             r"^(gpt-|o\d|chatgpt-|text-embedding-|ft:gpt-|ft:o\d|dall-e-|whisper-|tts-|"

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from byokgate.domain.responses_format import canonical_usage
 from byokgate.domain.secret import Secret
 from byokgate.domain.stream import EventStream
 from byokgate.domain.upstream import KeyCheckOutcome, NativeCall, UpstreamError, UpstreamRequest
@@ -26,7 +27,7 @@ from byokgate.providers.base import (
     generic_outcome,
     overflow_code,
 )
-from byokgate.providers.openai_responses import RESPONSES, ResponsesRelay, canonical_usage
+from byokgate.providers.openai_responses import RESPONSES, ResponsesRelay
 from byokgate.providers.openai_stream import SSERelay
 
 

@@ -1,5 +1,5 @@
-"""The Responses API served natively (OpenAI's ``/v1/responses``): its usage in canonical terms, and its
-stream relayed byte for byte with the usage, finish, response id and end noted on the way."""
+"""The Responses API served natively (OpenAI's ``/v1/responses``): its stream relayed byte for byte with
+the usage, finish, response id and end noted on the way."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from byokgate.domain.responses_format import canonical_usage, finish_of
 from byokgate.domain.sse import EventSplitter, data_of, terminated
 from byokgate.domain.stream import StreamTally
 
@@ -14,38 +15,6 @@ RESPONSES = "responses"  # the front door's API name (``native_apis``), and its 
 
 _PREAMBLE = frozenset({"response.created", "response.in_progress", "response.queued"})
 _ENDS = frozenset({"response.completed", "response.incomplete", "response.failed"})
-
-
-def canonical_usage(usage: Any) -> dict[str, Any]:
-    """A Responses ``usage`` as chat-completions usage (what costs and records read)."""
-    if not isinstance(usage, dict):
-        return {}
-    prompt, completion = usage.get("input_tokens") or 0, usage.get("output_tokens") or 0
-    canonical: dict[str, Any] = {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": usage.get("total_tokens") or prompt + completion,
-    }
-    details = usage.get("input_tokens_details")
-    if isinstance(details, dict) and details.get("cached_tokens") is not None:
-        canonical["prompt_tokens_details"] = {"cached_tokens": details["cached_tokens"]}
-    details = usage.get("output_tokens_details")
-    if isinstance(details, dict) and details.get("reasoning_tokens") is not None:
-        canonical["completion_tokens_details"] = {"reasoning_tokens": details["reasoning_tokens"]}
-    return canonical
-
-
-def finish_of(response: dict[str, Any]) -> str:
-    """A ``response``'s end in chat-completions words (``stop``, ``length``, ``tool_calls``...)."""
-    if response.get("status") == "incomplete":
-        reason = (response.get("incomplete_details") or {}).get("reason")
-        return "content_filter" if reason == "content_filter" else "length"
-    output = response.get("output")
-    if isinstance(output, list) and any(
-        isinstance(item, dict) and item.get("type") == "function_call" for item in output
-    ):
-        return "tool_calls"
-    return "stop"
 
 
 class ResponsesRelay:

@@ -6,7 +6,8 @@ but for ``model``, and the gateway remembers which project and key made each res
 to that key (``forward.py``), and another project gets a 404. Every other model is translated to the
 canonical chat format (``responses_ingress``) and its answer back into a ``response`` or the typed event
 stream (``responses_egress``); the gateway keeps such a response and its conversation (``store``, on by
-default) so that ``previous_response_id`` and the calls on it work the same.
+default) so that ``previous_response_id`` and the calls on it work the same. Requests with ``store: false``
+(Codex's) use the response cache like chat completions; a stored response is never a cache hit.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from byokgate.asgi import JSON_CONTENT, parse_json_object, read_body, send_bytes, send_error
+from byokgate.cache.responses_replay import ResponseAssembler, replay_response_stream, storable_response
+from byokgate.domain.responses_format import canonical_usage
 from byokgate.domain.sse import frame_json
 from byokgate.domain.stream import EventStream, TranslationError, UpstreamFormatError
 from byokgate.domain.upstream import NativeCall
 from byokgate.errors import ApiError, InvalidRequestError, NotFoundError
 from byokgate.proxy.auth import authenticate
 from byokgate.proxy.bodies import arm
+from byokgate.proxy.cached import Replay
 from byokgate.proxy.call import Call, Operation, check_model_name, routing_options
 from byokgate.proxy.continuation import Transcript
 from byokgate.proxy.doors.responses_egress import (
@@ -43,6 +47,19 @@ from byokgate.routing.policy import Route
 from byokgate.snapshot.holder import SnapshotHolder
 
 API = "responses"
+
+
+def _render(entry: bytes) -> list[bytes]:
+    response: dict[str, Any] = orjson.loads(entry)
+    return replay_response_stream(response)
+
+
+def _usage(entry: dict[str, Any]) -> dict[str, Any]:
+    return canonical_usage(entry.get("usage"))
+
+
+# Entries are completed ``response``s (a stream's from its ``response.completed`` event, always assembled).
+_REPLAY = Replay(_render, "response", _usage, ResponseAssembler, b'"response.completed"', storable_response)
 
 
 def not_found(response_id: str) -> NotFoundError:
@@ -99,6 +116,9 @@ class ResponsesDoor:
             stream=stream,
             include_usage=True,  # response.completed reports the usage: a translated stream must carry it
             native=NativeCall(API),
+            cache_scope=API,
+            # Only what is not stored is cached: a stored response is a new object the client can fetch.
+            replay=_REPLAY if body.get("store") is False else None,
             fallbacks=fallbacks,
             preferences=preferences,
         )
@@ -186,7 +206,7 @@ class ResponsesDoor:
             answer = page_of(found.inputs, _query(scope))
         elif method == "DELETE":
             await self._stored.forget(response_id)
-            answer = {"id": response_id, "object": "response", "deleted": True}
+            answer = {"id": response_id, "object": "response.deleted", "deleted": True}
         else:
             answer = found.response
         exchange.status = 200
