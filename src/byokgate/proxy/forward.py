@@ -3,26 +3,24 @@
 The Responses API's calls on a stored response (``GET``/``DELETE`` ``/v1/responses/{id}``, ``cancel``,
 ``input_items``) go to the provider that made it, with the very key that made it (another key of the
 same project may belong to another account, where the id does not exist). The key is opened from the
-snapshot like any attempt's; the answer is relayed with its status and body untouched.
+snapshot like any attempt's; the answer is relayed with its status and body untouched (``passthrough``).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 
 from starlette.types import Send
 
-from byokgate.asgi import JSON_CONTENT, send_bytes
 from byokgate.domain.upstream import UpstreamRequest
 from byokgate.errors import NotFoundError
 from byokgate.providers.registry import ProviderRegistry
 from byokgate.providers.setup import PooledLane
-from byokgate.proxy.errors import BadGatewayError, GatewayTimeoutError
 from byokgate.proxy.exchange import Exchange
+from byokgate.proxy.passthrough import relay_answer
 from byokgate.snapshot.credentials import CredentialOpener
 from byokgate.snapshot.holder import SnapshotHolder
-from byokgate.transport import Transport, UpstreamTimeoutError, UpstreamUnreachableError
+from byokgate.transport import Transport
 
 
 class Forwarder:
@@ -76,23 +74,9 @@ class Forwarder:
         if body is not None:
             headers["content-type"] = "application/json"
         request = UpstreamRequest(method, f"{self._base_urls[provider]}/{path}", headers, body)
-        exchange.upstream_started = time.perf_counter()
-        try:
-            async with self._transport.open(request) as response:
-                exchange.first_byte = time.perf_counter()
-                answer = await response.read()
-                exchange.upstream_done()
-                passed = [
-                    (name.encode(), value.encode())
-                    for name, value in response.headers.items()
-                    if name.startswith(adapter.passed_headers)
-                ]
-        except UpstreamTimeoutError as exc:
-            exchange.upstream_done()
-            raise GatewayTimeoutError(f"{adapter.title} did not answer in time: {exc}.") from None
-        except UpstreamUnreachableError as exc:
-            exchange.upstream_done()
-            raise BadGatewayError(f"Could not reach {adapter.title}: {exc}") from None
-        exchange.status = response.status
-        await send_bytes(send, response.status, answer, [JSON_CONTENT, *passed, *exchange.gateway_headers()])
-        return response.status
+        await relay_answer(self._transport, send, exchange, adapter, request, _ignored)
+        return exchange.status
+
+
+def _ignored(answer: dict[str, object]) -> None:
+    """Calls on a stored response have no usage of their own."""
