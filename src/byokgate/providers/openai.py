@@ -56,7 +56,7 @@ class OpenAIProvider(OpenAICompatible):
         ),
         pattern=re.compile(
             r"^(gpt-|o\d|chatgpt-|text-embedding-|ft:gpt-|ft:o\d|dall-e-|whisper-|tts-|"
-            r"omni-moderation-|text-moderation-|davinci-|babbage-)"
+            r"omni-moderation-|text-moderation-)"
         ),
         vendors=("openai",),
         embedding_models=("text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002"),
