@@ -42,6 +42,7 @@ from byokgate.proxy.executor import Executor
 from byokgate.proxy.forward import Forwarder
 from byokgate.proxy.metering import Metering
 from byokgate.proxy.native import NativeDoor
+from byokgate.proxy.passthrough import Upstream
 from byokgate.proxy.pipeline import Pipeline
 from byokgate.proxy.planner import Planner
 from byokgate.proxy.semantic import SemanticCache
@@ -387,36 +388,18 @@ def build_data_plane(components: Components) -> DataPlane:
     )
     # Stored Responses: in Redis beside the cache entries (a purge leaves them), else in their own memory.
     kept = components.cache if settings.redis_url else MemoryStore(settings.responses_memory_bytes)
-    forwarder = Forwarder(
-        snapshot=components.snapshot,
-        credentials=components.credentials,
-        registry=registry,
-        transport=components.transport,
-        base_urls=setup.base_urls,
-        pooled=setup.pooled,
+    upstream = Upstream(
+        components.snapshot, components.credentials, registry, components.transport, setup.base_urls
     )
+    limit = settings.max_request_bytes
     native = NativeDoor(
-        snapshot=components.snapshot,
-        credentials=components.credentials,
-        registry=registry,
-        transport=components.transport,
-        base_urls=setup.base_urls,
+        upstream,
         coster=coster,
         metering=metering,
-        max_body_bytes=settings.max_request_bytes,
+        max_body_bytes=limit,
         admin_paths=settings.native_admin_paths,
     )
-    media = MediaDoor(
-        snapshot=components.snapshot,
-        policy=policy,
-        credentials=components.credentials,
-        registry=registry,
-        transport=components.transport,
-        base_urls=setup.base_urls,
-        coster=coster,
-        metering=metering,
-        max_body_bytes=settings.max_request_bytes,
-    )
+    media = MediaDoor(upstream, policy=policy, coster=coster, metering=metering, max_body_bytes=limit)
     return DataPlane(
         snapshot=components.snapshot,
         registry=registry,
@@ -424,7 +407,7 @@ def build_data_plane(components: Components) -> DataPlane:
         native=native,
         media=media,
         stored=StoredResponses(kept, components.vault, components.snapshot, settings.responses_ttl_s),
-        forwarder=forwarder,
+        forwarder=Forwarder(upstream, setup.pooled),
         writer=components.writer,
         config=DataPlaneConfig(max_body_bytes=settings.max_request_bytes),
         pooled_provider=policy.pooled_provider,

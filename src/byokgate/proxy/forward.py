@@ -8,37 +8,18 @@ snapshot like any attempt's; the answer is relayed with its status and body unto
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from starlette.types import Send
 
 from byokgate.domain.upstream import UpstreamRequest
 from byokgate.errors import NotFoundError
-from byokgate.providers.registry import ProviderRegistry
 from byokgate.providers.setup import PooledLane
 from byokgate.proxy.exchange import Exchange
-from byokgate.proxy.passthrough import relay_answer
-from byokgate.snapshot.credentials import CredentialOpener
-from byokgate.snapshot.holder import SnapshotHolder
-from byokgate.transport import Transport
+from byokgate.proxy.passthrough import Upstream, relay_answer
 
 
 class Forwarder:
-    def __init__(
-        self,
-        *,
-        snapshot: SnapshotHolder,
-        credentials: CredentialOpener,
-        registry: ProviderRegistry,
-        transport: Transport,
-        base_urls: Mapping[str, str],
-        pooled: PooledLane | None,
-    ) -> None:
-        self._snapshot = snapshot
-        self._credentials = credentials
-        self._registry = registry
-        self._transport = transport
-        self._base_urls = base_urls
+    def __init__(self, upstream: Upstream, pooled: PooledLane | None) -> None:
+        self._upstream = upstream
         self._pooled = pooled
 
     async def relay(
@@ -53,15 +34,16 @@ class Forwarder:
     ) -> int:
         """Send ``method`` ``<base URL>/<path>`` (query included) with the key and relay the answer; returns
         its status. A key the project no longer holds is a 404 (what was made with it is out of reach)."""
-        adapter = self._registry[provider]
+        upstream = self._upstream
+        adapter = upstream.registry[provider]
         assert exchange.key is not None
         if credential_id is None:
             if self._pooled is None:
                 raise NotFoundError("The pooled lane is not configured on this gateway.")
             key = self._pooled.key
         else:
-            opened = self._credentials.open_id(
-                self._snapshot.current, exchange.key.project_id, provider, credential_id
+            opened = upstream.credentials.open_id(
+                upstream.snapshot.current, exchange.key.project_id, provider, credential_id
             )
             if opened is None:
                 raise NotFoundError(
@@ -73,8 +55,8 @@ class Forwarder:
         headers = adapter.auth.headers(key)
         if body is not None:
             headers["content-type"] = "application/json"
-        request = UpstreamRequest(method, f"{self._base_urls[provider]}/{path}", headers, body)
-        await relay_answer(self._transport, send, exchange, adapter, request, _ignored)
+        request = UpstreamRequest(method, f"{upstream.base_urls[provider]}/{path}", headers, body)
+        await relay_answer(upstream, send, exchange, adapter, request, _ignored)
         return exchange.status
 
 

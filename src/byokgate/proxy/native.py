@@ -16,7 +16,6 @@ audited like any other.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -28,16 +27,12 @@ from byokgate.asgi import read_body
 from byokgate.domain.upstream import UpstreamRequest
 from byokgate.errors import NotFoundError, PermissionDeniedError
 from byokgate.providers.base import ProviderAdapter
-from byokgate.providers.registry import ProviderRegistry
 from byokgate.proxy.auth import authenticate_token
 from byokgate.proxy.costs import Coster
 from byokgate.proxy.exchange import Exchange
 from byokgate.proxy.metering import Metering
-from byokgate.proxy.passthrough import merged_usage, relay_answer
+from byokgate.proxy.passthrough import Upstream, merged_usage, relay_answer
 from byokgate.routing.policy import Lane, Route
-from byokgate.snapshot.credentials import CredentialOpener
-from byokgate.snapshot.holder import SnapshotHolder
-from byokgate.transport import Transport
 
 _NOT_FORWARDED = frozenset(
     {  # besides the key headers
@@ -64,29 +59,23 @@ class NativeDoor:
 
     def __init__(
         self,
+        upstream: Upstream,
         *,
-        snapshot: SnapshotHolder,
-        credentials: CredentialOpener,
-        registry: ProviderRegistry,
-        transport: Transport,
-        base_urls: Mapping[str, str],
         coster: Coster,
         metering: Metering,
         max_body_bytes: int,
         admin_paths: bool = False,
     ) -> None:
-        self._snapshot = snapshot
-        self._credentials = credentials
-        self._registry = registry
-        self._transport = transport
+        self._upstream = upstream
         self._coster = coster
         self._metering = metering
         self._max_body_bytes = max_body_bytes
         self._admin_paths = admin_paths
+        registry = upstream.registry
         self._roots = {
-            name: api_root(base_urls[name], registry[name].default_base_url)
+            name: api_root(upstream.base_urls[name], registry[name].default_base_url)
             for name in registry.byok_names
-            if name in base_urls and registry[name].default_base_url
+            if name in upstream.base_urls and registry[name].default_base_url
         }
         # Where SDKs put an API key (each provider's own header): the client's never goes upstream.
         self._key_headers = frozenset(
@@ -114,9 +103,9 @@ class NativeDoor:
         query = scope.get("query_string", b"").decode("latin-1")
         pairs = parse_qsl(query, keep_blank_values=True)
         token = _client_key(headers, pairs, self._key_headers)
-        snapshot = self._snapshot.current
+        snapshot = self._upstream.snapshot.current
         exchange.key = key = authenticate_token(snapshot, token, datetime.now(UTC))
-        adapter = self._registry[provider]
+        adapter = self._upstream.registry[provider]
         method = scope["method"]
         if not self._admin_paths and path.startswith(adapter.admin_paths):
             raise PermissionDeniedError(
@@ -128,7 +117,7 @@ class NativeDoor:
         exchange.route = Route(Lane.BYOK, provider, model or "", model or "")
         exchange.routing_reason = "native"
         await self._metering.admit(snapshot, exchange, len(body))
-        opened = self._credentials.open(snapshot, key.project_id, provider, model=model)
+        opened = self._upstream.credentials.open(snapshot, key.project_id, provider, model=model)
         if opened is None:
             raise NotFoundError(
                 f"This project has no {adapter.title} key: add one in project settings to use its API.",
@@ -149,7 +138,7 @@ class NativeDoor:
             method, url, forwarded, body if body or method in ("POST", "PUT", "PATCH") else None
         )
         await relay_answer(
-            self._transport,
+            self._upstream,
             send,
             exchange,
             adapter,

@@ -9,7 +9,8 @@ event stream's events read on the way for their usage. ``note`` is told each par
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -18,8 +19,11 @@ from starlette.types import Send
 from byokgate.domain.sse import EventSplitter, data_of
 from byokgate.domain.upstream import UpstreamRequest
 from byokgate.providers.base import ProviderAdapter
+from byokgate.providers.registry import ProviderRegistry
 from byokgate.proxy.errors import BadGatewayError, GatewayTimeoutError
 from byokgate.proxy.exchange import Exchange
+from byokgate.snapshot.credentials import CredentialOpener
+from byokgate.snapshot.holder import SnapshotHolder
 from byokgate.transport import Transport, UpstreamTimeoutError, UpstreamUnreachableError
 
 _NOT_RETURNED = frozenset(
@@ -28,8 +32,20 @@ _NOT_RETURNED = frozenset(
 _READ_WHOLE = 8 * 1024 * 1024
 
 
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """What a relay as it is needs to reach a provider: the snapshot (its projects' keys), the key opener,
+    the adapters, the transport and each provider's base URL in force."""
+
+    snapshot: SnapshotHolder
+    credentials: CredentialOpener
+    registry: ProviderRegistry
+    transport: Transport
+    base_urls: Mapping[str, str]
+
+
 async def relay_answer(
-    transport: Transport,
+    upstream: Upstream,
     send: Send,
     exchange: Exchange,
     adapter: ProviderAdapter,
@@ -38,7 +54,7 @@ async def relay_answer(
 ) -> None:
     exchange.upstream_started = time.perf_counter()
     try:
-        async with transport.open(request) as response:
+        async with upstream.transport.open(request) as response:
             exchange.first_byte = time.perf_counter()
             exchange.status = response.status
             exchange.upstream_request_id = next(

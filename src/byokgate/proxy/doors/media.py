@@ -25,17 +25,13 @@ from starlette.types import Receive, Scope, Send
 from byokgate.asgi import read_body, send_error
 from byokgate.domain.upstream import UpstreamRequest
 from byokgate.errors import ApiError, InvalidRequestError, NotFoundError, PayloadTooLargeError
-from byokgate.providers.registry import ProviderRegistry
 from byokgate.proxy.auth import authenticate
 from byokgate.proxy.call import check_model_name
 from byokgate.proxy.costs import Coster
 from byokgate.proxy.exchange import Exchange
 from byokgate.proxy.metering import Metering
-from byokgate.proxy.passthrough import merged_usage, relay_answer
+from byokgate.proxy.passthrough import Upstream, merged_usage, relay_answer
 from byokgate.routing.policy import Lane, RoutingError, RoutingPolicy
-from byokgate.snapshot.credentials import CredentialOpener
-from byokgate.snapshot.holder import SnapshotHolder
-from byokgate.transport import Transport
 
 # path -> (the capability it needs, the form its body takes, the model when none is named)
 ENDPOINTS: Mapping[str, tuple[str, str, str | None]] = {
@@ -65,23 +61,15 @@ class MediaDoor:
 
     def __init__(
         self,
+        upstream: Upstream,
         *,
-        snapshot: SnapshotHolder,
         policy: RoutingPolicy,
-        credentials: CredentialOpener,
-        registry: ProviderRegistry,
-        transport: Transport,
-        base_urls: Mapping[str, str],
         coster: Coster,
         metering: Metering,
         max_body_bytes: int,
     ) -> None:
-        self._snapshot = snapshot
+        self._upstream = upstream
         self._policy = policy
-        self._credentials = credentials
-        self._registry = registry
-        self._transport = transport
-        self._base_urls = base_urls
         self._coster = coster
         self._metering = metering
         self._max_body_bytes = max_body_bytes
@@ -90,7 +78,8 @@ class MediaDoor:
         path: str = scope["path"]
         capability, form, default = ENDPOINTS[path]
         headers: list[tuple[bytes, bytes]] = scope["headers"]
-        snapshot = self._snapshot.current
+        upstream = self._upstream
+        snapshot = upstream.snapshot.current
         exchange.key = key = authenticate(snapshot, headers, datetime.now(UTC))
         limit = min(UPLOAD_LIMITS.get(capability, self._max_body_bytes), self._max_body_bytes)
         try:
@@ -113,7 +102,7 @@ class MediaDoor:
         route = self._policy.resolve(model, snapshot.providers_of(key.project_id), billing)
         if isinstance(route, RoutingError):
             raise NotFoundError(route.message, code=route.code, param="model")
-        adapter = self._registry[route.provider]
+        adapter = upstream.registry[route.provider]
         if route.lane is not Lane.BYOK:
             raise InvalidRequestError(
                 f"{_WHAT[capability].capitalize()} is served on the project's own provider keys only: add a "
@@ -129,7 +118,9 @@ class MediaDoor:
             )
         exchange.route = route
         await self._metering.admit(snapshot, exchange, len(raw))
-        opened = self._credentials.open(snapshot, key.project_id, route.provider, model=route.upstream_model)
+        opened = upstream.credentials.open(
+            snapshot, key.project_id, route.provider, model=route.upstream_model
+        )
         if opened is None:
             raise NotFoundError(f"This project has no {adapter.title} key any more.", code="model_not_found")
         exchange.credential_id = opened.credential_id
@@ -140,7 +131,7 @@ class MediaDoor:
             body = orjson.dumps(parsed)
         sent = {"content-type": content_type or "application/json", **adapter.auth.headers(opened.secret)}
         request = UpstreamRequest(
-            "POST", f"{self._base_urls[route.provider]}{path.removeprefix('/v1')}", sent, body
+            "POST", f"{upstream.base_urls[route.provider]}{path.removeprefix('/v1')}", sent, body
         )
         if capability == "speech" and isinstance(fields.get("input"), str):
             exchange.usage = {"characters": len(fields["input"])}  # what speech is priced by
@@ -152,7 +143,7 @@ class MediaDoor:
                 exchange.usage = merged_usage(exchange.usage, usage)
                 exchange.cost_micro = self._coster.cost(route, exchange.usage)
 
-        await relay_answer(self._transport, send, exchange, adapter, request, note)
+        await relay_answer(upstream, send, exchange, adapter, request, note)
 
     async def send_error(self, send: Send, error: ApiError, exchange: Exchange) -> None:
         await send_error(send, error, exchange.gateway_headers())
