@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from byokgate.domain.responses_format import canonical_usage, finish_of
-from byokgate.domain.sse import EventSplitter, data_of, terminated
-from byokgate.domain.stream import StreamTally
+from byokgate.providers.event_relay import EventRelay
 
 RESPONSES = "responses"  # the front door's API name (``native_apis``), and its path under the base URL
 
@@ -17,34 +14,9 @@ _PREAMBLE = frozenset({"response.created", "response.in_progress", "response.que
 _ENDS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
-class ResponsesRelay:
+class ResponsesRelay(EventRelay):
     """Native Responses streams: each event forwarded as the provider framed it, its ``data`` still parsed
     so that the record gets the usage and the response id; ``error`` and ``response.failed`` end it."""
-
-    def __init__(self) -> None:
-        self.tally = StreamTally()
-        self._events = EventSplitter()
-
-    def finish(self) -> list[bytes]:
-        return []
-
-    def feed(self, chunk: bytes) -> list[bytes]:
-        out: list[bytes] = []
-        for raw in self._events.feed(chunk):
-            if self.tally.error is not None:
-                break
-            payload = data_of(raw)
-            try:
-                event = orjson.loads(payload) if payload else None
-            except orjson.JSONDecodeError:
-                event = None
-            if not isinstance(event, dict):
-                self.tally.dropped += 1  # skipped: the rest of the stream may well complete
-                continue
-            self.tally.events += 1
-            self._note(event)
-            out.append(terminated(raw))
-        return out
 
     def _note(self, event: dict[str, Any]) -> None:
         kind = event.get("type")

@@ -16,8 +16,9 @@ import orjson
 
 from byokgate.domain.chunks import ChunkWriter, error_event
 from byokgate.domain.messages_format import FINISH_REASONS, canonical_usage
-from byokgate.domain.sse import DONE, EventSplitter, data_of, fields, terminated
+from byokgate.domain.sse import DONE, EventSplitter, fields
 from byokgate.domain.stream import StreamTally
+from byokgate.providers.event_relay import EventRelay
 
 # Events that come before anything for the client (a stream that fails after only these can be retried).
 _PREAMBLE = frozenset({"message_start", "ping", "error"})
@@ -120,7 +121,7 @@ class AnthropicChatStream:
         return None  # signature and citation deltas have no OpenAI counterpart
 
 
-class AnthropicRelay:
+class AnthropicRelay(EventRelay):
     """Native Anthropic streams for ``/v1/messages``: events forwarded byte for byte, usage noted on the way.
 
     Each event is forwarded as the provider framed it; its ``data`` is still parsed, so the request record
@@ -128,30 +129,8 @@ class AnthropicRelay:
     """
 
     def __init__(self) -> None:
-        self.tally = StreamTally()
-        self._events = EventSplitter()
+        super().__init__()
         self._usage: dict[str, Any] = {}
-
-    def finish(self) -> list[bytes]:
-        return []
-
-    def feed(self, chunk: bytes) -> list[bytes]:
-        out: list[bytes] = []
-        for raw in self._events.feed(chunk):
-            if self.tally.error is not None:
-                break
-            payload = data_of(raw)
-            try:
-                event = orjson.loads(payload) if payload else {}
-            except orjson.JSONDecodeError:
-                event = None
-            if not isinstance(event, dict):
-                self.tally.dropped += 1  # skipped: the rest of the stream may well complete
-                continue
-            self.tally.events += 1
-            self._note(event)
-            out.append(terminated(raw))
-        return out
 
     def _note(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
