@@ -168,3 +168,22 @@ def test_a_pool_all_cooling_fails_over_to_the_next_target(
     with pytest.raises(openai.RateLimitError):
         client.chat.completions.create(model="gpt-4o", messages=HI)  # type: ignore[arg-type]
     assert len(used_keys(upstreams["openai"])) == 3
+
+
+def test_a_stored_response_is_continued_with_the_key_that_made_it(
+    gateway: Gateway, upstreams: dict[str, EmulatorServer]
+) -> None:
+    """OpenAI keeps a response with the key's account: ``previous_response_id`` (and GET, DELETE) go with
+    the key that made it, whatever the pool's turn (the emulator keeps responses per key, as accounts do)."""
+    _, client = pool(gateway, ("a", KEY_A, 1), ("b", KEY_B, 1))
+    made = [client.responses.create(model="gpt-4o", input="My name is Ada.") for _ in range(2)]
+    makers = used_keys(upstreams["openai"])
+    assert set(makers) == {KEY_A, KEY_B}  # the pool shares the first requests
+    for first, maker in zip(made, makers, strict=True):
+        for _ in range(3):
+            followed = client.responses.create(
+                model="gpt-4o", input="What is my name?", previous_response_id=first.id
+            )
+            assert followed.output_text
+            assert used_keys(upstreams["openai"])[-1] == maker
+        assert client.responses.retrieve(first.id).id == first.id

@@ -72,6 +72,7 @@ class Exchange:
     span: Span | None = None  # the request's server span, when traces are exported
     finish_reason: str | None = None  # why the answer ended (the upstream's word), when it says
     answer_id: str | None = None  # a native answer's own id (a stored response's, for its owner)
+    pinned_key: tuple[str, str] | None = None  # (provider, key id) this request must go with there
     tags: dict[str, Any] | None = None  # the client's ``user`` and ``metadata``, for the record
     client_ip: str | None = None
     user_agent: str | None = None

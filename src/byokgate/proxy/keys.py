@@ -58,15 +58,19 @@ class ProjectKeys:
         several = breakers.any_open and len(snapshot.pool(project_id, route.provider)) > 1
         blocked = self._key_blocked if several else None
         model = route.upstream_model
-        opened = self._credentials.open(
-            snapshot,
-            project_id,
-            route.provider,
-            exchange.tried_keys,
-            strict=strict,
-            blocked=blocked,
-            model=model,
-        )
+        pinned = exchange.pinned_key
+        if pinned is not None and pinned[0] == route.provider:  # what it continues lives with that key
+            opened = self._credentials.open_id(snapshot, project_id, route.provider, pinned[1])
+        else:
+            opened = self._credentials.open(
+                snapshot,
+                project_id,
+                route.provider,
+                exchange.tried_keys,
+                strict=strict,
+                blocked=blocked,
+                model=model,
+            )
         if opened is None and blocked is not None:  # every fresh key's breaker is open: cooldowns decide
             blocked = None
             opened = self._credentials.open(

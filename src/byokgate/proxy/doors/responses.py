@@ -105,7 +105,7 @@ class ResponsesDoor:
                 "Invalid type for 'stream': expected a boolean.", param="stream", code="invalid_type"
             )
         exchange.stream = stream
-        rendering = await self._rendering(body, key.project_id)
+        rendering = await self._rendering(body, key.project_id, exchange)
         call = Call(
             door=rendering,
             operation=Operation.CHAT,
@@ -126,7 +126,9 @@ class ResponsesDoor:
         if exchange.status == 200 and body.get("store") is not False and exchange.route is not None:
             await self._remember(rendering, exchange, key.project_id)
 
-    async def _rendering(self, body: dict[str, Any], project_id: str) -> ResponseRendering:
+    async def _rendering(
+        self, body: dict[str, Any], project_id: str, exchange: Exchange
+    ) -> ResponseRendering:
         """How this request's answer is rendered; a ``previous_response_id`` the gateway keeps is resolved
         here into the conversation it continues (sent whole, to any provider)."""
         previous = body.get("previous_response_id")
@@ -149,7 +151,11 @@ class ResponsesDoor:
             inputs = input_items(body.get("input"))
         except TranslationError as exc:
             raise InvalidRequestError(exc.message, param=exc.param, code=exc.code) from None
-        if not found.kept:  # the provider keeps it: the request goes there as it is
+        if (
+            not found.kept
+        ):  # the provider keeps it: the request goes there as it is, with the key that made it
+            if found.credential_id is not None:
+                exchange.pinned_key = (found.provider, found.credential_id)
             return ResponseRendering(self, body, [], inputs, found)
         context = found.conversation()
         echo = dict(body)
