@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from byokgate.domain.sse import frame_json
+import orjson
+
+from byokgate.domain.sse import data_of, frame_json
 
 
 def completion_id() -> str:
@@ -63,3 +66,19 @@ class ChunkWriter:
             "usage": usage,
         }
         return frame_json(body)
+
+
+def read_chunks(events: list[bytes]) -> Iterator[dict[str, Any] | None]:
+    """The chunk objects of canonical stream events (complete ``data:`` events), None for ``[DONE]``;
+    comments, keep-alives and anything not a JSON object skipped (what a door re-expressing them reads)."""
+    for raw in events:
+        payload = data_of(raw.rstrip(b"\n"))
+        if payload == b"[DONE]":
+            yield None
+            continue
+        try:
+            chunk = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(chunk, dict):
+            yield chunk

@@ -21,9 +21,8 @@ from typing import Any
 from byokgate.emulators import content, media_audio
 from byokgate.emulators.multipart import Form, Upload
 from byokgate.emulators.openai_endpoints import Call, Reply
-from byokgate.emulators.openai_responses_checks import check_number
 from byokgate.emulators.profile import ApiError, ModelInfo
-from byokgate.emulators.validation import invalid_type, invalid_value, missing
+from byokgate.emulators.validation import check_number, invalid_type, invalid_value, missing
 
 BYTES_PER_SECOND = 16_000  # how long a non-WAV file is taken to last (128 kbit/s)
 WORDS_PER_SECOND = 2.5

@@ -23,9 +23,9 @@ from typing import Any
 
 from byokgate.emulators import content
 from byokgate.emulators.openai_endpoints import Call, Reply
-from byokgate.emulators.openai_responses_checks import boolean_field, check_number, string_field
+from byokgate.emulators.openai_responses_checks import boolean_field, string_field
 from byokgate.emulators.profile import ApiError, ModelInfo, ProviderProfile, random_alnum
-from byokgate.emulators.validation import invalid_type, missing
+from byokgate.emulators.validation import check_number, invalid_type, missing
 
 DEFAULT_MAX_TOKENS = 16
 CHAT_MODEL = (

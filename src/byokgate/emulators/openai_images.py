@@ -26,9 +26,9 @@ from typing import Any
 from byokgate.emulators import content, media_image, openai_moderations
 from byokgate.emulators.multipart import Form, Upload
 from byokgate.emulators.openai_endpoints import Call, Reply, file_url
-from byokgate.emulators.openai_responses_checks import check_number, enum_field, unknown_parameter
+from byokgate.emulators.openai_responses_checks import enum_field, unknown_parameter
 from byokgate.emulators.profile import CONTENT_POLICY, ApiError
-from byokgate.emulators.validation import invalid_type, invalid_value, missing
+from byokgate.emulators.validation import check_number, invalid_type, invalid_value, missing
 
 GPT_MODELS = ("gpt-image-1", "gpt-image-1.5")
 ALL_SIZES = ("auto", "1024x1024", "1536x1024", "1024x1536", "256x256", "512x512", "1792x1024", "1024x1792")

@@ -33,7 +33,6 @@ from urllib.parse import parse_qs
 
 from byokgate.emulators import chat, content
 from byokgate.emulators.faults import Fault
-from byokgate.emulators.openai_responses_checks import check_number
 from byokgate.emulators.openai_responses_input import (
     check_items,
     check_tool_pairs,
@@ -49,7 +48,7 @@ from byokgate.emulators.openai_responses_request import (
 from byokgate.emulators.openai_responses_store import DEFAULT_CAPACITY, ResponseStore, StoredResponse
 from byokgate.emulators.openai_responses_stream import replay, stream_events
 from byokgate.emulators.profile import ApiError, ChatAnswer, ModelInfo, ProviderProfile
-from byokgate.emulators.validation import ChatOptions, invalid_type, invalid_value
+from byokgate.emulators.validation import ChatOptions, check_number, invalid_type, invalid_value
 
 REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
 DEFAULT_EFFORT = "medium"

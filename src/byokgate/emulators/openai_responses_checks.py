@@ -48,27 +48,6 @@ def boolean_field(value: Any, param: str, default: bool) -> bool:
     return value
 
 
-def check_number(value: Any, param: str, low: float, high: float | None, *, integer: bool) -> Any:
-    if value is None:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or (integer and not isinstance(value, int))
-    ):
-        raise invalid_type(param, "an integer" if integer else "a decimal", value)
-    word = "integer" if integer else "decimal"
-    if value < low or (high is not None and value > high):
-        side, bound, sign = ("below minimum", low, ">=") if value < low else ("above maximum", high, "<=")
-        message = (
-            f"Invalid '{param}': {word} {side} value. "
-            f"Expected a value {sign} {bound:g}, but got {value} instead."
-        )
-        code = f"{word}_{'below_min' if value < low else 'above_max'}_value"
-        raise ApiError(400, message, param=param, code=code)
-    return value
-
-
 def enum_field(value: Any, param: str, allowed: tuple[str, ...]) -> str | None:
     if value is None:
         return None

@@ -17,7 +17,6 @@ from typing import Any
 from byokgate.emulators.openai_responses_checks import (
     boolean_field,
     check_fields,
-    check_number,
     enum_field,
     object_field,
     string_field,
@@ -25,7 +24,7 @@ from byokgate.emulators.openai_responses_checks import (
 )
 from byokgate.emulators.openai_responses_tools import check_tool_choice, check_tools
 from byokgate.emulators.profile import ApiError
-from byokgate.emulators.validation import invalid_type, missing
+from byokgate.emulators.validation import check_number, invalid_type, missing
 
 # CreateResponse's properties in the vendored spec, plus the SDK's (3.63) newer ones.
 CREATE_FIELDS = frozenset(

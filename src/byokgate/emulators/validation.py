@@ -128,7 +128,11 @@ def invalid_value(param: str, value: Any, allowed: tuple[str, ...]) -> ApiError:
 
 
 def _number(body: Mapping[str, Any], name: str, low: float, high: float | None, *, integer: bool) -> Any:
-    value = body.get(name)
+    return check_number(body.get(name), name, low, high, integer=integer)
+
+
+def check_number(value: Any, param: str, low: float, high: float | None, *, integer: bool) -> Any:
+    """A number within [low, high] (None passes), or the API's 400 naming ``param``."""
     if value is None:
         return None
     if (
@@ -136,20 +140,16 @@ def _number(body: Mapping[str, Any], name: str, low: float, high: float | None, 
         or not isinstance(value, int | float)
         or (integer and not isinstance(value, int))
     ):
-        raise invalid_type(name, "an integer" if integer else "a decimal", value)
+        raise invalid_type(param, "an integer" if integer else "a decimal", value)
     word = "integer" if integer else "decimal"
-    if value < low:
+    if value < low or (high is not None and value > high):
+        side, bound, sign = ("below minimum", low, ">=") if value < low else ("above maximum", high, "<=")
         message = (
-            f"Invalid '{name}': {word} below minimum value. "
-            f"Expected a value >= {low:g}, but got {value} instead."
+            f"Invalid '{param}': {word} {side} value. "
+            f"Expected a value {sign} {bound:g}, but got {value} instead."
         )
-        raise ApiError(400, message, param=name, code=f"{word}_below_min_value")
-    if high is not None and value > high:
-        message = (
-            f"Invalid '{name}': {word} above maximum value. "
-            f"Expected a value <= {high:g}, but got {value} instead."
-        )
-        raise ApiError(400, message, param=name, code=f"{word}_above_max_value")
+        code = f"{word}_{'below_min' if value < low else 'above_max'}_value"
+        raise ApiError(400, message, param=param, code=code)
     return value
 
 

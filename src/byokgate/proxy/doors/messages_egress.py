@@ -12,8 +12,8 @@ from typing import Any
 
 import orjson
 
+from byokgate.domain.chunks import read_chunks
 from byokgate.domain.messages_format import STOP_REASONS, event, message_id, messages_usage
-from byokgate.domain.sse import data_of
 from byokgate.domain.stream import EventStream
 
 
@@ -69,23 +69,15 @@ class MessageEvents:
 
     def feed(self, events: list[bytes]) -> list[bytes]:
         out: list[bytes] = []
-        for raw in events:
-            payload = data_of(raw.rstrip(b"\n"))
-            if payload == b"[DONE]":
+        for chunk in read_chunks(events):
+            if chunk is None:
                 out.extend(self.close())
-                continue
-            try:
-                chunk = orjson.loads(payload)
-            except orjson.JSONDecodeError:
-                continue  # comments and keep-alives
-            if not isinstance(chunk, dict):
-                continue
-            if isinstance(chunk.get("error"), dict):
+            elif isinstance(chunk.get("error"), dict):
                 message = str(chunk["error"].get("message") or "upstream error")
                 out.append(event("error", {"error": {"type": "api_error", "message": message}}))
                 self.closed = True
-                continue
-            out.extend(self._chunk(chunk))
+            else:
+                out.extend(self._chunk(chunk))
         return out
 
     def _start(self) -> list[bytes]:

@@ -13,9 +13,8 @@ import secrets
 import time
 from typing import Any
 
-import orjson
-
-from byokgate.domain.sse import data_of, frame_json
+from byokgate.domain.chunks import read_chunks
+from byokgate.domain.sse import frame_json
 from byokgate.domain.stream import EventStream
 
 _ECHOED: dict[str, Any] = {  # request field -> its default in the response object
@@ -211,21 +210,15 @@ class ResponseEvents:
 
     def feed(self, events: list[bytes]) -> list[bytes]:
         out: list[bytes] = []
-        for raw in events:
-            payload = data_of(raw.rstrip(b"\n"))
-            if payload == b"[DONE]":
+        for chunk in read_chunks(events):
+            if chunk is None:
                 out.extend(self.close())
+            elif self.closed:
                 continue
-            try:
-                chunk = orjson.loads(payload)
-            except orjson.JSONDecodeError:
-                continue  # comments and keep-alives
-            if not isinstance(chunk, dict) or self.closed:
-                continue
-            if isinstance(chunk.get("error"), dict):
+            elif isinstance(chunk.get("error"), dict):
                 out.append(self.error(str(chunk["error"].get("message") or "upstream error")))
-                continue
-            out.extend(self._chunk(chunk))
+            else:
+                out.extend(self._chunk(chunk))
         return out
 
     def _start(self) -> list[bytes]:
